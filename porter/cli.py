@@ -1,0 +1,49 @@
+"""The porter command line: thin click commands over the library."""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from . import ui
+from .errors import Findings, PorterError
+
+
+def porter_command(name: str, **kw):
+    """A command with --json, one-line errors (exit 2) and exit 1 when the result is not ok."""
+    def wrap(fn):
+        @main.command(name, **kw)
+        @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+        @click.pass_context
+        @functools.wraps(fn)
+        def cmd(ctx, as_json, **kwargs):
+            ui.set_json(as_json)
+            try:
+                result = fn(ctx.obj, **kwargs) or {}
+            except (PorterError, Findings) as exc:
+                if as_json:
+                    ui.emit_json({"command": name, "ok": False, "error": str(exc)})
+                else:
+                    click.echo(f"porter {name}: error: {exc}", err=True)
+                sys.exit(exc.exit_code)
+            doc = {"command": name, "ok": bool(result.get("ok", True)), **result}
+            if as_json:
+                ui.emit_json(doc)
+            sys.exit(0 if doc["ok"] else 1)
+        return cmd
+    return wrap
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "directory", type=click.Path(file_okay=False), default=".",
+              help="Run in this workspace instead of the current directory.")
+@click.version_option(package_name="porter")
+@click.pass_context
+def main(ctx, directory):
+    """Port Linux driver sources into Xen as a reviewable patch series."""
+    ctx.obj = Path(directory)
+
+
+from . import commands  # noqa: E402,F401  (registers the commands)

@@ -1,0 +1,157 @@
+"""tree-sitter-c parsing of kernel C, with same-length stand-ins for macros it cannot parse.
+
+Kernel C trips tree-sitter-c (`__iomem`, `DECLARE_BITMAP()` fields, `container_of(x, struct T, f)`,
+`list_for_each_entry(...) {`).  We parse a copy in which such macros are replaced by stand-ins of
+exactly the same byte length, so every node's byte range is also a range of the original source.
+Whatever still fails to parse stays an ERROR node: located, never dropped.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import tree_sitter_c
+from tree_sitter import Language, Node, Parser, Tree
+
+C_LANGUAGE = Language(tree_sitter_c.language())
+
+_ANNOTATIONS = (rb"__iomem|__init|__exit|__initdata|__initconst|__maybe_unused|__always_unused"
+                rb"|__must_check|__rcu|__user|__force|__read_mostly|__cpuinit|__devinit|__devexit"
+                rb"|__ro_after_init|__percpu|__aligned\([^()]*\)|__packed")
+
+
+def _blank(m: re.Match) -> bytes:
+    return b" " * (m.end() - m.start())
+
+
+def _bitmap(m: re.Match) -> bytes:
+    # DECLARE_BITMAP(name, bits) -> `long *name` with `name` at its original offset
+    head = m.group(1)
+    return b"long" + b" " * (len(head) - 5) + b"*" + m.group(2) + b" " * len(m.group(3))
+
+
+def _for_each(m: re.Match) -> bytes:
+    return b"while" + b" " * (len(m.group(0)) - 5)
+
+
+def _container_of(m: re.Match) -> bytes:
+    return m.group(1) + b" " * len(m.group(2))
+
+
+_STANDINS: list[tuple[re.Pattern, object]] = [
+    (re.compile(rb"\b(?:" + _ANNOTATIONS + rb")(?!\w)"), _blank),
+    (re.compile(rb"(\bDECLARE_BITMAP\(\s*)(\w+)(\s*,[^;()]*\))"), _bitmap),
+    (re.compile(rb"\b\w*for_each\w*(?=\s*\()"), _for_each),
+    (re.compile(rb"(\bcontainer_of\s*\([^,()]*,\s*)(struct\s)"), _container_of),
+]
+
+
+def standin_source(src: bytes) -> bytes:
+    """Same-length copy of src in which known kernel macros are replaced by parseable stand-ins."""
+    for pattern, repl in _STANDINS:
+        src = pattern.sub(repl, src)
+    return src
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Parser:
+    return Parser(C_LANGUAGE)
+
+
+@dataclass
+class Parsed:
+    """A parsed file: the original bytes and the tree of its stand-in copy (same offsets)."""
+    source: bytes
+    tree: Tree
+    errors: list[tuple[int, int]] = field(default_factory=list)   # (line, column), 1-based line
+
+    def text(self, node: Node) -> bytes:
+        return self.source[node.start_byte:node.end_byte]
+
+    def line_of(self, offset: int) -> int:
+        return self.source.count(b"\n", 0, offset) + 1
+
+
+def parse(source: bytes) -> Parsed:
+    tree = _parser().parse(standin_source(source))
+    errors = []
+    if tree.root_node.has_error:
+        stack = [tree.root_node]
+        while stack:
+            node = stack.pop()
+            if node.type == "ERROR" or node.is_missing:
+                errors.append((node.start_point[0] + 1, node.start_point[1]))
+                continue
+            if node.has_error:
+                stack.extend(node.children)
+    return Parsed(source, tree, sorted(errors))
+
+
+PREPROC_CONTAINERS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
+                      "preproc_elifdef"}
+_PREPROC_HEADS = {"#if", "#ifdef", "#ifndef", "#elif", "#else", "#endif", "#elifdef", "#elifndef"}
+
+
+def top_level_items(node: Node, chain: tuple[Node, ...] = ()):
+    """Yield (item, enclosing preprocessor nodes) for top-level items, looking into #if bodies."""
+    for child in node.named_children:
+        if child.type in PREPROC_CONTAINERS:
+            yield from top_level_items(child, chain + (child,))
+        elif node.type in PREPROC_CONTAINERS and child == node.child_by_field_name("condition"):
+            continue
+        elif child.type in ("identifier",) and node.type in PREPROC_CONTAINERS:
+            continue   # the name after #ifdef
+        else:
+            yield child, chain
+
+
+def declarator_name(node: Node | None, src: bytes) -> str | None:
+    """The identifier a (possibly nested) declarator declares."""
+    while node is not None:
+        if node.type in ("identifier", "field_identifier", "type_identifier"):
+            return src[node.start_byte:node.end_byte].decode("utf-8", "replace")
+        inner = node.child_by_field_name("declarator")
+        if inner is None:
+            for c in node.named_children:
+                if c.type in ("identifier", "field_identifier", "function_declarator",
+                              "pointer_declarator", "array_declarator", "parenthesized_declarator"):
+                    inner = c
+                    break
+        node = inner
+    return None
+
+
+def item_identity(node: Node, src: bytes) -> tuple[str, str]:
+    """(kind, name) of a top-level item: what rules anchor on and merges match by."""
+    t = node.type
+    if t == "function_definition":
+        return "function", declarator_name(node.child_by_field_name("declarator"), src) or "?"
+    if t in ("struct_specifier", "union_specifier", "enum_specifier"):
+        name = node.child_by_field_name("name")
+        return t.split("_")[0], src[name.start_byte:name.end_byte].decode() if name else "?"
+    if t == "preproc_include":
+        path = node.child_by_field_name("path")
+        return "include", src[path.start_byte:path.end_byte].decode("utf-8", "replace") if path else "?"
+    if t in ("preproc_def", "preproc_function_def"):
+        name = node.child_by_field_name("name")
+        return "define", src[name.start_byte:name.end_byte].decode()
+    if t in ("declaration", "type_definition"):
+        names = []
+        for d in node.children_by_field_name("declarator"):
+            n = declarator_name(d, src)
+            if n:
+                names.append(n)
+        if names:
+            return ("typedef" if t == "type_definition" else "declaration"), ",".join(names)
+        typ = node.child_by_field_name("type")
+        if typ is not None and typ.type in ("struct_specifier", "union_specifier", "enum_specifier"):
+            return item_identity(typ, src)
+    if t == "expression_statement" and node.named_children:
+        call = node.named_children[0]
+        if call.type == "call_expression":
+            fn = call.child_by_field_name("function")
+            return "macro", src[fn.start_byte:fn.end_byte].decode("utf-8", "replace")
+    if t == "comment":
+        return "comment", ""
+    return t, ""

@@ -1,0 +1,89 @@
+"""The one way porter reaches git: argument lists, never a shell."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from .errors import BadInput
+
+_GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "LC_ALL": "C",
+    "TZ": "UTC",
+}
+
+
+class GitError(BadInput):
+    pass
+
+
+def git(repo: str | os.PathLike, *args: str, input: bytes | None = None,
+        env: dict | None = None, check: bool = True) -> bytes:
+    """Run `git -C repo args...` and return stdout; raise GitError with git's first line."""
+    full_env = dict(os.environ)
+    full_env.update(_GIT_ENV)
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(["git", "-C", str(repo), *args], input=input,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
+    if check and proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        first = next((line for line in err if line.startswith(("fatal", "error"))), err[0] if err else "")
+        raise GitError(f"git {args[0]} failed in {repo}: {first or 'exit %d' % proc.returncode}")
+    return proc.stdout
+
+
+def git_text(repo, *args, **kw) -> str:
+    return git(repo, *args, **kw).decode("utf-8", "surrogateescape")
+
+
+def check_ref_syntax(ref: str, what: str = "ref") -> str:
+    """Refuse refs that git could take as options or that are not refs at all."""
+    if not ref or ref.startswith("-") or any(c in ref for c in "\0\n\r ") or ".." in ref.replace("...", ""):
+        raise BadInput(f"invalid {what} {ref!r}")
+    return ref
+
+
+def resolve(repo, ref: str, what: str = "ref") -> str:
+    """Full commit id of `ref` in `repo`, or BadInput naming the ref."""
+    check_ref_syntax(ref, what)
+    out = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+    sha = out.decode().strip()
+    if not sha:
+        raise BadInput(f"unknown {what} {ref!r} in {repo}")
+    return sha
+
+
+def is_git_repo(path: str | os.PathLike) -> bool:
+    p = Path(path)
+    if not p.is_dir():
+        return False
+    proc = subprocess.run(["git", "-C", str(p), "rev-parse", "--git-dir"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc.returncode == 0
+
+
+def show_blob(repo, commit: str, path: str) -> bytes | None:
+    """File bytes at commit:path, or None when the path does not exist there."""
+    out = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{commit}:{path}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return out.stdout if out.returncode == 0 else None
+
+
+def ls_tree(repo, commit: str, under: str | None = None) -> dict[str, str]:
+    """{path: blob id} of every file in commit (optionally under a folder)."""
+    args = ["ls-tree", "-r", "-z", "--full-tree", commit]
+    if under:
+        args += ["--", under]
+    out = git(repo, *args)
+    files = {}
+    for rec in out.split(b"\0"):
+        if not rec:
+            continue
+        meta, path = rec.split(b"\t", 1)
+        mode, kind, sha = meta.decode().split()
+        if kind == "blob":
+            files[path.decode("utf-8", "surrogateescape")] = sha
+    return files

@@ -1,0 +1,175 @@
+"""A porter workspace: porter.toml, series/NAME/ and the .porter/ cache."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import tomllib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from .errors import BadInput
+from . import gitutil
+
+CONFIG = "porter.toml"
+
+
+def safe_join(root: Path, rel: str, what: str = "path") -> Path:
+    """root/rel, refusing absolute paths and anything that leaves root."""
+    if not isinstance(rel, str) or not rel or rel.startswith(("/", "\\")) or os.path.isabs(rel):
+        raise BadInput(f"{what} {rel!r} must be a relative path inside {root}")
+    parts = Path(rel).parts
+    if ".." in parts:
+        raise BadInput(f"{what} {rel!r} leaves {root}")
+    return root / rel
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: dict
+
+    @property
+    def name(self) -> str:
+        return self.config["series"]["name"]
+
+    @property
+    def series_dir(self) -> Path:
+        return self.root / "series" / self.name
+
+    @property
+    def cache(self) -> Path:
+        return self.root / ".porter"
+
+    @property
+    def upstream_git(self) -> Path:
+        return self.cache / "upstream.git"
+
+    @property
+    def xen_git(self) -> Path:
+        return self.cache / "xen.git"
+
+    @property
+    def base(self) -> str:
+        return self.config["xen"]["base"]
+
+    def save(self) -> None:
+        atomic_write(self.root / CONFIG, tomli_w.dumps(self.config).encode())
+
+    def revisions(self) -> list[int]:
+        if not self.series_dir.is_dir():
+            return []
+        revs = []
+        for p in self.series_dir.iterdir():
+            if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit():
+                revs.append(int(p.name[1:]))
+        return sorted(revs)
+
+
+def load(start: str | os.PathLike | None = None) -> Workspace:
+    root = Path(start or ".").resolve()
+    path = root / CONFIG
+    if not path.is_file():
+        raise BadInput(f"no {CONFIG} in {root}: not a porter workspace (run 'porter init' or use -C DIR)")
+    try:
+        config = tomllib.loads(path.read_text("utf-8"))
+        name = config["series"]["name"]
+        config["xen"]["base"]
+    except (tomllib.TOMLDecodeError, KeyError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: malformed workspace config ({exc})") from None
+    safe_join(root / "series", name, "series name")
+    return Workspace(root, config)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@contextmanager
+def atomic_dir(target: Path):
+    """Yield a temp dir beside target; on success it replaces target whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def mirror_source(source: str, dest: Path, what: str) -> None:
+    """Clone source (local path or URL) bare into dest, or fetch into an existing cache."""
+    if dest.exists():
+        gitutil.git(dest, "fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/heads/*")
+        return
+    if "://" not in source and not source.startswith("git@"):
+        path = Path(source)
+        if not path.exists():
+            raise BadInput(f"{what} {source!r} does not exist")
+        if not gitutil.is_git_repo(path):
+            raise BadInput(f"{what} {source!r} is not a git repository")
+        source = str(path.resolve())
+    elif source.startswith("-"):
+        raise BadInput(f"invalid {what} {source!r}")
+    tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        gitutil.git(dest.parent, "clone", "--quiet", "--bare", "--no-tags", "--", source, str(tmp))
+        gitutil.git(tmp, "config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
+        gitutil.git(tmp, "fetch", "--quiet", "--tags", "--force", "origin")
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None) -> Workspace:
+    gitutil.check_ref_syntax(base, "base")
+    safe_join(Path("series"), name, "series name")
+    if "/" in name or not name.strip():
+        raise BadInput(f"invalid series name {name!r}")
+    root = root.resolve()
+    if (root / CONFIG).exists():
+        raise BadInput(f"{root / CONFIG} already exists")
+    created = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    config = {
+        "series": {"name": name},
+        "upstream": {"url": upstream},
+        "xen": {"url": xen, "base": base},
+    }
+    if release:
+        config["xen"]["release"] = release
+    ws = Workspace(root, config)
+    try:
+        mirror_source(upstream, ws.upstream_git, "upstream")
+        mirror_source(xen, ws.xen_git, "xen")
+        gitutil.resolve(ws.xen_git, base, "base")
+        if release:
+            gitutil.resolve(ws.xen_git, release, "release")
+    except BaseException:
+        shutil.rmtree(root if created else ws.cache, ignore_errors=True)
+        raise
+    ws.series_dir.mkdir(parents=True, exist_ok=True)
+    (ws.cache / ".gitignore").write_text("*\n")
+    ws.save()
+    return ws
