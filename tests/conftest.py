@@ -1,0 +1,25 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def real() -> Path:
+    """The real fixtures built by shared/tools/real-fixtures.sh; skip without PORTER_REAL."""
+    value = os.environ.get("PORTER_REAL")
+    if not value:
+        pytest.skip("PORTER_REAL not set (real otyshchenko1/xen fixtures)")
+    root = Path(value)
+    if not (root / "renesas-bsp").is_dir() or not (root / "xen").is_dir():
+        pytest.skip(f"PORTER_REAL={value} lacks renesas-bsp/ and xen/")
+    return root
+
+
+@pytest.fixture(scope="session")
+def have_cc() -> str:
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    if not cc:
+        pytest.skip("no C compiler")
+    return cc
