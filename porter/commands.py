@@ -23,3 +23,4 @@ def init_cmd(cwd: Path, target, name, upstream, xen, base, release):
         ws = workspace.init(root, name, upstream, xen, base, release)
     ui.say(f"workspace {ws.root} ready: series {ws.name} on {ws.base}")
     return {"workspace": str(ws.root), "series": ws.name}
+from . import cmd_lint, cmd_port  # noqa: E402,F401

@@ -54,6 +54,15 @@ def standin_source(src: bytes) -> bytes:
     return src
 
 
+def standin_spans(src: bytes) -> list[tuple[int, int]]:
+    """Byte ranges of src that standin_source() rewrites (what tree-sitter does not see as is)."""
+    spans = []
+    for pattern, repl in _STANDINS:
+        spans.extend(m.span() for m in pattern.finditer(src))
+        src = pattern.sub(repl, src)
+    return sorted(spans)
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Parser:
     return Parser(C_LANGUAGE)

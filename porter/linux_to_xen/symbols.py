@@ -1,0 +1,422 @@
+"""What a C file defines and what its live code uses.
+
+Live code is code the Xen build compiles: not in a comment, not under `#if 0`, not in a
+branch whose condition is known false (a `CONFIG_` option Xen does not have).  Definitions
+and uses come from the tree-sitter parse (cparse, with its same-length stand-ins); macro
+bodies and the spans the stand-ins hid are read lexically.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .. import cparse
+
+_IDENT = re.compile(rb"[A-Za-z_]\w*")
+_TOKEN = re.compile(rb"\.?\d[\w.]*|[A-Za-z_]\w*")
+_MACRO_LOCAL = re.compile(
+    rb"\b(?:int|long|char|bool|unsigned|signed|short|void|u8|u16|u32|u64|s8|s16|s32|s64|\w+_t"
+    rb"|typeof\s*\([^()]*(?:\([^()]*\)[^()]*)*\)|__typeof__\s*\([^()]*(?:\([^()]*\)[^()]*)*\)"
+    rb"|struct\s+\w+)[\s*]+(\w+)\s*(?:=|;|\[|,)")
+_COMMENT_OR_STRING = re.compile(
+    rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(\w+)", re.M)
+
+C_WORDS = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if
+inline int long register restrict return short signed sizeof static struct switch typedef
+union unsigned void volatile while _Bool _Complex _Alignas _Alignof _Atomic _Generic
+_Noreturn _Static_assert _Thread_local bool true false
+asm __asm__ __asm __volatile__ __volatile __inline__ __inline __attribute__ __attribute
+typeof __typeof__ __typeof __extension__ __restrict __restrict__ __signed__ __const__
+__label__ __alignof__ __builtin_va_list __func__ __FUNCTION__ __PRETTY_FUNCTION__
+__LINE__ __FILE__ __DATE__ __TIME__ __COUNTER__ __VA_ARGS__ __GNUC__ __GNUC_MINOR__
+__STDC__ __STDC_VERSION__ __BASE_FILE__ __INCLUDE_LEVEL__ defined
+int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t size_t ssize_t
+uintptr_t intptr_t ptrdiff_t
+__SIZE_TYPE__ __CHAR_BIT__ __SIZEOF_LONG__ __SIZEOF_POINTER__ __BYTE_ORDER__
+__ORDER_LITTLE_ENDIAN__ __ORDER_BIG_ENDIAN__ __aarch64__ __arm__ __x86_64__ __i386__
+""".split())
+
+# macros whose last argument names a struct member, not a variable
+_MEMBER_LAST_ARG = frozenset({"container_of", "offsetof", "list_entry", "list_first_entry",
+                              "list_last_entry", "list_next_entry", "list_prev_entry",
+                              "list_first_entry_or_null", "hlist_entry", "rb_entry",
+                              "offsetofend", "sizeof_field", "FIELD_SIZEOF"})
+
+_DECLARATOR_PARENTS = frozenset({"function_declarator", "pointer_declarator", "array_declarator",
+                                 "init_declarator", "parenthesized_declarator",
+                                 "attributed_declarator", "declaration", "field_declaration",
+                                 "parameter_declaration", "type_definition"})
+
+
+def is_builtin(name: str) -> bool:
+    return name in C_WORDS or name.startswith("__builtin_") or name.startswith("__sync_") \
+        or name.startswith("__atomic_")
+
+
+def blank_comments_strings(src: bytes) -> bytes:
+    """Same-length copy with comments and string/char literals blanked (newlines kept)."""
+    def repl(m: re.Match) -> bytes:
+        return re.sub(rb"[^\n]", b" ", m.group(0))
+    return _COMMENT_OR_STRING.sub(repl, src)
+
+
+def blank_comments(src: bytes) -> bytes:
+    """Same-length copy with comments blanked, strings kept."""
+    def repl(m: re.Match) -> bytes:
+        text = m.group(0)
+        if text.startswith((b"/*", b"//")):
+            return re.sub(rb"[^\n]", b" ", text)
+        return text
+    return _COMMENT_OR_STRING.sub(repl, src)
+
+
+# ---------------------------------------------------------------- preprocessor liveness
+
+Known = Callable[[str], "bool | None"]   # is macro NAME defined? True/False/None (cannot tell)
+
+
+def _eval_condition(expr: str, known: Known) -> bool | None:
+    expr = re.sub(r"/\*.*?\*/|//.*", " ", expr)
+
+    def defined(m: re.Match) -> str:
+        v = known(m.group(1))
+        return "?" if v is None else ("1" if v else "0")
+    expr = re.sub(r"\b(?:defined|IS_ENABLED|IS_BUILTIN|IS_REACHABLE)\s*\(\s*(\w+)\s*\)", defined, expr)
+    expr = re.sub(r"\bdefined\s+(\w+)", defined, expr)
+
+    def ident(m: re.Match) -> str:
+        name = m.group(0)
+        if name.startswith("CONFIG_") and known(name) is False:
+            return "0"
+        return "?"
+    expr = re.sub(r"\b[A-Za-z_]\w*\b", ident, expr)
+    expr = re.sub(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b", r"\1", expr)
+    if "?" in expr:
+        # 0 && anything is false, 1 || anything is true: enough for the usual shapes
+        flat = expr.replace(" ", "")
+        if re.fullmatch(r"\(*0\)*&&.*|.*&&\(*0\)*", flat):
+            return False
+        return None
+    if not re.fullmatch(r"[0-9xXa-fA-F()!&|<>=+\-*/%~ \t]*", expr):
+        return None
+    py = expr.replace("&&", " and ").replace("||", " or ")
+    py = re.sub(r"!(?!=)", " not ", py)
+    try:
+        return bool(eval(py, {"__builtins__": {}}, {}))   # digits and operators only
+    except Exception:
+        return None
+
+
+def dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
+    """Byte ranges the preprocessor drops: `#if 0`, and branches known false."""
+    known = known or (lambda name: None)
+    clean = blank_comments(src)
+    frames: list[list] = []   # [value of current branch, any branch taken (True/None/False)]
+    ranges: list[tuple[int, int]] = []
+    dead_from: int | None = None
+
+    def is_dead() -> bool:
+        return any(f[0] is False for f in frames)
+
+    for m in _DIRECTIVE.finditer(clean):
+        word = m.group(1)
+        if word not in (b"if", b"ifdef", b"ifndef", b"elif", b"else", b"endif"):
+            continue
+        line_start = m.start()
+        end = clean.find(b"\n", m.end())
+        while end != -1 and clean[end - 1:end] == b"\\":
+            end = clean.find(b"\n", end + 1)
+        end = len(clean) if end == -1 else end + 1
+        rest = clean[m.end():end].decode("utf-8", "replace").replace("\\\n", " ").strip()
+        was_dead = is_dead()
+        if word == b"if":
+            v = _eval_condition(rest, known)
+            frames.append([v, v])
+        elif word in (b"ifdef", b"ifndef"):
+            name = rest.split()[0] if rest.split() else ""
+            v = known(name)
+            if word == b"ifndef" and v is not None:
+                v = not v
+            frames.append([v, v])
+        elif word in (b"elif", b"else"):
+            if not frames:
+                continue
+            taken = frames[-1][1]
+            if taken is True:
+                v = False
+            else:
+                v = True if word == b"else" else _eval_condition(rest, known)
+                if taken is None and v is not False:
+                    v = None
+            frames[-1][0] = v
+            if v is True:
+                frames[-1][1] = True
+            elif v is None and frames[-1][1] is False:
+                frames[-1][1] = None
+        else:
+            if frames:
+                frames.pop()
+        now_dead = is_dead()
+        if was_dead and dead_from is not None and not now_dead:
+            ranges.append((dead_from, line_start))
+            dead_from = None
+        if now_dead and not was_dead:
+            dead_from = end
+    if dead_from is not None:
+        ranges.append((dead_from, len(src)))
+    return ranges
+
+
+class Ranges:
+    """Sorted disjoint byte ranges with a fast membership test."""
+
+    def __init__(self, ranges: Iterable[tuple[int, int]]):
+        self.ranges = sorted(ranges)
+        self.starts = [r[0] for r in self.ranges]
+
+    def __contains__(self, offset: int) -> bool:
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return i >= 0 and self.ranges[i][0] <= offset < self.ranges[i][1]
+
+    def covers(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.starts, start) - 1
+        return i >= 0 and self.ranges[i][0] <= start and end <= self.ranges[i][1]
+
+
+def directive_lines(src: bytes) -> list[tuple[int, int]]:
+    """Byte ranges of conditional/include/undef/pragma/error directive lines (not #define)."""
+    clean = blank_comments(src)
+    out = []
+    for m in _DIRECTIVE.finditer(clean):
+        if m.group(1) in (b"define",):
+            continue
+        end = clean.find(b"\n", m.end())
+        while end != -1 and clean[end - 1:end] == b"\\":
+            end = clean.find(b"\n", end + 1)
+        out.append((m.start(), len(clean) if end == -1 else end))
+    return out
+
+
+# ---------------------------------------------------------------- definitions and uses
+
+@dataclass
+class Use:
+    name: str
+    offset: int
+    kind: str          # call, type, field, identifier, macro
+    arg_of: tuple[str, int] | None = None   # (macro, argument index) when a bare argument
+
+
+@dataclass
+class FileSymbols:
+    defines: set[str] = field(default_factory=set)
+    fields: set[str] = field(default_factory=set)
+    uses: list[Use] = field(default_factory=list)
+    # function-like macros: indices of parameters the body never uses as a name of its own
+    nonname_params: dict[str, list[int]] = field(default_factory=dict)
+
+
+
+
+def _is_def(node, parent) -> bool:
+    pt = parent.type
+    if pt in _DECLARATOR_PARENTS:
+        fld = _field_name(parent, node)
+        if fld == "declarator":
+            return True
+        if pt == "parameter_declaration" and fld is None:
+            return False
+        return False
+    if pt == "enumerator":
+        return _field_name(parent, node) == "name"
+    if pt in ("preproc_def", "preproc_function_def"):
+        return _field_name(parent, node) == "name"
+    if pt == "preproc_params":
+        return True
+    if pt in ("struct_specifier", "union_specifier", "enum_specifier"):
+        return parent.child_by_field_name("body") is not None
+    if pt == "labeled_statement":
+        return True
+    return False
+
+
+def _field_name(parent, child) -> str | None:
+    for i, c in enumerate(parent.children):
+        if c.id == child.id:
+            return parent.field_name_for_child(i)
+    return None
+
+
+_NAME_TYPES = ("identifier", "type_identifier", "field_identifier", "statement_identifier")
+
+
+def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
+            live_only: bool = True) -> FileSymbols:
+    """Definitions (anywhere) and live uses of one file."""
+    parsed = parsed or cparse.parse(src)
+    dead = Ranges(dead_ranges(src, known)) if live_only else Ranges(())
+    directives = Ranges(directive_lines(src))
+    out = FileSymbols()
+    macro_params: set[str] = set()
+    stack = [parsed.tree.root_node]
+    while stack:
+        node = stack.pop()
+        t = node.type
+        if t == "comment" or t == "string_literal" or t == "char_literal" \
+                or t == "system_lib_string" or t == "preproc_call":
+            continue
+        if t in _NAME_TYPES:
+            parent = node.parent
+            name = src[node.start_byte:node.end_byte].decode("utf-8", "replace")
+            if parent is not None and _is_def(node, parent):
+                if t == "field_identifier" or parent.type == "field_declaration":
+                    out.fields.add(name)
+                else:
+                    out.defines.add(name)
+                if parent.type == "preproc_params":
+                    macro_params.add(name)
+                continue
+            if parent is not None and _is_macro_decl_param(node, parent):
+                out.defines.add(name)
+                continue
+            if t == "statement_identifier":
+                continue
+            off = node.start_byte
+            if off in dead or off in directives:
+                continue
+            kind = _use_kind(node, parent, src)
+            out.uses.append(Use(name, off, kind, _arg_of(node, parent, src)))
+            continue
+        if t == "preproc_function_def":
+            p = node.child_by_field_name("parameters")
+            plist = [src[c.start_byte:c.end_byte].decode() for c in p.named_children
+                     if c.type == "identifier"] if p is not None else []
+            value = node.child_by_field_name("value")
+            body = src[value.start_byte:value.end_byte] if value is not None else b""
+            nonname = _nonname_params(body, plist)
+            mname = node.child_by_field_name("name")
+            if nonname and mname is not None:
+                out.nonname_params[src[mname.start_byte:mname.end_byte].decode()] = nonname
+        if t == "preproc_arg":
+            pdef = node.parent
+            params = set()
+            if pdef is not None and pdef.type == "preproc_function_def":
+                p = pdef.child_by_field_name("parameters")
+                plist = [src[c.start_byte:c.end_byte].decode() for c in p.named_children
+                         if c.type == "identifier"] if p is not None else []
+                params = set(plist)
+            if node.start_byte in dead:
+                continue
+            out.uses.extend(_macro_body_uses(src, node.start_byte, node.end_byte, params))
+            continue
+        stack.extend(node.children)
+    # spans the stand-ins hid from tree-sitter (for_each macros, annotations)
+    for start, end in cparse.standin_spans(src):
+        if start in dead:
+            continue
+        for i, m in enumerate(_IDENT.finditer(src, start, end)):
+            name = m.group(0).decode()
+            if name in ("struct", "long", "while") or is_builtin(name):
+                continue
+            if i == 1 and src.startswith(b"DECLARE_BITMAP", start):
+                continue   # the member the bitmap declares
+            out.uses.append(Use(name, m.start(), "macro"))
+    out.uses.sort(key=lambda u: u.offset)
+    return out
+
+
+def _is_macro_decl_param(node, parent) -> bool:
+    """`static DEFINE_SPINLOCK(lock);` parses as a declaration of `lock`: that is a definition.
+
+    Also `static LIST_HEAD(x);` whose shape is type_identifier + parenthesized_declarator."""
+    if node.type != "identifier" or parent.type != "parenthesized_declarator":
+        return False
+    return True
+
+
+def _arg_of(node, parent, src: bytes) -> tuple[str, int] | None:
+    if parent is None or parent.type != "argument_list":
+        return None
+    call = parent.parent
+    fn = call.child_by_field_name("function") if call is not None else None
+    if fn is None or fn.type != "identifier":
+        return None
+    for i, c in enumerate(parent.named_children):
+        if c.id == node.id:
+            return src[fn.start_byte:fn.end_byte].decode("utf-8", "replace"), i
+    return None
+
+
+def _nonname_params(body: bytes, params: list[str]) -> list[int]:
+    """Parameters a macro body ignores, pastes (##) or stringizes (#): their arguments are not uses."""
+    clean = blank_comments_strings(body)
+    plain = set()
+    for m in _IDENT.finditer(clean):
+        before = clean[:m.start()].rstrip()
+        after = clean[m.end():].lstrip()
+        if before.endswith(b"#") or after.startswith(b"##"):
+            continue
+        plain.add(m.group(0).decode())
+    return [i for i, p in enumerate(params) if p not in plain]
+
+
+def _use_kind(node, parent, src: bytes) -> str:
+    t = node.type
+    if t == "field_identifier":
+        return "field"
+    if t == "type_identifier":
+        return "type"
+    if parent is not None:
+        if parent.type == "call_expression" and parent.child_by_field_name("function") == node:
+            return "call"
+        if parent.type == "argument_list":
+            call = parent.parent
+            fn = call.child_by_field_name("function") if call is not None else None
+            if fn is not None and fn.type == "identifier" and parent.named_children \
+                    and parent.named_children[-1] == node \
+                    and src[fn.start_byte:fn.end_byte].decode() in _MEMBER_LAST_ARG:
+                return "field"
+    return "identifier"
+
+
+def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list[Use]:
+    body = blank_comments_strings(src[start:end])
+    uses = []
+    params = params | {m.group(1).decode() for m in _MACRO_LOCAL.finditer(body)}
+    for m in _TOKEN.finditer(body):
+        name = m.group(0).decode()
+        if not (name[0].isalpha() or name[0] == "_"):
+            continue
+        if name in params or is_builtin(name):
+            continue
+        before = body[:m.start()].rstrip()
+        if before.endswith(b"##") or body[m.end():].lstrip().startswith(b"##"):
+            continue   # token pasting: not a name of its own
+        if before.endswith(b"#") and not before.endswith(b"##"):
+            continue   # stringized
+        kind = "field" if before.endswith((b".", b"->")) else "macro"
+        uses.append(Use(name, start + m.start(), kind))
+    # last argument of container_of-like macros is a member name
+    for m in re.finditer(rb"\b(" + b"|".join(n.encode() for n in _MEMBER_LAST_ARG) + rb")\s*\(",
+                         body):
+        depth, i, last_comma = 0, m.end() - 1, None
+        while i < len(body):
+            c = body[i:i + 1]
+            if c == b"(":
+                depth += 1
+            elif c == b")":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif c == b"," and depth == 1:
+                last_comma = i
+            i += 1
+        if last_comma is not None:
+            for u in uses:
+                if start + last_comma < u.offset < start + i:
+                    u.kind = "field"
+    return uses
