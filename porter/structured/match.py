@@ -1,0 +1,80 @@
+"""Stage 2: pair the units of two versions of a file.
+
+First by identity (kind + name; duplicates paired by identical text, then in order, then by
+similarity), then by content similarity (difflib ratio) for renamed or moved units.
+"""
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+
+from .units import Unit
+
+# kinds whose similarity-pairing makes sense (not directives, not blank tails)
+_SIMILAR_KINDS = {"function", "struct", "union", "enum", "declaration", "typedef", "define",
+                  "macro", "comment", "error", "include"}
+RENAME_RATIO = 0.6
+
+
+def _ratio(a: bytes, b: bytes, threshold: float = RENAME_RATIO) -> float:
+    sm = SequenceMatcher(None, a.splitlines(), b.splitlines(), autojunk=False)
+    if sm.real_quick_ratio() < threshold or sm.quick_ratio() < threshold:
+        return 0.0
+    return sm.ratio()
+
+
+def match_units(a: list[Unit], b: list[Unit]) -> dict[int, int]:
+    """{index in a: index in b} for units that are the same unit in both versions."""
+    pairs: dict[int, int] = {}
+    taken_b: set[int] = set()
+    groups_a: dict[tuple[str, str], list[int]] = {}
+    groups_b: dict[tuple[str, str], list[int]] = {}
+    for i, u in enumerate(a):
+        groups_a.setdefault((u.kind, u.name), []).append(i)
+    for j, u in enumerate(b):
+        groups_b.setdefault((u.kind, u.name), []).append(j)
+    for k, la in groups_a.items():
+        lb = groups_b.get(k)
+        if not lb:
+            continue
+        if len(la) == 1 and len(lb) == 1:
+            pairs[la[0]] = lb[0]
+            continue
+        # identical text first, in order
+        free_b = list(lb)
+        rest_a = []
+        for i in la:
+            hit = next((j for j in free_b if b[j].text == a[i].text), None)
+            if hit is None:
+                rest_a.append(i)
+            else:
+                pairs[i] = hit
+                free_b.remove(hit)
+        if len(rest_a) == len(free_b):
+            pairs.update(zip(rest_a, free_b))
+            continue
+        _greedy(a, b, rest_a, free_b, pairs, threshold=0.3)
+    taken_b.update(pairs.values())
+    rest_a = [i for i in range(len(a)) if i not in pairs and a[i].kind in _SIMILAR_KINDS]
+    rest_b = [j for j in range(len(b)) if j not in taken_b and b[j].kind in _SIMILAR_KINDS]
+    if rest_a and rest_b:
+        _greedy(a, b, rest_a, rest_b, pairs, threshold=RENAME_RATIO, same_kind=True)
+    return pairs
+
+
+def _greedy(a, b, la, lb, pairs, threshold, same_kind=False):
+    cand = []
+    for i in la:
+        for j in lb:
+            if same_kind and a[i].kind != b[j].kind and "error" not in (a[i].kind, b[j].kind):
+                continue
+            r = _ratio(a[i].text, b[j].text, threshold)
+            if r >= threshold:
+                cand.append((-r, abs(i - j), i, j))
+    cand.sort()
+    used_a, used_b = set(), set()
+    for _, _, i, j in cand:
+        if i in used_a or j in used_b:
+            continue
+        pairs[i] = j
+        used_a.add(i)
+        used_b.add(j)
