@@ -23,4 +23,45 @@ def init_cmd(cwd: Path, target, name, upstream, xen, base, release):
         ws = workspace.init(root, name, upstream, xen, base, release)
     ui.say(f"workspace {ws.root} ready: series {ws.name} on {ws.base}")
     return {"workspace": str(ws.root), "series": ws.name}
+
+
+@porter_command("learn")
+@click.argument("ref")
+@click.option("--from", "tag", required=True, help="Upstream tag the port was made from.")
+def learn_cmd(cwd: Path, ref, tag):
+    """Read the Xen commits base..REF of an existing port and write the recipe."""
+    from .learn import learn
+    ws = workspace.load(cwd)
+    with ui.progress("learning") as update:
+        rec, summary = learn(ws, ref, tag, update)
+    for s in summary:
+        ui.say(f"  {s['kind']:<6} {s['commit'][:12]} {s['subject']}")
+    ui.say(f"recipe written to {ws.series_dir.relative_to(ws.root)}/ ({len(summary)} steps from {tag})")
+    return {"recipe": str(ws.series_dir / "recipe.toml"), "steps": summary}
+
+
+@porter_command("resync")
+@click.option("--from", "tag", required=True, help="Upstream tag to regenerate the series from.")
+def resync_cmd(cwd: Path, tag):
+    """Regenerate the series from upstream TAG into series/NAME/v<N>/."""
+    from .resync import resync
+    ws = workspace.load(cwd)
+    with ui.progress("resync") as update:
+        result = resync(ws, tag, update)
+    for c in result["conflicts"]:
+        ui.say(f"conflict: {c['file']}:{c.get('line', 0)}: {c.get('unit', '')}: {c['reason']}", style="red")
+    for d in result["drift"]:
+        ui.say(f"drift: {d}", style="red")
+    for f in result["findings"]:
+        ui.say(f"finding: {f.get('file')}:{f.get('line')}: {f.get('message', f)}", style="yellow")
+    for n in result["notes"]:
+        ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message', '')}")
+    if result["revision"] and not result["changed"]:
+        ui.say(f"no change: series/{ws.name}/{result['revision']} is up to date")
+    elif result["revision"]:
+        ui.say(f"wrote series/{ws.name}/{result['revision']}/ ({len(result['patches'])} patches + cover letter)",
+               style="green")
+        for p in result["patches"]:
+            ui.say(f"  {p['status']:<8} {p['subject']}")
+    return result
 from . import cmd_lint, cmd_port  # noqa: E402,F401

@@ -87,3 +87,9 @@ def ls_tree(repo, commit: str, under: str | None = None) -> dict[str, str]:
         if kind == "blob":
             files[path.decode("utf-8", "surrogateescape")] = sha
     return files
+
+
+def succeeds(repo, *args: str) -> bool:
+    """Whether `git -C repo args...` exits 0 (for predicates like merge-base --is-ancestor)."""
+    return subprocess.run(["git", "-C", str(repo), *args], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0

@@ -1,0 +1,94 @@
+"""`porter resync --from TAG`: regenerate the series and write a new revision when it differs."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import recipe as recipe_mod, revision, series
+from .errors import BadInput
+from .workspace import Workspace, atomic_dir
+
+_CHANGES = re.compile(r"\nChanges since v\d+:\n(?:  - .*\n)+", re.M)
+_PREFIX = re.compile(r"^Subject: \[[^\]]*?(\d+/\d+)\]", re.M)
+UPSTREAM_LINE = re.compile(r"^Upstream: .* tag (\S+)$", re.M)
+
+
+def read_revision(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
+
+
+def normalized(data: bytes) -> bytes:
+    """A patch without what only says which revision it belongs to: the commit id and [PATCH vN]."""
+    text = data.decode("utf-8", "surrogateescape").split("\n", 1)[-1]
+    text = _PREFIX.sub(r"Subject: [\1]", text, count=1)
+    text = _CHANGES.sub("\n", text)
+    text = re.sub(r"^index [0-9a-f]+\.\.[0-9a-f]+.*$", "index", text, flags=re.M)
+    return text.encode("utf-8", "surrogateescape")
+
+
+def patch_subject(data: bytes) -> str:
+    m = re.search(rb"^Subject: \[[^\]]*\] (.*(?:\n .*)*)", data, re.M)
+    return m.group(1).decode("utf-8", "replace").replace("\n ", " ") if m else ""
+
+
+def compare(old: dict[str, bytes], new: dict[str, bytes]) -> list[dict]:
+    """Per patch (matched by subject): same, changed, new or removed."""
+    old_by = {patch_subject(d): (n, d) for n, d in old.items() if not n.startswith("0000-")}
+    new_by = {patch_subject(d): (n, d) for n, d in new.items() if not n.startswith("0000-")}
+    out = []
+    for subject, (name, data) in new_by.items():
+        if subject not in old_by:
+            out.append({"file": name, "subject": subject, "status": "new"})
+        else:
+            same = normalized(old_by[subject][1]) == normalized(data)
+            out.append({"file": name, "subject": subject, "status": "same" if same else "changed"})
+    out += [{"file": n, "subject": s, "status": "removed"} for s, (n, _) in old_by.items() if s not in new_by]
+    return out
+
+
+def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Built) -> list[str]:
+    lines = []
+    old_cover = next((d for n, d in old.items() if n.startswith("0000-")), b"").decode("utf-8", "replace")
+    m = UPSTREAM_LINE.search(old_cover)
+    if m and m.group(1) != built.tag:
+        lines.append(f"upstream moved from {m.group(1)} to {built.tag}")
+    for path, units in sorted(built.units_changed.items()):
+        lines.append(f"{path}: upstream changed {', '.join(units)}")
+    for entry in compare(old, new):
+        if entry["status"] != "same":
+            lines.append(f"{entry['status']}: {entry['subject']}")
+    return lines
+
+
+def resync(ws: Workspace, tag: str, progress=lambda text: None, check_new=None) -> dict:
+    rec = recipe_mod.load(ws.series_dir)
+    built = series.build(ws, rec, tag, progress, check_new=check_new)
+    result = {"revision": None, "changed": False, "conflicts": built.conflicts, "drift": built.drift,
+              "findings": built.findings, "notes": built.notes, "patches": []}
+    if built.conflicts or built.drift:
+        result["ok"] = False
+        return result
+    revs = ws.revisions()
+    if revs:
+        newest = ws.series_dir / f"v{revs[-1]}"
+        old = read_revision(newest)
+        again = revision.format_series(ws, rec, built, revs[-1], [])
+        if {n: normalized(d) for n, d in again.items()} == {n: normalized(d) for n, d in old.items()}:
+            result.update(revision=f"v{revs[-1]}", patches=compare(old, again),
+                          ok=not built.findings)
+            return result
+    else:
+        old = {}
+    version = (revs[-1] if revs else 0) + 1
+    probe = revision.format_series(ws, rec, built, version, [])
+    changes = change_lines(old, probe, built) if old else []
+    files = revision.format_series(ws, rec, built, version, changes) if changes else probe
+    target = ws.series_dir / f"v{version}"
+    if target.exists():
+        raise BadInput(f"{target} exists but is not a revision porter can read")
+    with atomic_dir(target) as tmp:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+    result.update(revision=f"v{version}", changed=True, patches=compare(old, files), changes=changes,
+                  ok=not built.findings)
+    return result

@@ -1,0 +1,110 @@
+"""A revision: the built series in git format-patch form, with its cover letter, in series/NAME/vN/."""
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import datetime, timedelta, timezone
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from . import __version__, gitutil, history, maintainers
+from .recipe import Recipe
+from .series import Built
+from .workspace import Workspace
+
+RELEASE_SUBJECT = re.compile(r"\b\d+\.\d+\.\d+ release\b")
+_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("porter", "templates"),
+                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+@dataclass
+class Release:
+    sha: str
+    name: str
+
+
+def find_release(ws: Workspace, base: str) -> Release:
+    """The Xen release the base builds on: porter.toml's xen.release, or the newest first-parent
+    ancestor whose subject names a release ("Merge ... into 4.9.0 release"); else the base itself."""
+    ref = ws.config["xen"].get("release")
+    if ref:
+        sha = gitutil.resolve(ws.xen_git, ref, "release")
+        return Release(sha, ref)
+    log = gitutil.git_text(ws.xen_git, "log", "--first-parent", "--format=%H%x00%s", "-n", "1000", base)
+    for line in log.splitlines():
+        sha, _, subject = line.partition("\0")
+        m = RELEASE_SUBJECT.search(subject)
+        if m:
+            return Release(sha, "Xen " + m.group(0).replace(" release", ""))
+    return Release(base, "the base")
+
+
+def prerequisites(ws: Workspace, release: Release, base: str) -> list[dict]:
+    out = gitutil.git_text(ws.xen_git, "log", "--reverse", "--no-merges", "--format=%H%x00%s",
+                           f"{release.sha}..{base}")
+    return [dict(zip(("sha", "subject"), line.split("\0", 1))) for line in out.splitlines() if line]
+
+
+def subject_prefix(rec: Recipe, version: int) -> str:
+    return rec.subject_prefix if version == 1 else f"{rec.subject_prefix} v{version}"
+
+
+def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
+                  changes: list[str]) -> dict[str, bytes]:
+    """{file name: bytes} of the revision: 0000-cover-letter.patch and one file per commit."""
+    xen = ws.xen_git
+    release = find_release(ws, built.base)
+    touched = sorted({p for s in rec.steps for p in s.files})
+    text = gitutil.show_blob(xen, built.base, "MAINTAINERS") or b""
+    sections = maintainers.parse(text.decode("utf-8", "replace"))
+    lists, people = maintainers.recipients(sections, touched)
+    to = _unique(rec.to + lists)
+    cc = _unique(rec.cc + [p for p in people if p not in to])
+    first = history.read_commit(xen, built.commits[0])
+    name, _, mail = first.author.rpartition(" <")
+    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": mail.rstrip(">")}
+    args = ["format-patch", "--cover-letter", "--numbered", "--no-color", "--no-renames", "--no-binary",
+            "--stat=80", f"--base={release.sha}", f"--subject-prefix={subject_prefix(rec, version)}",
+            f"--signature=porter {__version__}", "--encode-email-headers"]
+    args += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
+    with tempfile.TemporaryDirectory(prefix="porter-fp-") as tmp:
+        gitutil.git(xen, *args, "-o", tmp, f"{built.base}..{built.tip}", env=env)
+        files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
+    cover_name = next(n for n in files if n.startswith("0000-"))
+    files[cover_name] = fill_cover(ws, rec, built, release, files[cover_name], changes, version)
+    return files
+
+
+def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover: bytes,
+               changes: list[str], version: int) -> bytes:
+    title, _, purpose = rec.cover.partition("\n")
+    tip = history.read_commit(ws.xen_git, built.tip)
+    epoch, tz = tip.date.split()
+    sign = 1 if tz[0] == "+" else -1
+    offset = sign * (int(tz[1:3]) * 3600 + int(tz[3:5]) * 60)
+    when = datetime.fromtimestamp(int(epoch), timezone(timedelta(seconds=offset)))
+    blurb = _TEMPLATES.get_template("cover.txt.j2").render(
+        purpose=purpose.strip("\n") + "\n" if purpose.strip() else "",
+        tree=ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"],
+        tag=built.tag,
+        provenance=[{"path": p, "sha": s, "subject": subj} for p, (s, subj) in sorted(built.provenance.items())],
+        base=built.base, base_subject=gitutil.git_text(ws.xen_git, "log", "-1", "--format=%s", built.base).strip(),
+        prerequisites=prerequisites(ws, release, built.base), release=release.sha, release_name=release.name,
+        changes=changes, previous=version - 1)
+    text = cover.decode("utf-8", "surrogateescape")
+    text = re.sub(r"^Date: .*$", "Date: " + email.utils.format_datetime(when), text, count=1, flags=re.M)
+    text = text.replace("*** SUBJECT HERE ***", title.strip() or ws.name, 1)
+    text = text.replace("*** BLURB HERE ***", blurb.strip("\n"), 1)
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen, out = set(), []
+    for item in items:
+        if item.lower() not in seen:
+            seen.add(item.lower())
+            out.append(item)
+    return out

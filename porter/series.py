@@ -1,0 +1,208 @@
+"""The series engine: run a recipe's steps on the base, one commit per step, without a checkout.
+
+Commits are built in the bare Xen cache through a temporary index, so a resync never checks out
+the Xen tree; committer = author and committer date = author date make every commit id a function
+of the inputs alone.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import jinja2
+
+from . import gitutil, history
+from .errors import BadInput, Findings
+from .recipe import Recipe, Step
+from .structured import FileEdits, apply_file
+from .workspace import Workspace
+
+TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
+
+
+@dataclass
+class Built:
+    base: str
+    tag: str
+    tag_sha: str
+    commits: list[str] = field(default_factory=list)
+    provenance: dict[str, tuple[str, str]] = field(default_factory=dict)   # upstream path -> (sha, subject)
+    conflicts: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
+    drift: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+    units_changed: dict[str, list[str]] = field(default_factory=dict)    # xen path -> units
+
+    @property
+    def tip(self) -> str:
+        return self.commits[-1] if self.commits else self.base
+
+
+class IndexTree:
+    """A tree under construction: a temporary index over the bare repo."""
+
+    def __init__(self, repo: Path, base: str, tmp: Path):
+        self.repo = repo
+        self.env = {"GIT_INDEX_FILE": str(tmp / "index")}
+        gitutil.git(repo, "read-tree", base, env=self.env)
+        self.files: dict[str, bytes | None] = {}
+
+    def read(self, path: str) -> bytes | None:
+        if path not in self.files:
+            entry = gitutil.git(self.repo, "ls-files", "-s", "--", path, env=self.env).split()
+            self.files[path] = gitutil.git(self.repo, "cat-file", "blob", entry[1].decode()) if entry else None
+        return self.files[path]
+
+    def write(self, path: str, data: bytes) -> None:
+        sha = gitutil.git(self.repo, "hash-object", "-w", "--stdin", input=data).decode().strip()
+        gitutil.git(self.repo, "update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=self.env)
+        self.files[path] = data
+
+    def apply(self, patch: bytes) -> str | None:
+        """git apply the patch to the index (3-way if plain fails); None on success, else git's error."""
+        for extra in ([], ["--3way"]):
+            try:
+                gitutil.git(self.repo, "apply", "--cached", *extra, "-", input=patch, env=self.env)
+            except gitutil.GitError as exc:
+                error = str(exc)
+                continue
+            for path in _patch_paths(patch):
+                self.files.pop(path, None)
+            return None
+        return error
+
+    def commit(self, parent: str, message: str, author: str, date: str) -> str:
+        tree = gitutil.git(self.repo, "write-tree", env=self.env).decode().strip()
+        name, _, email = author.rpartition(" <")
+        ident = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.rstrip(">"), "GIT_AUTHOR_DATE": date,
+                 "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email.rstrip(">"),
+                 "GIT_COMMITTER_DATE": date}
+        data = message.encode("utf-8", "surrogateescape")
+        return gitutil.git(self.repo, "commit-tree", tree, "-p", parent, input=data,
+                           env=ident).decode().strip()
+
+
+def _patch_paths(patch: bytes) -> list[str]:
+    return [m.decode("utf-8", "surrogateescape") for m in re.findall(rb"^(?:\+\+\+|---) [ab]/(.+)$", patch, re.M)]
+
+
+def with_provenance(message: str, block: str) -> str:
+    """Insert block as a paragraph before the trailers (Signed-off-by: ...) of message."""
+    paras = message.rstrip("\n").split("\n\n")
+    if len(paras) > 1 and all(TRAILER.match(line) for line in paras[-1].splitlines()):
+        paras.insert(len(paras) - 1, block)
+    else:
+        paras.append(block)
+    return "\n\n".join(paras) + "\n"
+
+
+def render_template(source: str, context: dict, where: str) -> str:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             autoescape=False)
+    try:
+        return env.from_string(source).render(**context)
+    except jinja2.UndefinedError as exc:
+        raise BadInput(f"{where}: {exc.message}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise BadInput(f"{where}:{exc.lineno}: {exc.message}") from None
+
+
+def insert_after(text: bytes, after: str, occurrence: int, block: bytes, where: str) -> bytes:
+    lines = text.splitlines(keepends=True)
+    if not after:
+        return block + text
+    anchor = after.encode("utf-8", "surrogateescape")
+    seen = 0
+    for i, line in enumerate(lines):
+        if line.rstrip(b"\r\n") == anchor:
+            seen += 1
+            if seen == occurrence:
+                if not line.endswith(b"\n"):
+                    lines[i] = line + b"\n"
+                return b"".join(lines[:i + 1]) + block + b"".join(lines[i + 1:])
+    raise Findings(f"{where}: anchor line {after!r} (occurrence {occurrence}) not found")
+
+
+def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, check_new=None) -> Built:
+    xen, up = ws.xen_git, ws.upstream_git
+    base = gitutil.resolve(xen, ws.base, "base")
+    tag_sha = gitutil.resolve(up, tag, "upstream tag")
+    learned_sha = gitutil.resolve(up, rec.upstream_tag, "learned upstream tag")
+    built = Built(base=base, tag=tag, tag_sha=tag_sha)
+    new_up, old_up = {}, {}
+    for upath in rec.files:
+        data = gitutil.show_blob(up, tag_sha, upath)
+        if data is None:
+            raise Findings(f"upstream file {upath} does not exist at {tag}: removed or renamed upstream")
+        new_up[upath] = data
+        old_up[upath] = gitutil.show_blob(up, learned_sha, upath)
+        built.provenance[upath] = history.last_commit_touching(up, tag_sha, upath)
+    x2u = rec.xen_to_upstream
+    series_dir = ws.series_dir
+    with tempfile.TemporaryDirectory(prefix="porter-index-") as tmp:
+        tree = IndexTree(xen, base, Path(tmp))
+        parent = base
+        for n, step in enumerate(rec.steps, 1):
+            progress(f"{n}/{len(rec.steps)} {step.kind}: {step.subject}")
+            sdir = rec.step_dir(series_dir, step)
+            message = step.message
+            if tag != rec.upstream_tag:
+                message = message.replace(rec.upstream_tag, tag)
+            if step.kind == "import":
+                for xpath in step.files:
+                    if xpath not in x2u:
+                        raise BadInput(f"recipe: imported file {xpath} is not in the file map")
+                    tree.write(xpath, new_up[x2u[xpath]])
+                message = with_provenance(message, provenance_block(ws, tag, [x2u[x] for x in step.files], built))
+            elif step.kind == "port":
+                _run_port(step, sdir, tree, x2u, old_up, new_up, built, check_new)
+            elif step.kind == "build":
+                _run_build(ws, rec, step, sdir, tree, tag)
+            else:
+                error = tree.apply((sdir / step.patch).read_bytes())
+                if error:
+                    built.conflicts.append({"file": ", ".join(step.files), "unit": step.patch, "line": 0,
+                                            "reason": f"carried patch '{step.subject}' does not apply: {error}"})
+            parent = tree.commit(parent, message, step.author, step.date)
+            built.commits.append(parent)
+    gitutil.git(xen, "update-ref", f"refs/porter/{ws.name}/last", built.tip)
+    return built
+
+
+def _run_port(step: Step, sdir: Path, tree: IndexTree, x2u, old_up, new_up, built: Built, check_new) -> None:
+    for xpath, name in step.edits.items():
+        upath = x2u.get(xpath)
+        if upath is None:
+            raise BadInput(f"recipe: ported file {xpath} is not in the file map")
+        edits = FileEdits.load((sdir / name).read_bytes(), xpath)
+        res = apply_file(edits, old_up[upath], new_up[upath], xpath, check_new=check_new)
+        tree.write(xpath, res.output)
+        built.conflicts.extend(res.conflicts)
+        built.notes.extend(res.notes)
+        built.findings.extend(getattr(res, "findings", []))
+        if res.units_changed:
+            built.units_changed[xpath] = list(res.units_changed)
+
+
+def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, tree: IndexTree, tag: str) -> None:
+    files = sorted(rec.files.values())
+    context = {"name": ws.name, "tag": tag, "files": files,
+               "objects": [PurePosixPath(f).with_suffix(".o").name for f in files if f.endswith(".c")]}
+    for t in step.templates:
+        where = f"{sdir.name}/{t['template']}"
+        block = render_template((sdir / t["template"]).read_bytes().decode("utf-8", "surrogateescape"),
+                                context, where).encode("utf-8", "surrogateescape")
+        current = tree.read(t["file"]) or b""
+        tree.write(t["file"], insert_after(current, t["after"], t["occurrence"], block, where))
+
+
+def provenance_block(ws: Workspace, tag: str, upaths: list[str], built: Built) -> str:
+    tree_url = ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"]
+    lines = [f"Imported from {tree_url} tag {tag}:"]
+    for upath in upaths:
+        sha, subject = built.provenance[upath]
+        lines.append(f"  {upath}: commit {sha[:12]} (\"{subject}\")")
+    return "\n".join(lines)
