@@ -60,9 +60,9 @@ def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Bui
     return lines
 
 
-def resync(ws: Workspace, tag: str, progress=lambda text: None, check_new=None) -> dict:
+def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
     rec = recipe_mod.load(ws.series_dir)
-    built = series.build(ws, rec, tag, progress, check_new=check_new)
+    built = series.build(ws, rec, tag, progress)
     result = {"revision": None, "changed": False, "conflicts": built.conflicts, "drift": built.drift,
               "findings": built.findings, "notes": built.notes, "patches": []}
     if built.conflicts or built.drift:

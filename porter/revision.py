@@ -1,9 +1,7 @@
 """A revision: the built series in git format-patch form, with its cover letter, in series/NAME/vN/."""
 from __future__ import annotations
 
-import email.utils
 import re
-from datetime import datetime, timedelta, timezone
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,11 +79,7 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
 def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover: bytes,
                changes: list[str], version: int) -> bytes:
     title, _, purpose = rec.cover.partition("\n")
-    tip = history.read_commit(ws.xen_git, built.tip)
-    epoch, tz = tip.date.split()
-    sign = 1 if tz[0] == "+" else -1
-    offset = sign * (int(tz[1:3]) * 3600 + int(tz[3:5]) * 60)
-    when = datetime.fromtimestamp(int(epoch), timezone(timedelta(seconds=offset)))
+    date = gitutil.git_text(ws.xen_git, "log", "-1", "--format=%aD", built.tip).strip()
     blurb = _TEMPLATES.get_template("cover.txt.j2").render(
         purpose=purpose.strip("\n") + "\n" if purpose.strip() else "",
         tree=ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"],
@@ -95,7 +89,7 @@ def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover
         prerequisites=prerequisites(ws, release, built.base), release=release.sha, release_name=release.name,
         changes=changes, previous=version - 1)
     text = cover.decode("utf-8", "surrogateescape")
-    text = re.sub(r"^Date: .*$", "Date: " + email.utils.format_datetime(when), text, count=1, flags=re.M)
+    text = re.sub(r"^Date: .*$", "Date: " + date, text, count=1, flags=re.M)
     text = text.replace("*** SUBJECT HERE ***", title.strip() or ws.name, 1)
     text = text.replace("*** BLURB HERE ***", blurb.strip("\n"), 1)
     return text.encode("utf-8", "surrogateescape")

@@ -17,6 +17,7 @@ import jinja2
 from . import gitutil, history
 from .errors import BadInput, Findings
 from .recipe import Recipe, Step
+from .newcode import make_check_new
 from .structured import FileEdits, apply_file
 from .workspace import Workspace
 
@@ -126,7 +127,7 @@ def insert_after(text: bytes, after: str, occurrence: int, block: bytes, where: 
     raise Findings(f"{where}: anchor line {after!r} (occurrence {occurrence}) not found")
 
 
-def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, check_new=None) -> Built:
+def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint_new: bool = True) -> Built:
     xen, up = ws.xen_git, ws.upstream_git
     base = gitutil.resolve(xen, ws.base, "base")
     tag_sha = gitutil.resolve(up, tag, "upstream tag")
@@ -142,6 +143,10 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, chec
         built.provenance[upath] = history.last_commit_touching(up, tag_sha, upath)
     x2u = rec.xen_to_upstream
     series_dir = ws.series_dir
+    check_new = None
+    if lint_new and tag_sha != learned_sha:
+        check_new = make_check_new(xen, base, [d for d in new_up.values()]
+                                   + [gitutil.show_blob(xen, rec.learned["commit"], x) or b"" for x in x2u])
     with tempfile.TemporaryDirectory(prefix="porter-index-") as tmp:
         tree = IndexTree(xen, base, Path(tmp))
         parent = base
