@@ -31,6 +31,7 @@ class Segment:
     text: bytes = b""          # port text (edit/insert)
     port_name: str | None = None   # edit: the port's own name for the unit when it differs (rename)
     disabled: bool = False     # inside a port `#if 0` region (for the reader; recomputed on apply)
+    lead: bytes | None = None  # keep: the port's own blank lines before the unit, when not upstream's
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -67,7 +68,9 @@ class FileEdits:
                "# keep: upstream unit unchanged; disable: unchanged, inside the port's #if 0;",
                "# edit: upstream unit as the port has it; insert: port-only text; delete: dropped.",
                "# @hash = start of sha1 of the upstream unit's text; '| ' lines are the text;",
-               "# '! ' lines are escaped bytes (\\n \\r \\t \\\\ \\xNN), with no implied newline."]
+               "# '! ' lines are escaped bytes (\\n \\r \\t \\\\ \\xNN), with no implied newline;",
+               "# blank text lines after keep/disable: the port's own spacing before that unit",
+               "# (a lone '! ' line: none)."]
         for s in self.segments:
             op = "disable" if (s.op == "keep" and s.disabled) else s.op
             head = [op, s.kind]
@@ -82,6 +85,8 @@ class FileEdits:
             out.append(" ".join(head))
             if s.op in ("edit", "insert"):
                 out.extend(_text_lines(s.text))
+            elif s.op == "keep" and s.lead is not None:
+                out.extend(_text_lines(s.lead) or ["! "])
         return ("\n".join(out) + "\n").encode("utf-8")
 
     @classmethod
@@ -107,6 +112,11 @@ class FileEdits:
                 if not buf:
                     raise BadInput(f"{path}: line {lineno}: {cur.op} {cur.label()} has no text")
                 cur.text = b"".join(buf)
+            elif cur.op == "keep" and buf:
+                cur.lead = b"".join(buf)
+                if cur.lead.strip():
+                    raise BadInput(f"{path}: line {lineno}: keep {cur.label()}: only blank lines may "
+                                   f"follow a keep (the port's own spacing before the unit)")
             elif buf:
                 raise BadInput(f"{path}: line {lineno}: {cur.op} {cur.label()} takes no text")
             segs.append(cur)
@@ -154,6 +164,8 @@ def learn_file(upstream: bytes, port: bytes, path: str) -> FileEdits:
         seg_of_up[j] = len(segs)
         if u.text == p.text:
             segs.append(Segment("keep", u.kind, u.name, u.occ, u.digest))
+        elif u.body == p.body:
+            segs.append(Segment("keep", u.kind, u.name, u.occ, u.digest, lead=p.lead))
         else:
             segs.append(Segment("edit", u.kind, u.name, u.occ, u.digest, text=p.text,
                                 port_name=p.name if (p.kind, p.name) != (u.kind, u.name) else None))

@@ -16,6 +16,7 @@ New upstream units come in after the unit that precedes them in new upstream (af
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Callable
 
 from .edits import FileEdits, Segment, mark_disabled, region_events
 from .match import match_units
-from .units import Unit, segment
+from .units import Unit, lead_length, segment
 
 CheckNew = Callable[[bytes, str], "tuple[bytes, list[dict]]"]
 MARK_OURS, MARK_BASE, MARK_SEP, MARK_THEIRS = (b"<<<<<<< port", b"||||||| upstream OLD", b"=======",
@@ -65,14 +66,16 @@ def apply_file(edits: FileEdits, old_upstream: bytes, new_upstream: bytes, path:
     def check(text: bytes, label: str, piece: _Piece, off: int) -> bytes:
         if check_new is None:
             return text
-        out, findings = check_new(text, label)
+        lead = text[:lead_length(text)]
+        off += lead.count(b"\n")
+        out, findings = check_new(text[len(lead):], label)
         for f in findings or []:
             f = dict(f)
             f.setdefault("file", path)
             f.setdefault("unit", label)
             loc = f.get("line")
-            piece.records.append(("finding", f, (loc - 1) if isinstance(loc, int) and loc > 0 else off))
-        return out
+            piece.records.append(("finding", f, off + (loc - 1 if isinstance(loc, int) and loc > 0 else 0)))
+        return lead + out
 
     removed_by_upstream: set[int] = set()
     for idx, s in enumerate(segs):
@@ -104,10 +107,12 @@ def apply_file(edits: FileEdits, old_upstream: bytes, new_upstream: bytes, path:
                 msg = ("unit the port disabled was removed upstream: removed" if s.disabled
                        else "unit removed upstream: removed from the port")
                 p.records.append(("note", _note(path, label, msg), 0))
-            elif theirs == base:
-                p.text = base
+            elif theirs == base or (s.lead is not None and _body(theirs) == _body(base)):
+                p.text = base if s.lead is None else s.lead + _body(base)
             else:
                 res.units_changed.append(label)
+                if s.lead is not None:
+                    theirs = s.lead + _body(theirs)
                 if s.disabled:
                     p.text = theirs
                     p.records.append(("note", _note(path, label,
@@ -134,6 +139,9 @@ def apply_file(edits: FileEdits, old_upstream: bytes, new_upstream: bytes, path:
             continue
         res.units_changed.append(label)
         merged, blocks = merge3(ours, base, theirs)
+        merged, blocks, resolved = refine(merged, blocks)
+        for off, message in resolved:
+            p.records.append(("note", _note(path, label, message), off))
         if not blocks:
             p.text = merged if s.disabled else check(merged, label, p, 0)
             p.records.append(("note", _note(path, label, "upstream change merged into the port's version"
@@ -229,6 +237,10 @@ def _resolve(segs: list[Segment], old: list[Unit], pieces, path) -> dict[int, in
     return out
 
 
+def _body(text: bytes) -> bytes:
+    return text[lead_length(text):]
+
+
 def _after_region(idx: int, regions) -> int:
     """Where new units that follow segment idx go: after the outermost port `#if 0` region
     that holds idx."""
@@ -274,6 +286,70 @@ def merge3(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, list[tuple[i
     if proc.returncode == 0:
         return proc.stdout, []
     return proc.stdout, conflict_blocks(proc.stdout)
+
+
+_COMMENT_LINE = re.compile(rb"^\s*(?:/\*.*\*/|//.*|/\*.*|\*.*|\*/)?\s*$")
+_IF0_LINE = re.compile(rb"^\s*#\s*if\s+0\b")
+_ENDIF_LINE = re.compile(rb"^\s*#\s*endif\b")
+
+
+def _annotation(line: bytes) -> bool:
+    """Lines that carry no code: blank, comment-only, `#if 0` / `#endif` wrappers."""
+    return bool(_COMMENT_LINE.match(line) or _IF0_LINE.match(line) or _ENDIF_LINE.match(line))
+
+
+def _code(text: bytes) -> list[bytes]:
+    return [line.strip() for line in text.splitlines() if not _annotation(line)]
+
+
+def _resolve_block(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str] | None:
+    """A conflict block settled by what the two sides did, or None when both changed code."""
+    c_ours, c_base, c_theirs = _code(ours), _code(base), _code(theirs)
+    if c_ours == c_theirs:
+        return ours, "the port already has upstream's change (plus its own comments): kept the port's lines"
+    if c_theirs == c_base:
+        return ours, "upstream changed only comments or blank lines here: kept the port's lines"
+    if c_ours == c_base:
+        wrapped = any(_IF0_LINE.match(line) for line in ours.splitlines())
+        if not wrapped:
+            return theirs, "the port changed only comments here and upstream changed the code: took upstream's lines"
+        if not c_theirs:
+            return theirs, "lines the port disabled were removed upstream: removed"
+        lines = theirs.splitlines(keepends=True)
+        tail = []
+        while lines and not lines[-1].strip():
+            tail.insert(0, lines.pop())
+        head = next(line for line in ours.splitlines(keepends=True) if _IF0_LINE.match(line))
+        end = next((line for line in ours.splitlines(keepends=True) if _ENDIF_LINE.match(line)), b"#endif\n")
+        return (_eol(head) + b"".join(lines) + _eol(end) + b"".join(tail),
+                "lines the port disabled changed upstream: kept disabled with upstream's new text")
+    return None
+
+
+def refine(merged: bytes, blocks) -> tuple[bytes, list, list[tuple[int, str]]]:
+    """Settle the conflict blocks of a merged unit that _resolve_block can; renumber the rest."""
+    if not blocks:
+        return merged, blocks, []
+    lines = merged.splitlines(keepends=True)
+    out: list[bytes] = []
+    remaining = []
+    resolved: list[tuple[int, str]] = []
+    i = 0
+    block_iter = iter(blocks)
+    for start, b_ours, b_base, b_theirs in block_iter:
+        out.extend(lines[i:start])
+        # the block spans its marker lines plus its three sides
+        span = 4 + len(b_ours.splitlines()) + len(b_base.splitlines()) + len(b_theirs.splitlines())
+        settled = _resolve_block(b_ours, b_base, b_theirs)
+        if settled is None:
+            remaining.append((len(out), b_ours, b_base, b_theirs))
+            out.extend(lines[start:start + span])
+        else:
+            resolved.append((len(out), settled[1]))
+            out.extend(settled[0].splitlines(keepends=True))
+        i = start + span
+    out.extend(lines[i:])
+    return b"".join(out), remaining, resolved
 
 
 def conflict_blocks(text: bytes) -> list[tuple[int, bytes, bytes, bytes]]:

@@ -42,6 +42,25 @@ class Unit:
     def label(self) -> str:
         return f"{self.kind} {self.name}" if self.name else self.kind
 
+    @property
+    def lead(self) -> bytes:
+        """The blank lines the unit starts with."""
+        return self.text[:lead_length(self.text)]
+
+    @property
+    def body(self) -> bytes:
+        return self.text[lead_length(self.text):]
+
+
+def lead_length(text: bytes) -> int:
+    """Bytes of whitespace-only lines at the start of text."""
+    n = 0
+    for line in text.splitlines(keepends=True):
+        if line.strip():
+            break
+        n += len(line)
+    return n
+
 
 def text_digest(text: bytes) -> str:
     return hashlib.sha1(text).hexdigest()[:10]
