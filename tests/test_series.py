@@ -1,0 +1,140 @@
+"""Issue 3 on a small self-made port: learn, resync, git am, determinism, bad input."""
+import re
+
+import pytest
+
+from tests import minirepos
+from tests.helpers import am_series, git, porter, porter_json
+
+
+@pytest.fixture
+def repos(tmp_path):
+    return minirepos.build(tmp_path / "src")
+
+
+def make_ws(tmp_path, repos, name="ws"):
+    up, xen = repos
+    ws = tmp_path / name
+    code, out = porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")
+    assert code == 0, out
+    code, out = porter("learn", "port", "--from", "t1", cwd=ws)
+    assert code == 0, out
+    return ws
+
+
+def test_learn_classifies_and_writes_a_readable_recipe(tmp_path, repos):
+    ws = make_ws(tmp_path, repos)
+    series = ws / "series/foo"
+    recipe = (series / "recipe.toml").read_text()
+    assert re.findall(r'kind = "(\w+)"', recipe) == ["import", "port", "build", "carry"]
+    assert '"drivers/iommu/foo.c" = "xen/drivers/passthrough/arm/foo.c"' in recipe
+    steps = sorted(p.name for p in (series / "steps").iterdir())
+    edits = (series / "steps" / steps[1] / "foo.c.edits").read_text()
+    assert 'insert include "<xen/lib.h>"' in edits and "disable macro MODULE_LICENSE" in edits
+    assert "keep function foo_probe" in edits
+    assert (series / "steps" / steps[2] / "Makefile.j2").read_text() == "obj-$(CONFIG_FOO) += foo.o\n"
+    assert "+\tbool coherent;" in (series / "steps" / steps[3] / "change.patch").read_text()
+
+
+def test_resync_gives_am_able_series_with_the_hand_made_trees(tmp_path, repos):
+    up, xen = repos
+    ws = make_ws(tmp_path, repos)
+    code, res = porter_json("resync", "--from", "t1", cwd=ws)
+    assert code == 0 and res["revision"] == "v1", res
+    rev = ws / "series/foo/v1"
+    assert sorted(p.name for p in rev.iterdir())[0] == "0000-cover-letter.patch"
+    trees = am_series(xen, "base", rev, tmp_path / "am")
+    assert trees == [git(xen, "rev-parse", f"{c}^{{tree}}")
+                     for c in git(xen, "rev-list", "--reverse", "base..port").split()]
+    cover = (rev / "0000-cover-letter.patch").read_text()
+    head = cover.split("\n\n", 1)[0]
+    assert "Subject: [PATCH 0/4] Add foo support" in head
+    assert "To: devel@lists.example.org" in head and "alice@example.org" in head
+    assert "ivan@example.org" not in head and "rita@example.org" not in head   # X: and catch-all
+    assert "depends on 1 patches on top of Xen" not in cover or "xen: add xzalloc_bytes" in cover
+    assert "prerequisite-patch-id: " in cover and "base-commit: " in cover
+    first = next(p for p in sorted(rev.iterdir()) if p.name.startswith("0001-")).read_text()
+    sha = git(up, "rev-parse", "--short=12", "t1")
+    assert f"drivers/iommu/foo.c: commit {sha} (\"foo: first release\")" in first
+
+
+def test_resync_is_deterministic_and_idempotent(tmp_path, repos):
+    a, b = make_ws(tmp_path, repos, "a"), make_ws(tmp_path, repos, "b")
+    for ws in (a, b):
+        assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    files_a = {p.name: p.read_bytes() for p in (a / "series/foo/v1").iterdir()}
+    files_b = {p.name: p.read_bytes() for p in (b / "series/foo/v1").iterdir()}
+    assert files_a == files_b
+    code, res = porter_json("resync", "--from", "t1", cwd=a)
+    assert code == 0 and not res["changed"] and res["revision"] == "v1"
+    assert sorted(p.name for p in (a / "series/foo").iterdir() if p.name.startswith("v")) == ["v1"]
+
+
+def test_resync_onto_new_tag_makes_v2_with_changelog(tmp_path, repos):
+    up, xen = repos
+    ws = make_ws(tmp_path, repos)
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    code, res = porter_json("resync", "--from", "t2", cwd=ws)
+    assert res["revision"] == "v2" and res["changed"], res
+    # foo_reset arrives live: its ioread32/iowrite32 are Linux-only here, so resync says so
+    assert code == 1 and {f["symbol"] for f in res["findings"]} >= {"iowrite32"}
+    cover = (ws / "series/foo/v2/0000-cover-letter.patch").read_text()
+    assert "Subject: [PATCH v2 0/4]" in cover
+    assert "upstream moved from t1 to t2" in cover
+    am_series(xen, "base", ws / "series/foo/v2", tmp_path / "am")
+    assert "foo_reset" in (tmp_path / "am/xen/drivers/passthrough/arm/foo.c").read_text()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["resync", "--from", "nope"], "unknown upstream tag 'nope'"),
+    (["resync", "--from", "--upload-pack=x"], "invalid upstream tag"),
+    (["learn", "--from", "t1", "--", "--upload-pack=x"], "invalid ref"),
+    (["learn", "nope", "--from", "t1"], "unknown ref 'nope'"),
+])
+def test_bad_refs_get_one_line_and_exit_2(tmp_path, repos, args, needle):
+    ws = make_ws(tmp_path, repos)
+    code, out = porter(*args, cwd=ws)
+    assert code == 2 and needle in out and len(out.strip().splitlines()) == 1, out
+    assert not any(p.name.startswith("v") for p in (ws / "series/foo").iterdir())
+
+
+def test_bad_workspace_and_sources(tmp_path, repos):
+    up, xen = repos
+    code, out = porter("resync", "--from", "t1", cwd=tmp_path)
+    assert code == 2 and "porter.toml" in out
+    for bad in (tmp_path / "missing", tmp_path / "src"):
+        code, out = porter("init", tmp_path / "w", "--name", "x", "--upstream", bad, "--xen", xen,
+                           "--base", "base")
+        assert code == 2 and str(bad) in out and not (tmp_path / "w").exists()
+
+
+def test_recipe_paths_may_not_leave_the_workspace(tmp_path, repos):
+    ws = make_ws(tmp_path, repos)
+    recipe = ws / "series/foo/recipe.toml"
+    text = recipe.read_text()
+    for evil in ('dir = "../../../etc"', 'dir = "/tmp/x"'):
+        recipe.write_text(re.sub(r'dir = "[^"]+"', evil, text, count=1))
+        code, out = porter("resync", "--from", "t1", cwd=ws)
+        assert code == 2 and "leaves" in out or "relative path" in out, out
+
+
+def test_template_with_undefined_variable_is_bad_input(tmp_path, repos):
+    ws = make_ws(tmp_path, repos)
+    tpl = next((ws / "series/foo/steps").glob("*/Makefile.j2"))
+    tpl.write_text("obj-y += {{ no_such_thing }}\n")
+    code, out = porter("resync", "--from", "t1", cwd=ws)
+    assert code == 2 and "no_such_thing" in out and "Makefile.j2" in out
+
+
+def test_non_utf8_sources_are_carried_byte_exact(tmp_path):
+    root = tmp_path / "src"
+    up, xen = minirepos.build(root)
+    latin = minirepos.DRIVER_T1.replace(b"static u32 foo_read", b"/* (c) J\xf6rg */\nstatic u32 foo_read")
+    minirepos.write(up, "drivers/iommu/foo.c", latin)
+    minirepos._commit(up, "foo: latin-1 author", 9)
+    git(up, "tag", "t3")
+    ws = make_ws(tmp_path, (up, xen))
+    code, res = porter_json("resync", "--from", "t3", cwd=ws)
+    assert res["revision"] == "v1", res
+    am_series(xen, "base", ws / "series/foo/v1", tmp_path / "am")
+    assert b"J\xf6rg" in (tmp_path / "am/xen/drivers/passthrough/arm/foo.c").read_bytes()
