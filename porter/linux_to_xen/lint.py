@@ -56,7 +56,8 @@ def lint_sources(files: dict[str, bytes], index: XenIndex) -> list[dict]:
     for n, s in extra.items():
         nonname.update(symbols.collect(s, live_only=False).nonname_params)
     for n, s in files.items():
-        syms = symbols.collect(s, parsed[n], live_only=False)
+        syms = symbols.collect(s, parsed[n], live_only=False, known=index.macro_known,
+                               live_defs=True)
         file_defines |= syms.defines
         file_fields |= syms.fields
         nonname.update(syms.nonname_params)

@@ -255,10 +255,11 @@ _NAME_TYPES = ("identifier", "type_identifier", "field_identifier", "statement_i
 
 
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
-            live_only: bool = True) -> FileSymbols:
-    """Definitions (anywhere) and live uses of one file."""
+            live_only: bool = True, live_defs: bool = False) -> FileSymbols:
+    """Definitions (anywhere, or only in live code with live_defs) and live uses of one file."""
     parsed = parsed or cparse.parse(src)
-    dead = Ranges(dead_ranges(src, known)) if live_only else Ranges(())
+    dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
+    def_dead = dead if live_defs else Ranges(())
     directives = Ranges(directive_lines(src))
     out = FileSymbols()
     macro_params: set[str] = set()
@@ -273,6 +274,8 @@ def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | No
             parent = node.parent
             name = src[node.start_byte:node.end_byte].decode("utf-8", "replace")
             if parent is not None and _is_def(node, parent):
+                if node.start_byte in def_dead:
+                    continue
                 if t == "field_identifier" or parent.type == "field_declaration":
                     out.fields.add(name)
                 else:
@@ -281,12 +284,13 @@ def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | No
                     macro_params.add(name)
                 continue
             if parent is not None and _is_macro_decl_param(node, parent):
-                out.defines.add(name)
+                if node.start_byte not in def_dead:
+                    out.defines.add(name)
                 continue
             if t == "statement_identifier":
                 continue
             off = node.start_byte
-            if off in dead or off in directives:
+            if (live_only and off in dead) or off in directives:
                 continue
             kind = _use_kind(node, parent, src)
             out.uses.append(Use(name, off, kind, _arg_of(node, parent, src)))

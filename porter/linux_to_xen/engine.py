@@ -1,0 +1,619 @@
+"""Apply rules to a C file: anchor on syntax (tree-sitter via cparse), edit bytes, check the count.
+
+parse -> match (per rule) -> edits -> apply -> re-parse.  Rules whose edits do not overlap share
+one parse (a round); a rule whose edits would overlap an earlier rule's waits for the next round.
+Disable and replace are insertions around the anchor (`#if 0 /* Xen: reason */ ... #endif`,
+`... #else <xen> #endif`), so rewrites and wraps of the same code do not collide.  Every operation
+recognises its own output, so applying a rule twice changes nothing; a round that would leave
+more parse errors than it found is undone rule by rule and the culprit reported as drift.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from .. import cparse
+from ..errors import BadInput
+from . import symbols
+from .rules import TEMPLATE_DIR, Rule
+
+_NAME_TYPES = ("identifier", "type_identifier", "field_identifier")
+_IF0 = re.compile(rb"^[ \t]*#[ \t]*if[ \t]+0\b[^\n]*$")
+
+
+@dataclass
+class PortResult:
+    output: bytes
+    disabled: list = field(default_factory=list)   # [{unit, reason}]
+    drift: list = field(default_factory=list)      # [{rule, file, line, expected, found, message}]
+    findings: list = field(default_factory=list)
+    applied: list = field(default_factory=list)    # [{rule, found}]
+
+
+@dataclass
+class Match:
+    start: int
+    end: int
+    node: object = None
+    unit: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Edit:
+    start: int
+    end: int
+    text: bytes
+    seq: int
+
+
+class _State:
+    def __init__(self, source: bytes, known=None):
+        self.source = source
+        self.parsed = cparse.parse(source)
+        self.dead = symbols.Ranges(symbols.dead_ranges(source, known))
+        self._items = None
+        self.error_nodes = _error_nodes(self.parsed.tree.root_node)
+
+    def items(self):
+        if self._items is None:
+            self._items = list(cparse.top_level_items(self.parsed.tree.root_node))
+        return self._items
+
+    def text(self, node) -> str:
+        return self.source[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+    def line(self, offset: int) -> int:
+        return self.source.count(b"\n", 0, offset) + 1
+
+    def is_dead(self, offset: int) -> bool:
+        return offset in self.dead
+
+
+def _error_nodes(root) -> list:
+    out, stack = [], [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "ERROR" or n.is_missing:
+            out.append(n)
+            continue
+        if n.has_error:
+            stack.extend(n.children)
+    return out
+
+
+def _glob(pattern: str | None, name: str) -> bool:
+    return pattern is None or pattern == "*" or fnmatch.fnmatchcase(name, pattern)
+
+
+# ------------------------------------------------------------------------------ anchors
+
+def _walk(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children))
+
+
+def _enclosing_function(st: _State, node) -> str | None:
+    n = node.parent
+    while n is not None:
+        if n.type == "function_definition":
+            return cparse.declarator_name(n.child_by_field_name("declarator"), st.source)
+        n = n.parent
+    return None
+
+
+def _functions(st: _State, pattern: str | None):
+    for item, _chain in st.items():
+        if item.type == "function_definition":
+            name = cparse.declarator_name(item.child_by_field_name("declarator"), st.source) or "?"
+            if _glob(pattern, name):
+                yield item, name
+
+
+def find(st: _State, rule: Rule) -> list[Match]:
+    a = rule.anchor
+    src = st.source
+    out: list[Match] = []
+    k = a.kind
+    if k == "function":
+        out = [Match(n.start_byte, n.end_byte, n, f"function {name}") for n, name in _functions(st, a.name)]
+    elif k in ("struct", "declaration", "define", "macro", "include"):
+        for item, _chain in st.items():
+            kind, name = cparse.item_identity(item, src)
+            if k == "struct" and kind in ("struct", "union") and _glob(a.name, name):
+                node = item
+                body = node if node.type.endswith("_specifier") else node.child_by_field_name("type")
+                if body is None or body.child_by_field_name("body") is None:
+                    continue
+                out.append(Match(item.start_byte, item.end_byte, item, f"{kind} {name}"))
+            elif k == "declaration" and kind in ("declaration", "typedef", "macro") \
+                    and any(_glob(a.name, n) for n in name.split(",")):
+                out.append(Match(item.start_byte, item.end_byte, item, f"{kind} {name}"))
+            elif k == "define" and kind == "define" and _glob(a.name, name):
+                out.append(Match(item.start_byte, item.end_byte, item, f"define {name}"))
+            elif k == "macro" and kind == "macro" and _glob(a.name, name):
+                out.append(Match(item.start_byte, item.end_byte, item, f"{name}()"))
+            elif k == "include" and kind == "include" and _glob(a.name, name.strip("<>\"")):
+                out.append(Match(item.start_byte, item.end_byte, item, f"include {name}"))
+    elif k == "field":
+        sname, _, fname = a.name.partition(".")
+        for item, _chain in st.items():
+            kind, name = cparse.item_identity(item, src)
+            if kind not in ("struct", "union") or not _glob(sname, name):
+                continue
+            spec = item if item.type.endswith("_specifier") else item.child_by_field_name("type")
+            body = spec.child_by_field_name("body") if spec is not None else None
+            for fd in (body.named_children if body is not None else ()):
+                if fd.type != "field_declaration":
+                    continue
+                names = [cparse.declarator_name(d, src) for d in fd.children_by_field_name("declarator")]
+                if any(n and _glob(fname or "*", n) for n in names):
+                    out.append(Match(fd.start_byte, fd.end_byte, fd, f"{name}.{','.join(filter(None, names))}"))
+    elif k == "statement":
+        seen = set()
+        for fn, fname in _functions(st, a.inside):
+            for n in _walk(fn):
+                hit = False
+                if a.calls and n.type == "call_expression":
+                    f = n.child_by_field_name("function")
+                    hit = f is not None and f.type == "identifier" and _glob(a.calls, st.text(f))
+                elif a.mentions and n.type in _NAME_TYPES:
+                    hit = _glob(a.mentions, st.text(n))
+                if not hit:
+                    continue
+                s = n
+                while s.parent is not None and s.parent.type != "compound_statement":
+                    s = s.parent
+                if s.parent is None or s.id in seen:
+                    continue
+                seen.add(s.id)
+                out.append(Match(s.start_byte, s.end_byte, s, f"statement in {fname}"))
+    elif k == "preproc":
+        for n in _walk(st.parsed.tree.root_node):
+            if n.type in ("preproc_if", "preproc_ifdef"):
+                cond = n.child_by_field_name("condition") or n.child_by_field_name("name")
+                if cond is not None and _glob(a.name, st.text(cond).strip()) or \
+                        cond is not None and a.name != "*" and a.name in st.text(cond):
+                    out.append(Match(n.start_byte, n.end_byte, n, f"#if {st.text(cond).strip()}"))
+    elif k == "call":
+        for n in _walk(st.parsed.tree.root_node):
+            if n.type == "call_expression":
+                f = n.child_by_field_name("function")
+                if f is not None and f.type == "identifier" and _glob(a.name, st.text(f)) \
+                        and (a.inside is None or _glob(a.inside, _enclosing_function(st, n) or "")):
+                    out.append(Match(n.start_byte, n.end_byte, n, f"call {st.text(f)}"))
+    elif k == "type":
+        want_struct = a.name.startswith(("struct ", "union ", "enum "))
+        tag = a.name.split(None, 1)[1] if want_struct else a.name
+        for n in _walk(st.parsed.tree.root_node):
+            if want_struct and n.type.endswith("_specifier") and n.child_by_field_name("body") is None:
+                nm = n.child_by_field_name("name")
+                if nm is not None and n.type.startswith(a.name.split()[0]) and _glob(tag, st.text(nm)):
+                    out.append(Match(n.start_byte, n.end_byte, n, f"type {st.text(n)}"))
+            elif not want_struct and n.type == "type_identifier" and _glob(tag, st.text(n)) \
+                    and n.parent is not None and not n.parent.type.endswith("_specifier"):
+                out.append(Match(n.start_byte, n.end_byte, n, f"type {st.text(n)}"))
+        if a.inside:
+            out = [m for m in out if _glob(a.inside, _enclosing_function(st, m.node) or "")]
+    elif k == "string":
+        pat = re.compile(rule.pattern.encode()) if rule.pattern else None
+        for n in _walk(st.parsed.tree.root_node):
+            if n.type == "string_literal":
+                t = src[n.start_byte:n.end_byte]
+                if (pat is None or pat.search(t)) and (a.name == "*" or a.name.encode() in t) \
+                        and (a.inside is None or _glob(a.inside, _enclosing_function(st, n) or "")):
+                    out.append(Match(n.start_byte, n.end_byte, n, "string"))
+    elif k == "identifier":
+        for n in _walk(st.parsed.tree.root_node):
+            if n.type in _NAME_TYPES and _glob(a.name, st.text(n)):
+                out.append(Match(n.start_byte, n.end_byte, n, f"identifier {st.text(n)}"))
+    elif k == "includes":
+        incs = [item for item, chain in st.items()
+                if item.type == "preproc_include" and not chain and not st.is_dead(item.start_byte)]
+        if incs:
+            out.append(Match(incs[0].start_byte, incs[-1].end_byte, None, "include list"))
+    elif k == "file":
+        out.append(Match(0, len(src), None, "file"))
+    return out
+
+
+# ------------------------------------------------------------------------------ operations
+
+def _line_start(src: bytes, off: int) -> tuple[int, bytes]:
+    ls = src.rfind(b"\n", 0, off) + 1
+    if src[ls:off].strip() == b"":
+        return ls, b""
+    return off, b"\n"
+
+
+def _line_end(src: bytes, off: int) -> tuple[int, bytes]:
+    le = src.find(b"\n", off)
+    le = len(src) if le == -1 else le
+    rest = src[off:le]
+    if rest.strip() == b"":
+        return le, b""
+    return off, b"\n"
+
+
+def _prev_line(src: bytes, ls: int) -> bytes:
+    if ls == 0:
+        return b""
+    ps = src.rfind(b"\n", 0, ls - 1) + 1
+    return src[ps:ls - 1]
+
+
+def _next_line(src: bytes, le: int) -> bytes:
+    if le >= len(src):
+        return b""
+    ne = src.find(b"\n", le + 1)
+    return src[le + 1:len(src) if ne == -1 else ne]
+
+
+def _already_wrapped(src: bytes, m: Match) -> bool:
+    ls, _ = _line_start(src, m.start)
+    return bool(_IF0.match(_prev_line(src, ls)))
+
+
+def _comment(reason: str) -> bytes:
+    reason = " ".join(reason.replace("*/", "* /").split())
+    return f"/* Xen: {reason} */".encode() if reason else b"/* Xen */"
+
+
+def _wrap(src: bytes, start: int, end: int, reason: str, seq: int, xen: bytes | None = None) -> list[Edit]:
+    s, pre = _line_start(src, start)
+    e, post = _line_end(src, end)
+    head = pre + b"#if 0 " + _comment(reason) + b"\n"
+    if xen is None:
+        tail = b"\n#endif" + post
+    else:
+        tail = b"\n#else\n" + xen.rstrip(b"\n") + b"\n#endif" + post
+    return [Edit(s, s, head, seq), Edit(e, e, tail, seq)]
+
+
+def _env(rule: Rule) -> jinja2.Environment:
+    dirs = [str(TEMPLATE_DIR)]
+    if rule.source:
+        dirs.insert(0, str(Path(rule.source).parent))
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(dirs), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=False, autoescape=False)
+
+
+def render(rule: Rule, context: dict) -> bytes:
+    """The text a rule inserts: its text, or its jinja2 template rendered with StrictUndefined."""
+    if rule.template is None:
+        return (rule.text or "").encode()
+    ctx = {**context, **rule.vars, "rule": rule.id}
+    try:
+        env = _env(rule)
+        if rule.template.endswith(".j2"):
+            tpl = env.get_template(rule.template)
+        else:
+            tpl = env.from_string(rule.template)
+        return tpl.render(**ctx).rstrip("\n").encode()
+    except jinja2.TemplateNotFound as exc:
+        raise BadInput(f"{rule.source}: rule {rule.id}.template: no template {exc.name!r}") from None
+    except jinja2.UndefinedError as exc:
+        raise BadInput(f"{rule.source}: rule {rule.id}.template: {exc.message}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise BadInput(f"{rule.source}: rule {rule.id}.template: line {exc.lineno}: {exc.message}") from None
+
+
+_ARG = re.compile(r"\{(,?)(\d+)(\*?)\}|\{name\}")
+
+
+def _format_args(fmt: str, args: list[str], name: str) -> str:
+    def sub(m: re.Match) -> str:
+        if m.group(0) == "{name}":
+            return name
+        comma, i, star = m.group(1), int(m.group(2)), m.group(3)
+        if star:
+            rest = args[i:]
+            return (", " if comma and rest else "") + ", ".join(rest)
+        if i >= len(args):
+            raise IndexError(i)
+        return (", " if comma else "") + args[i]
+    return _ARG.sub(sub, fmt)
+
+
+def _insert_point(st: _State, rule: Rule, m: Match, where: str) -> tuple[int, bytes, bytes]:
+    """(offset, text before, text after) for an insertion relative to the match."""
+    src = st.source
+    if where == "before":
+        s, pre = _line_start(src, m.start)
+        return s, pre, b"\n"
+    if where == "after":
+        e, post = _line_end(src, m.end)
+        if rule.anchor.kind == "includes":
+            # after a replaced include list, insert after its #endif
+            nxt = src.find(b"\n", e + 1)
+            if _next_line(src, e).strip().startswith(b"#else"):
+                end = src.find(b"#endif", e)
+                if end != -1:
+                    e, post = _line_end(src, end)
+            del nxt
+        return e, b"\n", post
+    if rule.anchor.kind == "file":
+        if where == "start":
+            off = 0
+            m2 = re.match(rb"\s*(/\*.*?\*/[ \t]*\n|(//[^\n]*\n)+)", src, re.S)
+            if m2:
+                off = m2.end()
+            return off, b"\n" if off else b"", b"\n"
+        tail = b"" if src.endswith(b"\n") or not src else b"\n"
+        return len(src), tail, b"\n"
+    node = m.node
+    body = node.child_by_field_name("body")
+    if body is None and node.type in ("declaration", "type_definition"):
+        t = node.child_by_field_name("type")
+        body = t.child_by_field_name("body") if t is not None else None
+    if body is None:
+        raise ValueError("no body")
+    if where == "start":
+        e, post = _line_end(src, body.start_byte + 1)
+        return e, b"\n", post
+    s, pre = _line_start(src, body.end_byte - 1)
+    return s, pre, b"\n"
+
+
+def _already_inserted(src: bytes, off: int, text: bytes, pre: bytes, post: bytes) -> bool:
+    """The same text already sits right at the insertion point (a second application)."""
+    if src[off:off + len(pre) + len(text)] == pre + text:
+        return True
+    if src[max(0, off - len(text) - len(post)):off] == text + post:
+        return True
+    return False
+
+
+def edits_for(st: _State, rule: Rule, matches: list[Match], seq: int, context: dict) -> tuple[list[Edit], list]:
+    """Edits for a rule's live matches, and the units it disables."""
+    src = st.source
+    op = rule.op
+    edits: list[Edit] = []
+    disabled = []
+    if op == "disable":
+        for m in matches:
+            edits += _wrap(src, m.start, m.end, rule.reason, seq)
+            disabled.append({"unit": m.unit, "reason": rule.reason, "rule": rule.id,
+                             "line": st.line(m.start)})
+    elif op == "replace":
+        xen = render(rule, context)
+        for m in matches:
+            edits += _wrap(src, m.start, m.end, rule.reason, seq, xen)
+            disabled.append({"unit": m.unit, "reason": rule.reason, "rule": rule.id,
+                             "line": st.line(m.start), "replaced": True})
+    elif op in ("insert_before", "insert_after", "insert_start", "insert_end", "insert_template"):
+        text = render(rule, context)
+        where = rule.anchor.where if op == "insert_template" else op.split("_", 1)[1]
+        for m in matches:
+            off, pre, post = _insert_point(st, rule, m, where)
+            if not _already_inserted(src, off, text, pre, post):
+                edits.append(Edit(off, off, pre + text + post, seq))
+    elif op == "rename":
+        to = rule.to.encode()
+        name = rule.anchor.name
+        for n in _walk(st.parsed.tree.root_node):
+            if n.type in _NAME_TYPES and st.text(n) == name and not st.is_dead(n.start_byte):
+                edits.append(Edit(n.start_byte, n.end_byte, to, seq))
+            elif n.type == "preproc_arg" and not st.is_dead(n.start_byte):
+                for t in re.finditer(rb"\b" + re.escape(name.encode()) + rb"\b", src[n.start_byte:n.end_byte]):
+                    edits.append(Edit(n.start_byte + t.start(), n.start_byte + t.end(), to, seq))
+    elif op == "rewrite_call":
+        for m in matches:
+            f = m.node.child_by_field_name("function")
+            args = m.node.child_by_field_name("arguments")
+            if rule.to:
+                edits.append(Edit(f.start_byte, f.end_byte, rule.to.encode(), seq))
+            if rule.args is not None and args is not None:
+                texts = [st.text(c) for c in args.named_children if c.type != "comment"]
+                try:
+                    new = _format_args(rule.args, texts, st.text(f))
+                except IndexError:
+                    m.extra["bad_args"] = True
+                    continue
+                edits.append(Edit(args.start_byte + 1, args.end_byte - 1, new.encode(), seq))
+    elif op == "rewrite_type":
+        for m in matches:
+            edits.append(Edit(m.start, m.end, rule.to.encode(), seq))
+    elif op == "rewrite_string":
+        pat = re.compile(rule.pattern.encode())
+        for m in matches:
+            old = src[m.start:m.end]
+            new = pat.sub(rule.to.encode(), old)
+            if new != old:
+                edits.append(Edit(m.start, m.end, new, seq))
+    elif op == "replace_includes":
+        for m in matches:
+            xen = _map_includes(st, m, rule)
+            edits += _wrap(src, m.start, m.end, rule.reason or "Linux includes", seq, xen)
+    return edits, disabled
+
+
+def _map_includes(st: _State, m: Match, rule: Rule) -> bytes:
+    out: list[str] = list(rule.keep)
+    local: list[str] = []
+    for item, chain in st.items():
+        if item.type != "preproc_include" or chain or not (m.start <= item.start_byte < m.end):
+            continue
+        path = item.child_by_field_name("path")
+        name = st.text(path) if path is not None else ""
+        if name.startswith('"'):
+            local.append(name)
+            continue
+        out += rule.map.get(name.strip("<>"), [])
+    seen, lines = set(), []
+    for inc in out:
+        if inc not in seen:
+            seen.add(inc)
+            lines.append(f"#include <{inc}>")
+    if local:
+        lines.append("")
+        lines += [f"#include {x}" for x in local]
+    return "\n".join(lines).encode()
+
+
+# ------------------------------------------------------------------------------ applying
+
+def _applied_probe(st: _State, rule: Rule) -> int:
+    """After a first application: how many places show the rule's result (for idempotent counts)."""
+    if rule.op in ("rewrite_call", "rename") and rule.to:
+        probe = Rule(rule.id, rule.op, type(rule.anchor)("call" if rule.op == "rewrite_call" else "identifier",
+                                                         rule.to, inside=rule.anchor.inside))
+        return len(find(st, probe))
+    if rule.op == "replace_includes":
+        return 1 if re.search(rb"^#if 0 /\* Xen: " + re.escape((rule.reason or "Linux includes").encode()),
+                              st.source, re.M) else 0
+    return 0
+
+
+def _conflicts(new: list[Edit], taken: list[Edit]) -> bool:
+    for a in new:
+        for b in taken:
+            if a.start == a.end and b.start == b.end:
+                continue
+            if a.start == a.end:
+                if b.start < a.start < b.end:
+                    return True
+            elif b.start == b.end:
+                if a.start < b.start < a.end:
+                    return True
+            elif a.start < b.end and b.start < a.end:
+                return True
+    return False
+
+
+def _apply_edits(src: bytes, edits: list[Edit]) -> bytes:
+    out = []
+    pos = 0
+    for e in sorted(edits, key=lambda e: (e.start, e.end != e.start, e.seq)):
+        if e.start < pos:
+            continue
+        out.append(src[pos:e.start])
+        out.append(e.text)
+        pos = e.end
+    out.append(src[pos:])
+    return b"".join(out)
+
+
+def _in_error(st: _State, m: Match) -> int | None:
+    """Line of a parse error region inside or around the anchor, if any."""
+    node = m.node
+    if node is not None and node.has_error and node.type not in ("identifier",):
+        for e in st.error_nodes:
+            if m.start <= e.start_byte < m.end:
+                return e.start_point[0] + 1
+        return st.line(m.start)
+    return None
+
+
+def apply_rules(source: bytes, rules: list[Rule], *, filename: str, known=None,
+                context: dict | None = None, max_rounds: int = 20) -> PortResult:
+    """Apply rules in order; drift for every rule whose count is not what it expects."""
+    context = {"filename": filename, **(context or {})}
+    result = PortResult(source)
+    baseline_errors = None
+    pending = list(enumerate(rules))
+    counts: dict[int, int] = {}
+    rounds = 0
+    while pending and rounds < max_rounds:
+        rounds += 1
+        st = _State(result.output, known)
+        if baseline_errors is None:
+            baseline_errors = len(st.parsed.errors)
+        taken: list[Edit] = []
+        round_dead: list[tuple[int, int]] = []
+        deferred = []
+        done = []
+        for seq, rule in pending:
+            matches = find(st, rule)
+            live, applied, broken = [], 0, []
+            for m in matches:
+                dead = st.is_dead(m.start) or any(s <= m.start < e for s, e in round_dead)
+                if dead:
+                    if rule.op in ("disable", "replace") and _already_wrapped(st.source, m):
+                        applied += 1
+                    continue
+                err_line = _in_error(st, m)
+                if err_line is not None and rule.op in ("disable", "replace", "insert_start",
+                                                        "insert_end", "insert_before", "insert_after",
+                                                        "insert_template"):
+                    broken.append((m, err_line))
+                    continue
+                live.append(m)
+            found = len(live) + applied + len(broken)
+            if found == 0 and rule.expect not in ("any", "0"):
+                found = _applied_probe(st, rule)
+            if not rule.expects(found):
+                lines = [st.line(m.start) for m in matches if not st.is_dead(m.start)]
+                result.drift.append({
+                    "rule": rule.id, "file": filename, "line": lines[0] if lines else 0,
+                    "expected": rule.expect, "found": found,
+                    "message": f"{rule.anchor.describe()}: expected {rule.expect}, found {found}"
+                               + (f" (lines {', '.join(map(str, lines[:10]))})" if lines else "")})
+                done.append(seq)
+                continue
+            for m, err_line in broken:
+                result.drift.append({
+                    "rule": rule.id, "file": filename, "line": err_line, "expected": rule.expect,
+                    "found": found, "message": f"{rule.anchor.describe()} at line {st.line(m.start)}: "
+                                               f"tree-sitter cannot parse the code there (line {err_line}); not applied"})
+            edits, disabled = edits_for(st, rule, live, seq, context)
+            if _conflicts(edits, taken):
+                deferred.append((seq, rule))
+                continue
+            taken += edits
+            if rule.op in ("disable", "replace"):
+                round_dead += [(m.start, m.end) for m in live]
+            result.disabled += disabled
+            counts[seq] = found
+            done.append(seq)
+        if taken:
+            new = _apply_edits(st.source, taken)
+            errs = len(cparse.parse(new).errors)
+            if errs > baseline_errors:
+                new = _isolate(st.source, taken, baseline_errors, rules, filename, result)
+            result.output = new
+        pending = deferred
+    for seq, rule in pending:
+        result.drift.append({"rule": rule.id, "file": filename, "line": 0, "expected": rule.expect,
+                             "found": 0, "message": "edits keep overlapping other rules' edits"})
+    result.applied = [{"rule": rules[s].id, "found": c} for s, c in sorted(counts.items())]
+    return result
+
+
+def _isolate(src: bytes, edits: list[Edit], baseline: int, rules, filename, result: PortResult) -> bytes:
+    """Apply a round's edits rule by rule, dropping any rule whose edits break the parse."""
+    by_seq: dict[int, list[Edit]] = {}
+    for e in edits:
+        by_seq.setdefault(e.seq, []).append(e)
+    kept: list[Edit] = []
+    for seq in sorted(by_seq):
+        trial = _apply_edits(src, kept + by_seq[seq])
+        parsed = cparse.parse(trial)
+        if len(parsed.errors) > baseline:
+            line = parsed.errors[0][0] if parsed.errors else 0
+            result.drift.append({"rule": rules[seq].id, "file": filename, "line": line,
+                                 "expected": rules[seq].expect, "found": None,
+                                 "message": f"not applied: the result would not parse (line {line})"})
+            result.disabled = [d for d in result.disabled if d.get("rule") != rules[seq].id]
+            continue
+        kept += by_seq[seq]
+    return _apply_edits(src, kept)
+
+
+def disable_ranges(source: bytes, units: list[tuple[int, int, str]]) -> bytes:
+    """Wrap byte ranges in `#if 0 /* Xen: reason */ ... #endif` (outermost ranges only)."""
+    units = sorted(units)
+    edits, last_end = [], -1
+    for i, (s, e, reason) in enumerate(units):
+        if s < last_end:
+            continue
+        edits += _wrap(source, s, e, reason, i)
+        last_end = e
+    return _apply_edits(source, edits)

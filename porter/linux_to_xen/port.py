@@ -1,0 +1,240 @@
+"""A generic port of one Linux file: packs' rules, then the compat block, then lint-driven disabling.
+
+1. the rules of the packs (and any recipe rules) rewrite what they know;
+2. the compat block defines the packs' helpers that the live code still uses and Xen lacks;
+3. whatever Linux-only API is still live gets its smallest enclosing unit disabled (a void call
+   statement, a struct field, else the function or declaration), until lint is clean;
+4. the provenance header says where the code came from.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import cparse, gitutil
+from . import engine, symbols
+from .lint import lint_sources
+from .rules import Anchor, Rule, load_packs, pack_names
+from .xenindex import XenIndex
+
+DEFAULT_PACKS = ("includes", "module", "export", "logging", "alloc", "devicetree", "platform",
+                 "irq", "locking", "bits", "sizes", "iommu")
+
+
+@dataclass
+class Provenance:
+    upstream_path: str = ""
+    tree: str = ""
+    tag: str = ""
+    commit: str = ""
+    subject: str = ""
+
+
+@dataclass
+class PortOutcome:
+    output: bytes
+    disabled: list = field(default_factory=list)
+    drift: list = field(default_factory=list)
+    findings: list = field(default_factory=list)
+    compat: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+
+def detect_provenance(path: Path) -> Provenance:
+    """Upstream path, tree, tag and last commit when the file sits in a git work tree."""
+    d = path.resolve().parent
+    if not gitutil.is_git_repo(d):
+        return Provenance(upstream_path=path.name)
+    top = gitutil.git_text(d, "rev-parse", "--show-toplevel", check=False).strip()
+    if not top:
+        return Provenance(upstream_path=path.name)
+    rel = str(path.resolve().relative_to(Path(top).resolve()))
+    log = gitutil.git_text(top, "log", "-1", "--format=%H%x00%s", "--", rel, check=False).strip()
+    commit, _, subject = log.partition("\0")
+    tag = gitutil.git_text(top, "describe", "--tags", "--exact-match", "HEAD", check=False).strip()
+    url = gitutil.git_text(top, "config", "--get", "remote.origin.url", check=False).strip()
+    return Provenance(rel, url or top, tag, commit, subject)
+
+
+def _helpers(packs) -> dict:
+    out = {}
+    for p in packs:
+        for h in p.compat:
+            out.setdefault(h.name, h)
+    return out
+
+
+def _needed_helpers(output: bytes, helpers: dict, index: XenIndex) -> list:
+    syms = symbols.collect(output, known=index.macro_known, live_defs=True)
+    defined = syms.defines | syms.fields
+    wanted = []
+    for use in syms.uses:
+        n = use.name
+        if n in helpers and n not in defined and not index.defines(n) and n not in wanted:
+            wanted.append(n)
+    chosen: list[str] = []
+
+    def add(n, depth=0):
+        if n in chosen or depth > 20 or n not in helpers:
+            return
+        for dep in helpers[n].needs:
+            if not index.defines(dep) and dep not in defined:
+                add(dep, depth + 1)
+        chosen.append(n)
+    for n in wanted:
+        add(n)
+    return [helpers[n] for n in chosen if helpers[n].text.strip()]
+
+
+def _top_items(parsed: cparse.Parsed, dead: symbols.Ranges):
+    return [(item, chain) for item, chain in cparse.top_level_items(parsed.tree.root_node)
+            if item.type != "comment"]
+
+
+def _unit_name(item, src: bytes) -> str:
+    kind, name = cparse.item_identity(item, src)
+    if kind == "macro":
+        return f"{name}()"
+    return f"{kind} {name}".strip()
+
+
+def _find_offset(src: bytes, line: int, symbol: str) -> int:
+    starts = [0] + [m.end() for m in re.finditer(rb"\n", src)]
+    if line - 1 >= len(starts):
+        return len(src)
+    ls = starts[line - 1]
+    le = src.find(b"\n", ls)
+    le = len(src) if le == -1 else le
+    m = re.search(rb"\b" + re.escape(symbol.encode()) + rb"\b", src[ls:le])
+    return ls + (m.start() if m else 0)
+
+
+def _unit_for(parsed: cparse.Parsed, items, off: int):
+    """(start, end, unit name) of the smallest unit worth disabling around off."""
+    src = parsed.source
+    for item, _chain in items:
+        if not (item.start_byte <= off < item.end_byte):
+            continue
+        if item.type == "function_definition":
+            name = cparse.declarator_name(item.child_by_field_name("declarator"), src) or "?"
+            body = item.child_by_field_name("body")
+            node = body.descendant_for_byte_range(off, off) if body is not None else None
+            stmt = node
+            while stmt is not None and stmt.parent is not None and stmt.parent.id != body.id:
+                stmt = stmt.parent
+            if stmt is not None and stmt.parent is not None and stmt.type == "expression_statement" \
+                    and stmt.named_children and stmt.named_children[0].type == "call_expression" \
+                    and not stmt.has_error:
+                call = stmt.named_children[0].child_by_field_name("function")
+                cname = src[call.start_byte:call.end_byte].decode("utf-8", "replace")
+                return stmt.start_byte, stmt.end_byte, f"call {cname}() in function {name}"
+            return item.start_byte, item.end_byte, f"function {name}"
+        spec = item if item.type.endswith("_specifier") else item.child_by_field_name("type")
+        body = spec.child_by_field_name("body") if spec is not None and spec.type in (
+            "struct_specifier", "union_specifier") else None
+        if body is not None and item.type != "type_definition":
+            for fd in body.named_children:
+                if fd.type == "field_declaration" and fd.start_byte <= off < fd.end_byte:
+                    names = [cparse.declarator_name(d, src) for d in fd.children_by_field_name("declarator")]
+                    sname = cparse.item_identity(item, src)[1]
+                    return fd.start_byte, fd.end_byte, f"field {sname}.{','.join(filter(None, names))}"
+        return item.start_byte, item.end_byte, _unit_name(item, src)
+    return None
+
+
+def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
+    """Disable the smallest unit around each finding; [{unit, reason}] for the report."""
+    parsed = cparse.parse(output)
+    items = _top_items(parsed, symbols.Ranges(()))
+    units: dict[tuple[int, int], dict] = {}
+    for f in findings:
+        off = _find_offset(output, f["line"], f["symbol"])
+        u = _unit_for(parsed, items, off)
+        if u is None:
+            continue
+        s, e, name = u
+        entry = units.setdefault((s, e), {"unit": name, "symbols": []})
+        if f["symbol"] not in entry["symbols"]:
+            entry["symbols"].append(f["symbol"])
+    ranges, report = [], []
+    for (s, e), entry in sorted(units.items()):
+        reason = "uses Linux-only " + ", ".join(entry["symbols"][:6]) + (
+            " ..." if len(entry["symbols"]) > 6 else "")
+        ranges.append((s, e, reason))
+        report.append({"unit": entry["unit"], "reason": reason})
+    # keep only outermost ranges (a field inside a struct that is also disabled, ...)
+    ranges.sort()
+    outer, last = [], -1
+    for r in ranges:
+        if r[0] >= last:
+            outer.append(r)
+            last = r[1]
+    kept = {(r[0], r[1]) for r in outer}
+    report = [x for x, r in zip(report, ranges) if (r[0], r[1]) in kept]
+    return engine.disable_ranges(output, outer), report
+
+
+def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_PACKS,
+                rule_files=(), provenance: Provenance | None = None,
+                max_iterations: int = 12) -> PortOutcome:
+    t0 = time.perf_counter()
+    loaded = load_packs(packs, rule_files)
+    rules = [r for p in loaded for r in p.rules]
+    pack_list = [p.name for p in loaded]
+    xen_version = sorted({p.xen for p in loaded if p.xen}) or ["?"]
+    res = engine.apply_rules(source, rules, filename=filename, known=index.macro_known)
+    t1 = time.perf_counter()
+    out = res.output
+    disabled = [{"unit": d["unit"], "reason": d["reason"]} for d in res.disabled]
+    # compat block after the include list
+    helpers = _helpers(loaded)
+    chosen = _needed_helpers(out, helpers, index)
+    if chosen:
+        has_includes = bool(engine.find(engine._State(out), Rule("x", "insert_template", Anchor("includes"))))
+        anchor = Anchor("includes", where="after") if has_includes else Anchor("file", where="start")
+        rule = Rule("porter.compat", "insert_template", anchor, template="compat.c.j2",
+                    vars={"helpers": chosen, "packs": pack_list, "xen": "/".join(xen_version),
+                          "ref": index.ref})
+        r2 = engine.apply_rules(out, [rule], filename=filename)
+        out = r2.output
+        res.drift += r2.drift
+    t2 = time.perf_counter()
+    # last resort: disable what still uses Linux-only API
+    findings = []
+    for _ in range(max_iterations):
+        findings = lint_sources({filename: out}, index)
+        if not findings:
+            break
+        new, report = disable_findings(out, findings)
+        if new == out:
+            break
+        out = new
+        disabled += report
+    t3 = time.perf_counter()
+    prov = provenance or Provenance(upstream_path=filename)
+    rule = Rule("porter.provenance", "insert_template", Anchor("file", where="start"),
+                template="provenance.c.j2",
+                vars={"upstream_path": prov.upstream_path, "tree": prov.tree, "tag": prov.tag,
+                      "commit": prov.commit, "subject": prov.subject, "packs": pack_list,
+                      "xen": "/".join(xen_version)})
+    out = engine.apply_rules(out, [rule], filename=filename).output
+    return PortOutcome(out, disabled, res.drift, findings, [h.name for h in chosen],
+                       {"rules": t1 - t0, "compat": t2 - t1, "lint_loop": t3 - t2,
+                        "total": time.perf_counter() - t0})
+
+
+def live_functions(source: bytes, index: XenIndex | None = None) -> set[str]:
+    """Names of the function definitions the Xen build compiles."""
+    dead = symbols.Ranges(symbols.dead_ranges(source, index.macro_known if index else None))
+    parsed = cparse.parse(source)
+    out = set()
+    for item, _chain in cparse.top_level_items(parsed.tree.root_node):
+        if item.type == "function_definition" and item.start_byte not in dead:
+            out.add(cparse.declarator_name(item.child_by_field_name("declarator"), source) or "?")
+    return out
+
+
+__all__ = ["port_source", "detect_provenance", "Provenance", "PortOutcome", "live_functions",
+           "DEFAULT_PACKS", "pack_names"]
