@@ -65,3 +65,4 @@ def resync_cmd(cwd: Path, tag):
             ui.say(f"  {p['status']:<8} {p['subject']}")
     return result
 from . import cmd_lint, cmd_port  # noqa: E402,F401
+from . import cmd_ci  # noqa: E402,F401

@@ -60,6 +60,18 @@ def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Bui
     return lines
 
 
+def revision_changes(ws: Workspace, rec, built: series.Built, old: dict[str, bytes], version: int,
+                     probe: dict[str, bytes] | None = None) -> list[str]:
+    """The cover's "Changes since v<version-1>" lines of revision `version` built as `built`, against the
+    previous revision's files `old` ({} for the first revision). resync and check both call this, so
+    check regenerates the exact cover letter resync wrote."""
+    if not old:
+        return []
+    if probe is None:
+        probe = revision.format_series(ws, rec, built, version, [])
+    return change_lines(old, probe, built)
+
+
 def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
     rec = recipe_mod.load(ws.series_dir)
     built = series.build(ws, rec, tag, progress)
@@ -81,7 +93,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
         old = {}
     version = (revs[-1] if revs else 0) + 1
     probe = revision.format_series(ws, rec, built, version, [])
-    changes = change_lines(old, probe, built) if old else []
+    changes = revision_changes(ws, rec, built, old, version, probe)
     files = revision.format_series(ws, rec, built, version, changes) if changes else probe
     target = ws.series_dir / f"v{version}"
     if target.exists():

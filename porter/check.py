@@ -1,0 +1,85 @@
+"""`porter check`: the CI gate. Regenerate the newest revision from the recipe and compare it, byte for
+byte, with the committed one. Never writes into series/NAME/: the regenerated files only live in memory
+(git format-patch runs in a temp dir)."""
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+from . import recipe as recipe_mod, revision, series
+from .errors import BadInput, Findings
+from .workspace import Workspace
+
+UPSTREAM_LINE = re.compile(rb"^Upstream: .* tag (\S+)$", re.M)
+DIFF_LINES = 40
+
+
+def newest_revision(ws: Workspace) -> int:
+    revs = ws.revisions()
+    if not revs:
+        raise BadInput(f"no revision in series/{ws.name}/ yet: run 'porter resync --from TAG' first")
+    return revs[-1]
+
+
+def read_revision_dir(ws: Workspace, version: int) -> dict[str, bytes]:
+    path = ws.series_dir / f"v{version}"
+    if not path.is_dir():
+        raise BadInput(f"no revision v{version} in series/{ws.name}/ (have: "
+                       f"{', '.join(f'v{n}' for n in ws.revisions()) or 'none'})")
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
+
+
+def cover_of(files: dict[str, bytes], where: str) -> bytes:
+    cover = next((d for n, d in files.items() if n.startswith("0000-")), None)
+    if cover is None:
+        raise Findings(f"{where}: no cover letter (0000-cover-letter.patch is missing)")
+    return cover
+
+
+def upstream_tag(files: dict[str, bytes], where: str) -> str:
+    """The upstream tag a revision was made from: its cover letter's `Upstream: <tree> tag <TAG>`."""
+    m = UPSTREAM_LINE.search(cover_of(files, where))
+    if not m:
+        raise Findings(f"{where}/0000-cover-letter.patch: no 'Upstream: <tree> tag <TAG>' line")
+    return m.group(1).decode("utf-8", "replace")
+
+
+def regenerate(ws: Workspace, rec, version: int, progress=lambda text: None):
+    """(files, built) of revision `version` as the recipe makes it today, with the same
+    "Changes since" section resync writes (computed from the committed previous revision)."""
+    from .resync import revision_changes
+    where = f"series/{ws.name}/v{version}"
+    committed = read_revision_dir(ws, version)
+    tag = upstream_tag(committed, where)
+    built = series.build(ws, rec, tag, progress, lint_new=False)   # findings do not change the bytes
+    previous = read_revision_dir(ws, version - 1) if version - 1 in ws.revisions() else {}
+    changes = revision_changes(ws, rec, built, previous, version)
+    return revision.format_series(ws, rec, built, version, changes), built, committed
+
+
+def short_diff(name: str, old: bytes | None, new: bytes | None, version: int, limit: int = DIFF_LINES) -> str:
+    if old is None:
+        return f"{name}: missing from the committed revision v{version} (the recipe produces it)"
+    if new is None:
+        return f"{name}: in the committed revision v{version} but not produced by the recipe"
+    a = old.decode("utf-8", "replace").splitlines(keepends=True)
+    b = new.decode("utf-8", "replace").splitlines(keepends=True)
+    lines = list(difflib.unified_diff(a, b, f"committed/v{version}/{name}", f"regenerated/{name}", n=2))
+    lines = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines]
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... ({len(lines) - limit} more diff lines)\n"]
+    return "".join(lines)
+
+
+def check(ws: Workspace, progress=lambda text: None) -> dict:
+    version = newest_revision(ws)
+    rec = recipe_mod.load(ws.series_dir)
+    files, built, committed = regenerate(ws, rec, version, progress)
+    differs = []
+    for name in sorted(set(files) | set(committed)):
+        old, new = committed.get(name), files.get(name)
+        if old != new:
+            differs.append({"file": name, "diff": short_diff(name, old, new, version)})
+    return {"revision": f"v{version}", "tag": built.tag, "ok": not differs and not built.conflicts
+            and not built.drift, "differs": differs, "conflicts": built.conflicts, "drift": built.drift}
