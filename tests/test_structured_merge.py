@@ -220,3 +220,47 @@ def test_real_resync_fewer_conflicts_than_line_merge(real, branch, tag):
     assert ours_total <= git_total
     if git_total:
         assert ours_total < git_total
+
+
+def test_new_upstream_unit_the_port_already_added_is_not_duplicated():
+    old = b"int a;\n\nint f(void)\n{\n\treturn 0;\n}\n"
+    port = b"int a;\n\n#define BIT(n) (1UL << (n))\n\nint f(void)\n{\n\treturn BIT(0);\n}\n"
+    new = b"int a;\n\n#define BIT(n) (1U << (n))\n\nint f(void)\n{\n\treturn 0;\n}\n"
+    res = apply_file(learn_file(old, port, PATH), old, new, PATH)
+    assert res.output == port and not res.conflicts
+    assert any(n["unit"] == "define BIT" and "kept the port's" in n["message"] for n in res.notes)
+
+
+def test_verbatim_port_follows_upstream_exactly():
+    """A port that changed nothing becomes the new upstream, whatever upstream did."""
+    import random
+
+    from tests.test_structured_roundtrip import _mutate
+
+    rng = random.Random(3)
+    for _ in range(40):
+        u = rng.choice([_fx("old.c"), _fx("new.c")])
+        n = _mutate(rng, u)
+        res = apply_file(learn_file(u, u, PATH), u, n, PATH)
+        assert not res.conflicts
+        if not any(x in n for x in (b"#if", b"#endif")):     # swaps can break #if nesting
+            assert sorted(res.output.splitlines()) == sorted(n.splitlines())
+    for u, n in [(_fx("old.c"), _fx("new.c")), (_fx("new.c"), _fx("old.c"))]:
+        assert apply_file(learn_file(u, u, PATH), u, n, PATH).output == n
+
+
+def test_random_merges_never_lose_port_only_text():
+    import random
+
+    from tests.test_structured_roundtrip import _mutate
+
+    rng = random.Random(11)
+    for _ in range(40):
+        u = _fx("old.c")
+        p = _mutate(rng, u)
+        n = _mutate(rng, u)
+        res = apply_file(learn_file(u, p, PATH), u, n, PATH)
+        edits = learn_file(u, p, PATH)
+        for s in edits.segments:
+            if s.op == "insert" and s.kind != "directive":    # empty #if 0 regions may go
+                assert s.text in res.output

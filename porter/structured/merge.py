@@ -170,6 +170,8 @@ def apply_file(edits: FileEdits, old_upstream: bytes, new_upstream: bytes, path:
         if o is not None and on.get(o) is not None:
             anchor[on[o]] = _after_region(idx, regions)
     matched_new = set(on.values())
+    port_own = {(s.kind, s.name): idx for idx, s in enumerate(segs)
+                if s.op == "insert" and s.kind in _DEFINING and s.name}
     buckets: dict[int, list[_Piece]] = {}
     pos = -1
     for j, u in enumerate(new):
@@ -180,6 +182,15 @@ def apply_file(edits: FileEdits, old_upstream: bytes, new_upstream: bytes, path:
             continue
         piece = _Piece()
         label = u.label()
+        own = port_own.get((u.kind, u.name))
+        if own is not None:
+            # upstream now has a unit the port added itself (a compat define, a stub): keep the
+            # port's, which the rest of the port is written against, and say so
+            pieces[own].records.append(("note", _note(
+                path, label, "new upstream unit has the same name as one the port added: kept the "
+                "port's, left upstream's out (compare them)"), 0))
+            res.units_changed.append(label)
+            continue
         piece.text = check(u.text, label, piece, 0)
         piece.records.append(("note", _note(path, label, "new upstream unit added"), 0))
         res.units_changed.append(label)
@@ -237,6 +248,9 @@ def _resolve(segs: list[Segment], old: list[Unit], pieces, path) -> dict[int, in
     return out
 
 
+_DEFINING = {"function", "define", "struct", "union", "enum", "typedef", "declaration"}
+
+
 def _body(text: bytes) -> bytes:
     return text[lead_length(text):]
 
@@ -256,13 +270,10 @@ def _only_trimmed(base: bytes, ours: bytes) -> bool:
     sm = SequenceMatcher(None, base.splitlines(), ours.splitlines(), autojunk=False)
     ol = ours.splitlines()
     for tag, _, _, j1, j2 in sm.get_opcodes():
-        if tag == "equal" or tag == "delete":
+        if tag in ("equal", "delete"):
             continue
-        added = b"\n".join(ol[j1:j2])
-        if not all(line.strip() == b"" or line.lstrip().startswith((b"/*", b"*", b"//"))
-                   or region_events(line) for line in ol[j1:j2]):
+        if not all(_annotation(line) or region_events(line) for line in ol[j1:j2]):
             return False
-        del added
     return True
 
 

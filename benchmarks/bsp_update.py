@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Issue 6 benchmark: re-apply a learned port onto a new BSP release, structurally vs `git merge-file`.
+
+For each scenario (learn the port of a Xen branch made from one upstream tag, resync it onto
+another), and each ported file: the number of conflicts `git merge-file` leaves on the three
+versions (learned upstream, hand port, new upstream), the number the structured merge leaves,
+its time, and how many Linux-only names new upstream code brought in live without a report
+(goal: 0).  With the porter CLI available, also the wall time of `porter resync`.
+
+    PORTER_REAL=/work/real python benchmarks/bsp_update.py [--json] [--no-cli]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from porter.structured import apply_file, learn_file  # noqa: E402
+
+SCENARIOS = [
+    # name, Xen branch, its base, upstream tag it was made from, new upstream tag
+    ("v1 -> rcar-3.5.3", "ipmmu_v1", "base-v1", "rcar-3.5.2", "rcar-3.5.3"),
+    ("ml -> rcar-3.5.3", "ipmmu_ml", "base-ml", "ml-base", "rcar-3.5.3"),
+]
+FILES = {"drivers/iommu/ipmmu-vmsa.c": "xen/drivers/passthrough/arm/ipmmu-vmsa.c",
+         "drivers/iommu/io-pgtable-arm.c": "xen/drivers/passthrough/arm/io-pgtable-arm.c",
+         "drivers/iommu/io-pgtable.c": "xen/drivers/passthrough/arm/io-pgtable.c",
+         "drivers/iommu/io-pgtable.h": "xen/drivers/passthrough/arm/io-pgtable.h"}
+
+
+def git(repo, *args) -> bytes:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True).stdout
+
+
+def show(repo, rev, path) -> bytes:
+    return git(repo, "show", f"{rev}:{path}")
+
+
+def port_commit(xen, base, ref, xpath) -> str:
+    """The commit of the `port` step of xpath: the second commit of base..ref touching it
+    (the first imports the upstream file verbatim)."""
+    commits = git(xen, "rev-list", "--reverse", f"{base}..{ref}", "--", xpath).decode().split()
+    return commits[1]
+
+
+def git_merge_file(ours: bytes, base: bytes, theirs: bytes) -> int:
+    with tempfile.TemporaryDirectory(prefix="bsp-bench-") as tmp:
+        names = []
+        for n, data in (("port", ours), ("old", base), ("new", theirs)):
+            (Path(tmp) / n).write_bytes(data)
+            names.append(str(Path(tmp) / n))
+        rc = subprocess.run(["git", "merge-file", "-p", "--diff3", *names], capture_output=True).returncode
+    if rc < 0:
+        raise RuntimeError("git merge-file failed")
+    return rc
+
+
+def linux_only_check(xen, base, new_files: list[bytes], port_files: list[bytes]):
+    """(check_new, unreported(outputs, ports, reported)) built on the lint of porter.linux_to_xen,
+    or (None, None) when it is not there."""
+    try:
+        from porter.linux_to_xen import xen_index
+        from porter.linux_to_xen.lint import lint_sources
+    except ImportError:
+        return None, None
+    try:
+        from porter.newcode import make_check_new
+        check_new = make_check_new(xen, base, new_files + port_files)
+    except ImportError:
+        check_new = None
+    index = xen_index(xen, base)
+
+    def unreported(outputs: dict[str, bytes], ports: dict[str, bytes], reported: set[str]) -> list[dict]:
+        """Linux-only names live in the merged files that the hand port did not already have and
+        no check_new finding reported."""
+        before = {f["symbol"] for f in lint_sources(ports, index)}
+        return [f for f in lint_sources(outputs, index)
+                if f["symbol"] not in before and f["symbol"] not in reported]
+
+    return check_new, unreported
+
+
+def run_library(real: Path) -> list[dict]:
+    xen, bsp = real / "xen", real / "renesas-bsp"
+    rows = []
+    for name, ref, base, old_tag, new_tag in SCENARIOS:
+        olds = {u: show(bsp, old_tag, u) for u in FILES}
+        news = {u: show(bsp, new_tag, u) for u in FILES}
+        ports = {x: show(xen, port_commit(xen, base, ref, x), x) for x in FILES.values()}
+        check_new, unreported = linux_only_check(xen, base, list(news.values()), list(ports.values()))
+        outputs, reported, files = {}, set(), []
+        for upath, xpath in FILES.items():
+            u, n, p = olds[upath], news[upath], ports[xpath]
+            line_conflicts = git_merge_file(p, u, n)
+            t0 = time.perf_counter()
+            edits = learn_file(u, p, xpath)
+            t1 = time.perf_counter()
+            res = apply_file(edits, u, n, xpath, check_new=check_new)
+            t2 = time.perf_counter()
+            assert apply_file(edits, u, u, xpath).output == p, f"roundtrip broken for {xpath}"
+            outputs[xpath] = res.output
+            reported |= {f.get("symbol") for f in res.findings}
+            files.append({"file": xpath, "git_merge_file": line_conflicts, "structured": len(res.conflicts),
+                          "notes": len(res.notes), "findings": len(res.findings),
+                          "units_changed": len(res.units_changed),
+                          "learn_s": round(t1 - t0, 3), "apply_s": round(t2 - t1, 3),
+                          "conflicts": [{k: c[k] for k in ("unit", "line", "reason")} for c in res.conflicts]})
+        live = unreported(outputs, ports, reported) if unreported else None
+        rows.append({"scenario": name, "files": files,
+                     "git_merge_file": sum(f["git_merge_file"] for f in files),
+                     "structured": sum(f["structured"] for f in files),
+                     "unreported_linux_only": None if live is None else len(live),
+                     "unreported": live or []})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# PORTER RESYNC TIMING (series engine).  The full CLI job per scenario:
+#   porter init WS --name ... --upstream BSP --xen XEN --base BASE
+#   porter learn REF --from OLD_TAG
+#   porter resync --from NEW_TAG        <- timed
+# ---------------------------------------------------------------------------------------------
+def time_porter_resync(real: Path, ref: str, base: str, old_tag: str, new_tag: str) -> dict:
+    porter = shutil.which("porter", path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                          os.environ.get("PATH", "")]))
+    if porter is None:
+        return {"error": "porter CLI not found"}
+    with tempfile.TemporaryDirectory(prefix="bsp-bench-ws-") as tmp:
+        ws = Path(tmp) / "ws"
+
+        def run(*args, cwd=None):
+            t = time.perf_counter()
+            p = subprocess.run([porter, *map(str, args)], cwd=cwd, capture_output=True, text=True)
+            return p, time.perf_counter() - t
+
+        p, _ = run("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp",
+                   "--xen", real / "xen", "--base", base)
+        if p.returncode:
+            return {"error": f"init: {p.stdout.strip() or p.stderr.strip()}"}
+        p, t_learn = run("learn", ref, "--from", old_tag, cwd=ws)
+        if p.returncode:
+            return {"error": f"learn: {p.stdout.strip() or p.stderr.strip()}"}
+        p, t_resync = run("resync", "--json", "--from", new_tag, cwd=ws)
+        out = {"learn_s": round(t_learn, 2), "resync_s": round(t_resync, 2), "exit": p.returncode}
+        try:
+            data = json.loads(p.stdout)
+            out["conflicts"] = len(data.get("conflicts", []))
+            out["findings"] = len(data.get("findings", []))
+        except ValueError:
+            out["output"] = (p.stdout or p.stderr).strip()[-300:]
+        return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--real", default=os.environ.get("PORTER_REAL"), help="real fixtures (PORTER_REAL)")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-cli", action="store_true", help="skip timing `porter resync`")
+    args = ap.parse_args(argv)
+    if not args.real:
+        print("set PORTER_REAL or --real to the real fixtures", file=sys.stderr)
+        return 2
+    real = Path(args.real)
+    rows = run_library(real)
+    if not args.no_cli:
+        for row, (_, ref, base, old_tag, new_tag) in zip(rows, SCENARIOS):
+            row["porter_resync"] = time_porter_resync(real, ref, base, old_tag, new_tag)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"{'scenario / file':48} {'git merge-file':>14} {'structured':>10} {'notes':>5} "
+          f"{'findings':>8} {'learn+apply':>11}")
+    for row in rows:
+        print(f"{row['scenario']}")
+        for f in row["files"]:
+            print(f"  {f['file']:46} {f['git_merge_file']:>14} {f['structured']:>10} {f['notes']:>5} "
+                  f"{f['findings']:>8} {f['learn_s'] + f['apply_s']:>10.3f}s")
+            for c in f["conflicts"]:
+                print(f"      conflict: {c['unit']} line {c['line']}: {c['reason']}")
+        unrep = row["unreported_linux_only"]
+        print(f"  {'total':46} {row['git_merge_file']:>14} {row['structured']:>10}   "
+              f"Linux-only names live without a report: {'n/a' if unrep is None else unrep}")
+        for f in row["unreported"]:
+            print(f"      unreported: {f['file']}:{f['line']}: {f['symbol']}")
+        if "porter_resync" in row:
+            print(f"  porter resync: {row['porter_resync']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
