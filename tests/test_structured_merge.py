@@ -264,3 +264,38 @@ def test_random_merges_never_lose_port_only_text():
         for s in edits.segments:
             if s.op == "insert" and s.kind != "directive":    # empty #if 0 regions may go
                 assert s.text in res.output
+
+
+def test_moved_unit_changed_upstream_follows_the_port_order():
+    f = b"static int f(void)\n{\n\treturn 1;\n}\n"
+    g = b"static int g(void)\n{\n\treturn 2;\n}\n"
+    old = f + b"\n" + g
+    port = g + b"\n/* Xen: f after g */\n" + f
+    new = f.replace(b"return 1;", b"return 11;") + b"\n" + g
+    res = apply_file(learn_file(old, port, PATH), old, new, PATH)
+    assert res.conflicts == []
+    assert res.output == port.replace(b"return 1;", b"return 11;")
+
+
+def test_old_upstream_not_the_learned_one_still_applies_with_a_note():
+    old = b"int a;\n\nint f(void)\n{\n\treturn 0;\n}\n"
+    port = b"int a;\n\nint f(void)\n{\n\treturn 0; /* Xen */\n}\n"
+    edits = learn_file(old, port, PATH)
+    other_old = old.replace(b"int a;", b"long a;")
+    res = apply_file(edits, other_old, other_old, PATH)
+    assert res.output == port.replace(b"int a;", b"long a;")
+    assert any("differs from the one learned" in n["message"] for n in res.notes)
+
+
+def test_real_learn_is_fast(real):
+    import time
+    xen = real / "xen"
+    commits = subprocess.run(["git", "-C", str(xen), "rev-list", "--reverse", "base-v1..ipmmu_v1"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    path = "xen/drivers/passthrough/arm/ipmmu-vmsa.c"
+    u, p = _show(xen, commits[0], path), _show(xen, commits[-1], path)
+    t = time.perf_counter()
+    edits = learn_file(u, p, path)
+    text = edits.dump()
+    assert time.perf_counter() - t < 1.0
+    assert b"\nedit function ipmmu_domain_init_context @" in text

@@ -323,7 +323,7 @@ def _resolve_block(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str]
     if c_ours == c_base:
         wrapped = any(_IF0_LINE.match(line) for line in ours.splitlines())
         if not wrapped:
-            return theirs, "the port changed only comments here and upstream changed the code: took upstream's lines"
+            return None     # the port's comments may explain Xen; let the user place them
         if not c_theirs:
             return theirs, "lines the port disabled were removed upstream: removed"
         lines = theirs.splitlines(keepends=True)
