@@ -23,6 +23,7 @@ class TlbEntry:
     pa: int
     writable: bool
     level: int
+    attr_index: int = 0
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Tlb:
     def fill(self, t: Translation) -> TlbEntry:
         size = t.size * 16 if t.contiguous else t.size
         va = t.iova & ~(size - 1)
-        entry = TlbEntry(va, size, t.pa - (t.iova - va), t.writable, t.level)
+        entry = TlbEntry(va, size, t.pa - (t.iova - va), t.writable, t.level, t.attr_index)
         self.entries[(va, size)] = entry
         return entry
 
@@ -123,6 +124,11 @@ class Ipmmu:
     def context_config(self, n: int) -> ContextConfig:
         return ContextConfig.from_regs(self.ctx[n], self.twobit_sl0)
 
+    def memory_attr(self, n: int, index: int) -> int:
+        """The IMMAIR byte a descriptor's AttrIndx selects."""
+        mair = self.root.ctx[n]["IMMAIR0" if index < 4 else "IMMAIR1"]
+        return (mair >> (8 * (index % 4))) & 0xFF
+
     def context_enabled(self, n: int) -> bool:
         return bool(self.ctx[n]["IMCTR"] & R.IMCTR_MMUEN)
 
@@ -163,7 +169,8 @@ class Ipmmu:
                 return self._fault(n, Fault("permission", hit.level, iova, "write to a read-only mapping (TLB)"))
             if root is not self and self.tlb[n].lookup(iova) is None:
                 self.tlb[n].entries[(hit.va, hit.size)] = hit
-            return Translation(iova, hit.pa + (iova - hit.va), hit.size, hit.level, hit.writable)
+            return Translation(iova, hit.pa + (iova - hit.va), hit.size, hit.level, hit.writable,
+                               attr_index=hit.attr_index)
         result = self.walk_context(n, iova, write)
         if isinstance(result, Fault):
             return self._fault(n, result)

@@ -45,6 +45,7 @@ class Translation:
     level: int
     writable: bool
     contiguous: bool = False
+    attr_index: int = 0       # AttrIndx: which IMMAIR byte describes the memory type
 
 
 @dataclass(frozen=True)
@@ -216,5 +217,6 @@ def walk(mem, cfg: ContextConfig, iova: int, write: bool = False,
         if bad:
             return bad
         return Translation(iova, base | (iova & (size - 1)), size, level,
-                           writable=not desc & DESC_AP_RDONLY, contiguous=bool(desc & DESC_CONTIG))
+                           writable=not desc & DESC_AP_RDONLY, contiguous=bool(desc & DESC_CONTIG),
+                           attr_index=(desc >> 2) & 7)
     return Fault("translation", 3, iova, "ran out of levels")  # unreachable: level 3 always ends
