@@ -49,7 +49,8 @@ def validate_sources(source_dir: Path, mutants: bool = False, progress=None) -> 
     doc["ok"] = all(s["passed"] for s in doc["scenarios"])
     if mutants:
         from .mutants import run_mutants
-        doc["mutants"] = run_mutants(sources, cc, progress=progress)
+        baseline = {s["name"] for s in doc["scenarios"] if s["passed"]}
+        doc["mutants"] = run_mutants(sources, cc, baseline, progress=progress)
         live = [m for m in doc["mutants"] if m.get("applied", True)]
         killed = sum(1 for m in live if m["killed"])
         doc["kill_rate"] = round(killed / len(live), 3) if live else 0.0

@@ -1,0 +1,85 @@
+"""porter validate: check a revision (or ported files) against the IPMMU model."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+
+from . import gitutil, ui, workspace
+from .cli import porter_command
+from .errors import BadInput
+
+
+def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
+    """Apply series/<name>/v<N>/*.patch on the base in a scratch clone; return its tree."""
+    ws = workspace.load(cwd)
+    revs = ws.revisions()
+    if not revs:
+        raise BadInput(f"no revision in {ws.series_dir} to validate (run 'porter resync' first)")
+    if rev is None:
+        n = revs[-1]
+    else:
+        if not (rev.startswith("v") and rev[1:].isdigit()):
+            raise BadInput(f"revision {rev!r} is not of the form vN")
+        n = int(rev[1:])
+        if n not in revs:
+            raise BadInput(f"no revision v{n} in {ws.series_dir} (have {', '.join(f'v{r}' for r in revs)})")
+    patches = sorted(p for p in (ws.series_dir / f"v{n}").glob("*.patch") if not p.name.startswith("0000-"))
+    if not patches:
+        raise BadInput(f"{ws.series_dir / f'v{n}'} holds no patch files")
+    tree = dest / "xen"
+    gitutil.git(dest, "clone", "--quiet", "--no-checkout", "--", str(ws.xen_git), str(tree))
+    gitutil.git(tree, "checkout", "--quiet", "--detach", gitutil.resolve(ws.xen_git, ws.base, "base"))
+    gitutil.git(tree, "-c", "user.name=porter", "-c", "user.email=porter@localhost",
+                "am", "--quiet", "--keep-cr", *map(str, patches))
+    return tree
+
+
+@porter_command("validate")
+@click.argument("revision", required=False)
+@click.option("--source", "source", type=click.Path(file_okay=False),
+              help="Validate the ported files found in DIR instead of a revision.")
+@click.option("--mutants", is_flag=True, help="Also run broken variants and report which are caught.")
+def validate_cmd(cwd: Path, revision, source, mutants):
+    """Build the ported C on the host and check it against the IPMMU-VMSA model."""
+    from .validate import validate_sources
+
+    if source and revision:
+        raise BadInput("give either a revision or --source DIR, not both")
+    tmp = None
+    try:
+        if source:
+            src = Path(source) if Path(source).is_absolute() else cwd / source
+        else:
+            tmp = Path(tempfile.mkdtemp(prefix="porter-validate-"))
+            with ui.progress("applying the revision on the base"):
+                src = revision_sources(cwd, revision, tmp)
+        with ui.progress("validating") as step:
+            doc = validate_sources(src, mutants=mutants, progress=step)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    report(doc)
+    return doc
+
+
+def report(doc: dict) -> None:
+    if doc.get("error"):
+        ui.say(f"porter validate: {doc['error']}")
+        return
+    for s in doc["scenarios"]:
+        if s["passed"]:
+            ui.say(f"  pass  {s['name']}")
+        else:
+            ui.say(f"  FAIL  {s['name']}: {s['detail']}")
+    passed = sum(1 for s in doc["scenarios"] if s["passed"])
+    ui.say(f"{passed}/{len(doc['scenarios'])} scenarios passed")
+    live = [m for m in doc.get("mutants", []) if m.get("applied", True)]
+    if live:
+        killed = [m for m in live if m["killed"]]
+        ui.say(f"mutants: {len(killed)}/{len(live)} killed ({100 * doc.get('kill_rate', 0):.0f}%)")
+        for m in live:
+            if not m["killed"]:
+                ui.say(f"  survived  {m['name']} ({m['kind']}: {m.get('why', '')}): {m.get('detail', '')}")
