@@ -66,3 +66,4 @@ def resync_cmd(cwd: Path, tag):
     return result
 from . import cmd_lint, cmd_port  # noqa: E402,F401
 from . import cmd_ci  # noqa: E402,F401
+from . import cmd_validate  # noqa: E402,F401
