@@ -60,8 +60,16 @@ def commit_range(repo, base: str, tip: str) -> list[str]:
     return gitutil.git_text(repo, "rev-list", "--reverse", "--topo-order", f"{base}..{tip}").split()
 
 
-def last_commit_touching(repo, ref: str, path: str) -> tuple[str, str]:
-    """(commit id, subject) of the last commit at ref that changed path."""
-    out = gitutil.git_text(repo, "log", "-1", "--format=%H%x00%s", ref, "--", path).strip()
-    sha, _, subject = out.partition("\0")
-    return sha, subject
+def last_commits_touching(repo, ref: str, paths: list[str]) -> dict[str, tuple[str, str]]:
+    """{path: (commit id, subject)} of the last commit at ref that changed each path, in one walk."""
+    out = gitutil.git_text(repo, "log", "--no-renames", "--format=%x01%H%x00%s", "--name-only", ref, "--", *paths)
+    found: dict[str, tuple[str, str]] = {}
+    for record in out.split("\x01")[1:]:
+        head, _, names = record.partition("\n")
+        sha, _, subject = head.partition("\0")
+        for name in names.split("\n"):
+            if name in paths and name not in found:
+                found[name] = (sha, subject)
+        if len(found) == len(paths):
+            break
+    return found

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
-from . import __version__, gitutil, history, maintainers
+from . import __version__, gitutil, maintainers
 from .recipe import Recipe
 from .series import Built
 from .workspace import Workspace
@@ -61,8 +62,7 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
     lists, people = maintainers.recipients(sections, touched)
     to = _unique(rec.to + lists)
     cc = _unique(rec.cc + [p for p in people if p not in to])
-    first = history.read_commit(xen, built.commits[0])
-    name, _, mail = first.author.rpartition(" <")
+    name, _, mail = rec.steps[0].author.rpartition(" <")
     env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": mail.rstrip(">")}
     args = ["format-patch", "--cover-letter", "--numbered", "--no-color", "--no-renames", "--no-binary",
             "--stat=80", f"--base={release.sha}", f"--subject-prefix={subject_prefix(rec, version)}",
@@ -79,7 +79,7 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
 def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover: bytes,
                changes: list[str], version: int) -> bytes:
     title, _, purpose = rec.cover.partition("\n")
-    date = gitutil.git_text(ws.xen_git, "log", "-1", "--format=%aD", built.tip).strip()
+    date = rfc2822(rec.steps[-1].date)
     blurb = _TEMPLATES.get_template("cover.txt.j2").render(
         purpose=purpose.strip("\n") + "\n" if purpose.strip() else "",
         tree=ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"],
@@ -93,6 +93,14 @@ def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover
     text = text.replace("*** SUBJECT HERE ***", title.strip() or ws.name, 1)
     text = text.replace("*** BLURB HERE ***", blurb.strip("\n"), 1)
     return text.encode("utf-8", "surrogateescape")
+
+
+def rfc2822(raw: str) -> str:
+    """git's raw date ("<epoch> +hhmm") as git prints it in a patch's Date: header."""
+    epoch, tz = raw.split()
+    offset = (1 if tz[0] == "+" else -1) * (int(tz[1:3]) * 3600 + int(tz[3:5]) * 60)
+    when = datetime.fromtimestamp(int(epoch), timezone(timedelta(seconds=offset)))
+    return f"{when:%a}, {when.day} {when:%b %Y %H:%M:%S} {tz}"
 
 
 def _unique(items: list[str]) -> list[str]:

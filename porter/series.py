@@ -17,7 +17,7 @@ import jinja2
 from . import gitutil, history
 from .errors import BadInput, Findings
 from .recipe import Recipe, Step
-from .newcode import make_check_new
+from .objects import ObjectStore
 from .structured import FileEdits, apply_file
 from .workspace import Workspace
 
@@ -42,48 +42,66 @@ class Built:
         return self.commits[-1] if self.commits else self.base
 
 
-class IndexTree:
-    """A tree under construction: a temporary index over the bare repo."""
+class WorkTree:
+    """The tree under construction, kept as git objects written in-process."""
 
-    def __init__(self, repo: Path, base: str, tmp: Path):
-        self.repo = repo
-        self.env = {"GIT_INDEX_FILE": str(tmp / "index")}
-        gitutil.git(repo, "read-tree", base, env=self.env)
+    def __init__(self, store: ObjectStore, repo: Path, base: str):
+        self.store, self.repo = store, repo
+        self.tree = store.tree_of(base)
+        self.pending: dict[str, str | None] = {}
         self.files: dict[str, bytes | None] = {}
 
     def read(self, path: str) -> bytes | None:
         if path not in self.files:
-            entry = gitutil.git(self.repo, "ls-files", "-s", "--", path, env=self.env).split()
-            self.files[path] = gitutil.git(self.repo, "cat-file", "blob", entry[1].decode()) if entry else None
+            blob = self.store.lookup(self.tree, path)
+            self.files[path] = self.store.read(blob) if blob else None
         return self.files[path]
 
-    def write(self, path: str, data: bytes) -> None:
-        sha = gitutil.git(self.repo, "hash-object", "-w", "--stdin", input=data).decode().strip()
-        gitutil.git(self.repo, "update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=self.env)
+    def write(self, path: str, data: bytes | None) -> None:
+        self.pending[path] = self.store.write(b"blob", data) if data is not None else None
         self.files[path] = data
 
     def apply(self, patch: bytes) -> str | None:
-        """git apply the patch to the index (3-way if plain fails); None on success, else git's error."""
-        for extra in ([], ["--3way"]):
+        """Apply a carried patch to the files it touches; 3-way through an index when plain fails.
+
+        Returns None on success, else git's error line.
+        """
+        paths = _patch_paths(patch)
+        with tempfile.TemporaryDirectory(prefix="porter-apply-") as tmp:
+            root = Path(tmp) / "t"
+            for path in paths:
+                data = self.read(path)
+                if data is not None:
+                    (root / path).parent.mkdir(parents=True, exist_ok=True)
+                    (root / path).write_bytes(data)
+            root.mkdir(exist_ok=True)
             try:
-                gitutil.git(self.repo, "apply", "--cached", *extra, "-", input=patch, env=self.env)
-            except gitutil.GitError as exc:
-                error = str(exc)
-                continue
-            for path in _patch_paths(patch):
-                self.files.pop(path, None)
-            return None
-        return error
+                gitutil.git(root, "apply", "-", input=patch, env={"GIT_CEILING_DIRECTORIES": tmp})
+            except gitutil.GitError:
+                return self._apply_3way(patch, paths, Path(tmp))
+            for path in paths:
+                f = root / path
+                self.write(path, f.read_bytes() if f.is_file() else None)
+        return None
+
+    def _apply_3way(self, patch: bytes, paths: list[str], tmp: Path) -> str | None:
+        env = {"GIT_INDEX_FILE": str(tmp / "index")}
+        self.tree = self.store.tree_with(self.tree, self.pending)
+        self.pending = {}
+        gitutil.git(self.repo, "read-tree", self.tree, env=env)
+        try:
+            gitutil.git(self.repo, "apply", "--cached", "--3way", "-", input=patch, env=env)
+        except gitutil.GitError as exc:
+            return str(exc)
+        for path in paths:
+            entry = gitutil.git(self.repo, "ls-files", "-s", "--", path, env=env).split()
+            self.write(path, self.store.read(entry[1].decode()) if entry else None)
+        return None
 
     def commit(self, parent: str, message: str, author: str, date: str) -> str:
-        tree = gitutil.git(self.repo, "write-tree", env=self.env).decode().strip()
-        name, _, email = author.rpartition(" <")
-        ident = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.rstrip(">"), "GIT_AUTHOR_DATE": date,
-                 "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email.rstrip(">"),
-                 "GIT_COMMITTER_DATE": date}
-        data = message.encode("utf-8", "surrogateescape")
-        return gitutil.git(self.repo, "commit-tree", tree, "-p", parent, input=data,
-                           env=ident).decode().strip()
+        self.tree = self.store.tree_with(self.tree, self.pending)
+        self.pending = {}
+        return self.store.commit(self.tree, parent, author, date, message)
 
 
 def _patch_paths(patch: bytes) -> list[str]:
@@ -140,15 +158,17 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
             raise Findings(f"upstream file {upath} does not exist at {tag}: removed or renamed upstream")
         new_up[upath] = data
         old_up[upath] = gitutil.show_blob(up, learned_sha, upath)
-        built.provenance[upath] = history.last_commit_touching(up, tag_sha, upath)
+    built.provenance = history.last_commits_touching(up, tag_sha, sorted(rec.files))
     x2u = rec.xen_to_upstream
     series_dir = ws.series_dir
     check_new = None
     if lint_new and tag_sha != learned_sha:
+        from .newcode import make_check_new
         check_new = make_check_new(xen, base, [d for d in new_up.values()]
                                    + [gitutil.show_blob(xen, rec.learned["commit"], x) or b"" for x in x2u])
-    with tempfile.TemporaryDirectory(prefix="porter-index-") as tmp:
-        tree = IndexTree(xen, base, Path(tmp))
+    store = ObjectStore(xen)
+    try:
+        tree = WorkTree(store, xen, base)
         parent = base
         for n, step in enumerate(rec.steps, 1):
             progress(f"{n}/{len(rec.steps)} {step.kind}: {step.subject}")
@@ -173,11 +193,13 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
                                             "reason": f"carried patch '{step.subject}' does not apply: {error}"})
             parent = tree.commit(parent, message, step.author, step.date)
             built.commits.append(parent)
+    finally:
+        store.close()
     gitutil.git(xen, "update-ref", f"refs/porter/{ws.name}/last", built.tip)
     return built
 
 
-def _run_port(step: Step, sdir: Path, tree: IndexTree, x2u, old_up, new_up, built: Built, check_new) -> None:
+def _run_port(step: Step, sdir: Path, tree: WorkTree, x2u, old_up, new_up, built: Built, check_new) -> None:
     for xpath, name in step.edits.items():
         upath = x2u.get(xpath)
         if upath is None:
@@ -192,7 +214,7 @@ def _run_port(step: Step, sdir: Path, tree: IndexTree, x2u, old_up, new_up, buil
             built.units_changed[xpath] = list(res.units_changed)
 
 
-def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, tree: IndexTree, tag: str) -> None:
+def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, tree: WorkTree, tag: str) -> None:
     files = sorted(rec.files.values())
     context = {"name": ws.name, "tag": tag, "files": files,
                "objects": [PurePosixPath(f).with_suffix(".o").name for f in files if f.endswith(".c")]}

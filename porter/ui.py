@@ -5,11 +5,12 @@ import json
 import sys
 from contextlib import contextmanager
 
-from rich.console import Console
-
 _state = {"json": False}
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console   # only paid for when a terminal will show it
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def set_json(enabled: bool) -> None:
@@ -21,13 +22,20 @@ def json_mode() -> bool:
 
 
 def say(message: str, style: str | None = None) -> None:
-    """A human line on stdout; silent in --json mode so stdout stays one JSON document."""
-    if not _state["json"]:
-        out.print(message, style=style, markup=False)
+    """A human line on stdout (coloured on a terminal); silent in --json mode."""
+    if _state["json"]:
+        return
+    if style and sys.stdout.isatty():
+        _console().print(message, style=style, markup=False)
+    else:
+        print(message, flush=True)
 
 
 def warn(message: str) -> None:
-    err.print(message, style="yellow", markup=False)
+    if sys.stderr.isatty():
+        _console(stderr=True).print(message, style="yellow", markup=False)
+    else:
+        print(message, file=sys.stderr, flush=True)
 
 
 def emit_json(doc: dict) -> None:
@@ -37,8 +45,8 @@ def emit_json(doc: dict) -> None:
 @contextmanager
 def progress(label: str):
     """A spinner on a terminal for work that may take over a second; nothing otherwise."""
-    if _state["json"] or not err.is_terminal:
+    if _state["json"] or not sys.stderr.isatty():
         yield lambda text: None
         return
-    with err.status(label) as status:
+    with _console(stderr=True).status(label) as status:
         yield lambda text: status.update(f"{label}: {text}")
