@@ -56,6 +56,10 @@ def resync_cmd(cwd: Path, tag):
         ui.say(f"finding: {f.get('file')}:{f.get('line')}: {f.get('message', f)}", style="yellow")
     for n in result["notes"]:
         ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message', '')}")
+    if result.get("scratch"):
+        ui.say(f"the series with conflict markers is checked out in {result['scratch']} "
+               f"(branch {result['branch']}); fix the port commit there, then run "
+               f"'porter learn {result['branch']} --from {tag}' and resync again")
     if result["revision"] and not result["changed"]:
         ui.say(f"no change: series/{ws.name}/{result['revision']} is up to date")
     elif result["revision"]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import recipe as recipe_mod, revision, series
-from .errors import BadInput
+from . import gitutil, recipe as recipe_mod, revision, series
+from .errors import BadInput, Findings
 from .workspace import Workspace, atomic_dir
 
 _CHANGES = re.compile(r"\nChanges since v\d+:\n(?:  - .*\n)+", re.M)
@@ -69,7 +69,26 @@ def revision_changes(ws: Workspace, rec, built: series.Built, old: dict[str, byt
         return []
     if probe is None:
         probe = revision.format_series(ws, rec, built, version, [])
-    return change_lines(old, probe, built)
+    from . import review
+    try:
+        return review.revision_changes(ws, rec, built, old, probe)
+    except Findings:     # the previous revision is not readable as patches: say less, still say it
+        return change_lines(old, probe, built)
+
+
+def scratch_branch(ws: Workspace) -> str:
+    return f"porter/{ws.name}/conflicts"
+
+
+def scratch_worktree(ws: Workspace, built: series.Built) -> Path:
+    """Check the conflicted series out in .porter/scratch (branch porter/NAME/conflicts) for a human."""
+    path = ws.cache / "scratch"
+    gitutil.git(ws.xen_git, "branch", "-f", scratch_branch(ws), built.tip)
+    if path.exists():
+        gitutil.git(ws.xen_git, "worktree", "remove", "--force", str(path))
+    gitutil.git(ws.xen_git, "worktree", "prune")
+    gitutil.git(ws.xen_git, "worktree", "add", "-q", "--force", str(path), scratch_branch(ws))
+    return path
 
 
 def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
@@ -78,7 +97,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
     result = {"revision": None, "changed": False, "conflicts": built.conflicts, "drift": built.drift,
               "findings": built.findings, "notes": built.notes, "patches": []}
     if built.conflicts or built.drift:
-        result["ok"] = False
+        result.update(ok=False, scratch=str(scratch_worktree(ws, built)), branch=scratch_branch(ws))
         return result
     revs = ws.revisions()
     if revs:

@@ -43,7 +43,8 @@ static int foo_probe""")
 
 PORT = DRIVER_T1.replace(b"#include <linux/io.h>\n#include <linux/slab.h>\n",
                          b"#include <xen/lib.h>\n#include <asm/io.h>\n").replace(
-    b"MODULE_LICENSE(\"GPL v2\");\n", b"#if 0 /* Xen: no modules */\nMODULE_LICENSE(\"GPL v2\");\n#endif\n")
+    b"MODULE_LICENSE(\"GPL v2\");\n", b"#if 0 /* Xen: no modules */\nMODULE_LICENSE(\"GPL v2\");\n#endif\n").replace(
+    b"\tdev_info(&pdev->dev, ", b"\tprintk(XENLOG_INFO ")
 
 MAINTAINERS = b"""
 \tMaintainers of the mini tree

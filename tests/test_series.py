@@ -31,7 +31,7 @@ def test_learn_classifies_and_writes_a_readable_recipe(tmp_path, repos):
     steps = sorted(p.name for p in (series / "steps").iterdir())
     edits = (series / "steps" / steps[1] / "foo.c.edits").read_text()
     assert 'insert include "<xen/lib.h>"' in edits and "disable macro MODULE_LICENSE" in edits
-    assert "keep function foo_probe" in edits
+    assert "keep function foo_read" in edits and "edit function foo_probe" in edits
     assert (series / "steps" / steps[2] / "Makefile.j2").read_text() == "obj-$(CONFIG_FOO) += foo.o\n"
     assert "+\tbool coherent;" in (series / "steps" / steps[3] / "change.patch").read_text()
 
@@ -138,3 +138,34 @@ def test_non_utf8_sources_are_carried_byte_exact(tmp_path):
     assert res["revision"] == "v1", res
     am_series(xen, "base", ws / "series/foo/v1", tmp_path / "am")
     assert b"J\xf6rg" in (tmp_path / "am/xen/drivers/passthrough/arm/foo.c").read_bytes()
+
+
+def test_conflict_goes_to_a_scratch_worktree_and_back_through_learn(tmp_path, repos):
+    up, xen = repos
+    ws = make_ws(tmp_path, repos)
+    changed = minirepos.DRIVER_T1.replace(b'"foo ctrl %x\\n"', b'"foo control %#x\\n"')
+    minirepos.write(up, "drivers/iommu/foo.c", changed)
+    minirepos._commit(up, "foo: clearer message", 9)
+    git(up, "tag", "t9")
+    git(ws / ".porter/upstream.git", "fetch", "-q", "--tags", "origin")
+    code, res = porter_json("resync", "--from", "t9", cwd=ws)
+    assert code == 1 and res["revision"] is None
+    (conflict,) = res["conflicts"]
+    assert conflict["unit"] == "function foo_probe" and conflict["file"].endswith("foo.c")
+    scratch = ws / ".porter/scratch"
+    text = (scratch / "xen/drivers/passthrough/arm/foo.c").read_text()
+    assert "<<<<<<< port" in text and ">>>>>>> upstream" in text
+    assert not any(p.name.startswith("v") for p in (ws / "series/foo").iterdir())
+    # the documented loop: fix the port commit in the scratch tree, learn it, resync
+    port_commit = git(scratch, "rev-list", "--reverse", "base..HEAD").split()[1]
+    git(scratch, "checkout", "-q", port_commit)
+    fixed = minirepos.PORT.replace(b'"foo ctrl %x\\n"', b'"foo control %#x\\n"')
+    (scratch / "xen/drivers/passthrough/arm/foo.c").write_bytes(fixed)
+    git(scratch, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qa", "--amend", "--no-edit")
+    git(scratch, "checkout", "-q", "-B", "fixed")
+    for c in git(scratch, "rev-list", "--reverse", f"{port_commit}..porter/foo/conflicts").split():
+        git(scratch, "-c", "user.name=t", "-c", "user.email=t@example.org", "cherry-pick", "--allow-empty", c)
+    code, learned = porter_json("learn", "fixed", "--from", "t9", cwd=ws)
+    assert code == 0 and [s["kind"] for s in learned["steps"]] == ["import", "port", "build", "carry"]
+    code, res = porter_json("resync", "--from", "t9", cwd=ws)
+    assert res["revision"] == "v1" and not res["conflicts"], res
