@@ -1,1 +1,83 @@
 """`porter port`: a generic port of a Linux file with the rule packs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import ui, workspace
+from .cli import porter_command
+from .cmd_lint import xen_and_ref
+from .errors import BadInput
+
+
+def output_path(cwd: Path, out: str) -> Path:
+    """-o OUT; inside a workspace it must stay inside it (workspace.safe_join)."""
+    try:
+        ws = workspace.load(cwd)
+    except BadInput:
+        ws = None
+    if ws is None:
+        p = Path(out)
+        return p if p.is_absolute() else cwd / p
+    root = ws.root
+    p = Path(out)
+    if p.is_absolute():
+        try:
+            rel = str(p.resolve().relative_to(root))
+        except ValueError:
+            raise BadInput(f"output {out!r} leaves the workspace {root}") from None
+    else:
+        rel = out
+    return workspace.safe_join(root, rel, "output")
+
+
+@porter_command("port")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out", required=True, help="Where to write the ported file.")
+@click.option("--xen", default=None, help="Xen git repository (default: the workspace's).")
+@click.option("--ref", default=None, help="Xen ref the port targets (default: the base).")
+@click.option("--rules", "rules", multiple=True,
+              help="Rule pack name or rule file (.toml); repeat. Default: every generic pack.")
+@click.option("--upstream-path", default=None, help="Path of the file in the Linux tree.")
+@click.option("--tree", default=None, help="Linux tree URL for the provenance header.")
+@click.option("--tag", default=None, help="Linux tag for the provenance header.")
+@click.option("--commit", default=None, help="Last upstream commit touching the file.")
+def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, commit):
+    """Port a Linux FILE to Xen with the rule packs: lint-clean, Linux code kept under #if 0."""
+    from .linux_to_xen import xen_index
+    from .linux_to_xen.port import DEFAULT_PACKS, detect_provenance, port_source
+    from .linux_to_xen.rules import load_packs
+    src_path = Path(file) if Path(file).is_absolute() else cwd / file
+    try:
+        source = src_path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read {file}: {exc.strerror or exc}") from None
+    dest = output_path(cwd, out)
+    repo, ref = xen_and_ref(cwd, xen, ref)
+    packs = [r for r in rules if not (r.endswith(".toml") or "/" in r)] if rules else list(DEFAULT_PACKS)
+    files = [Path(r) if Path(r).is_absolute() else cwd / r for r in rules if r.endswith(".toml") or "/" in r]
+    load_packs(packs, files)   # bad pack or rule file: exit 2 before any work
+    prov = detect_provenance(src_path)
+    for key, value in (("upstream_path", upstream_path), ("tree", tree), ("tag", tag), ("commit", commit)):
+        if value:
+            setattr(prov, key, value)
+    if commit and prov.commit != commit:
+        prov.subject = ""
+    with ui.progress(f"indexing Xen headers at {ref}"):
+        index = xen_index(repo, ref)
+    with ui.progress(f"porting {file}"):
+        res = port_source(source, filename=str(src_path), index=index, packs=packs,
+                          rule_files=files, provenance=prov)
+    workspace.atomic_write(dest, res.output)
+    for d in res.drift:
+        ui.say(f"drift: {d['rule']} {d['file']}:{d['line']}: {d['message']}")
+    for d in res.disabled:
+        ui.say(f"disabled: {d['unit']}: {d['reason']}")
+    for f in res.findings:
+        ui.say(f"{f['file']}:{f['line']}: {f['message']}")
+    ui.say(f"wrote {dest}: {len(res.disabled)} unit(s) disabled, {len(res.compat)} compat helper(s), "
+           f"{len(res.drift)} drift, {len(res.findings)} finding(s)")
+    return {"ok": not res.drift and not res.findings, "output": str(dest), "disabled": res.disabled,
+            "drift": res.drift, "findings": res.findings, "compat": res.compat,
+            "timings": {k: round(v, 4) for k, v in res.timings.items()}}

@@ -117,6 +117,34 @@ def _functions(st: _State, pattern: str | None):
                 yield item, name
 
 
+def _with_semicolon(src: bytes, end: int) -> int:
+    m = re.match(rb"[ \t]*;", src[end:end + 64])
+    return end + m.end() if m else end
+
+
+def _live_chain(st: _State, chain) -> bool:
+    """No enclosing #if, or only the #else side of an `#if 0` porter (or a person) wrote."""
+    for c in chain:
+        if c.type == "preproc_if":
+            cond = c.child_by_field_name("condition")
+            if cond is not None and st.text(cond).strip() == "0":
+                continue
+        if c.type == "preproc_else" and c.parent is not None and c.parent.type == "preproc_if":
+            cond = c.parent.child_by_field_name("condition")
+            if cond is not None and st.text(cond).strip() == "0":
+                continue
+        return False
+    return True
+
+
+def _field_decls(body):
+    for c in body.named_children:
+        if c.type == "field_declaration":
+            yield c
+        elif c.type in cparse.PREPROC_CONTAINERS:
+            yield from _field_decls(c)
+
+
 def find(st: _State, rule: Rule) -> list[Match]:
     a = rule.anchor
     src = st.source
@@ -132,7 +160,7 @@ def find(st: _State, rule: Rule) -> list[Match]:
                 body = node if node.type.endswith("_specifier") else node.child_by_field_name("type")
                 if body is None or body.child_by_field_name("body") is None:
                     continue
-                out.append(Match(item.start_byte, item.end_byte, item, f"{kind} {name}"))
+                out.append(Match(item.start_byte, _with_semicolon(src, item.end_byte), item, f"{kind} {name}"))
             elif k == "declaration" and kind in ("declaration", "typedef", "macro") \
                     and any(_glob(a.name, n) for n in name.split(",")):
                 out.append(Match(item.start_byte, item.end_byte, item, f"{kind} {name}"))
@@ -150,9 +178,7 @@ def find(st: _State, rule: Rule) -> list[Match]:
                 continue
             spec = item if item.type.endswith("_specifier") else item.child_by_field_name("type")
             body = spec.child_by_field_name("body") if spec is not None else None
-            for fd in (body.named_children if body is not None else ()):
-                if fd.type != "field_declaration":
-                    continue
+            for fd in (_field_decls(body) if body is not None else ()):
                 names = [cparse.declarator_name(d, src) for d in fd.children_by_field_name("declarator")]
                 if any(n and _glob(fname or "*", n) for n in names):
                     out.append(Match(fd.start_byte, fd.end_byte, fd, f"{name}.{','.join(filter(None, names))}"))
@@ -169,7 +195,8 @@ def find(st: _State, rule: Rule) -> list[Match]:
                 if not hit:
                     continue
                 s = n
-                while s.parent is not None and s.parent.type != "compound_statement":
+                while s.parent is not None and s.parent.type != "compound_statement" \
+                        and s.parent.type not in cparse.PREPROC_CONTAINERS:
                     s = s.parent
                 if s.parent is None or s.id in seen:
                     continue
@@ -216,7 +243,8 @@ def find(st: _State, rule: Rule) -> list[Match]:
                 out.append(Match(n.start_byte, n.end_byte, n, f"identifier {st.text(n)}"))
     elif k == "includes":
         incs = [item for item, chain in st.items()
-                if item.type == "preproc_include" and not chain and not st.is_dead(item.start_byte)]
+                if item.type == "preproc_include" and _live_chain(st, chain)
+                and not st.is_dead(item.start_byte)]
         if incs:
             out.append(Match(incs[0].start_byte, incs[-1].end_byte, None, "include list"))
     elif k == "file":
@@ -261,12 +289,23 @@ def _already_wrapped(src: bytes, m: Match) -> bool:
     return bool(_IF0.match(_prev_line(src, ls)))
 
 
+def _is_replacement(src: bytes, m: Match) -> bool:
+    ls, _ = _line_start(src, m.start)
+    end = m.end
+    while end > m.start and src[end - 1:end] in (b"\n", b" ", b"\t"):
+        end -= 1
+    le, _ = _line_end(src, end)
+    return _prev_line(src, ls).strip() == b"#else" and _next_line(src, le).strip().startswith(b"#endif")
+
+
 def _comment(reason: str) -> bytes:
     reason = " ".join(reason.replace("*/", "* /").split())
     return f"/* Xen: {reason} */".encode() if reason else b"/* Xen */"
 
 
 def _wrap(src: bytes, start: int, end: int, reason: str, seq: int, xen: bytes | None = None) -> list[Edit]:
+    while end > start and src[end - 1:end] in (b"\n", b" ", b"\t"):
+        end -= 1
     s, pre = _line_start(src, start)
     e, post = _line_end(src, end)
     head = pre + b"#if 0 " + _comment(reason) + b"\n"
@@ -329,15 +368,25 @@ def _insert_point(st: _State, rule: Rule, m: Match, where: str) -> tuple[int, by
         s, pre = _line_start(src, m.start)
         return s, pre, b"\n"
     if where == "after":
-        e, post = _line_end(src, m.end)
+        end = m.end
+        while end > m.start and src[end - 1:end] in (b"\n", b" ", b"\t"):
+            end -= 1
+        e, post = _line_end(src, end)
         if rule.anchor.kind == "includes":
-            # after a replaced include list, insert after its #endif
-            nxt = src.find(b"\n", e + 1)
-            if _next_line(src, e).strip().startswith(b"#else"):
-                end = src.find(b"#endif", e)
-                if end != -1:
-                    e, post = _line_end(src, end)
-            del nxt
+            # after a replaced include list: after its #endif
+            probe = e
+            while probe < len(src) and _next_line(src, probe).strip() == b"" \
+                    and src.find(b"\n", probe + 1) != -1:
+                probe = src.find(b"\n", probe + 1)
+            nxt = _next_line(src, probe).strip()
+            endif = -1
+            if nxt.startswith(b"#else"):
+                endif = src.find(b"#endif", probe)
+            elif nxt.startswith(b"#endif"):
+                endif = probe + 1
+            if endif != -1:
+                le = src.find(b"\n", endif)
+                e, post = (len(src), b"\n") if le == -1 else (le, b"")
         return e, b"\n", post
     if rule.anchor.kind == "file":
         if where == "start":
@@ -462,6 +511,17 @@ def _map_includes(st: _State, m: Match, rule: Rule) -> bytes:
 
 def _applied_probe(st: _State, rule: Rule) -> int:
     """After a first application: how many places show the rule's result (for idempotent counts)."""
+    if rule.op == "rewrite_type" and rule.to:
+        n = 0
+        for node in _walk(st.parsed.tree.root_node):
+            if node.type in ("type_identifier", "primitive_type", "struct_specifier", "sized_type_specifier") \
+                    and st.text(node) == rule.to and not st.is_dead(node.start_byte):
+                n += 1
+        return n
+    if rule.op == "rewrite_string" and rule.to and "\\" not in rule.to:
+        return sum(1 for node in _walk(st.parsed.tree.root_node)
+                   if node.type == "string_literal" and rule.to in st.text(node)
+                   and not st.is_dead(node.start_byte))
     if rule.op in ("rewrite_call", "rename") and rule.to:
         probe = Rule(rule.id, rule.op, type(rule.anchor)("call" if rule.op == "rewrite_call" else "identifier",
                                                          rule.to, inside=rule.anchor.inside))
@@ -539,6 +599,8 @@ def apply_rules(source: bytes, rules: list[Rule], *, filename: str, known=None,
                     if rule.op in ("disable", "replace") and _already_wrapped(st.source, m):
                         applied += 1
                     continue
+                if rule.op in ("replace", "replace_includes") and _is_replacement(st.source, m):
+                    continue   # the Xen side of an earlier replace of this anchor
                 err_line = _in_error(st, m)
                 if err_line is not None and rule.op in ("disable", "replace", "insert_start",
                                                         "insert_end", "insert_before", "insert_after",
@@ -548,7 +610,9 @@ def apply_rules(source: bytes, rules: list[Rule], *, filename: str, known=None,
                 live.append(m)
             found = len(live) + applied + len(broken)
             if found == 0 and rule.expect not in ("any", "0"):
-                found = _applied_probe(st, rule)
+                want = int(rule.expect.rstrip("+"))
+                if _applied_probe(st, rule) >= want:
+                    found = want   # the rewritten form is there: applied before
             if not rule.expects(found):
                 lines = [st.line(m.start) for m in matches if not st.is_dead(m.start)]
                 result.drift.append({

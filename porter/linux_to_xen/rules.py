@@ -128,11 +128,11 @@ def parse_rule(d: dict, path: Path, where: str, pack: str) -> Rule:
         raise _field_error(path, where, "must be a table")
     known = {"id", "op", "anchor", "expect", "reason", "text", "template", "vars", "to", "args",
              "pattern", "map", "keep"}
+    rid = _str(d, "id", path, where, True)
+    where = f"rule {rid}"
     for k in d:
         if k not in known:
             raise _field_error(path, f"{where}.{k}", "unknown field")
-    rid = _str(d, "id", path, where, True)
-    where = f"rule {rid}"
     op = _str(d, "op", path, where, True)
     if op not in OPS:
         raise _field_error(path, f"{where}.op", f"unknown operation {op!r} (one of {', '.join(sorted(OPS))})")

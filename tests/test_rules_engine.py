@@ -1,0 +1,326 @@
+"""The rule engine: anchors, operations, counts (drift), idempotence, parse safety."""
+from pathlib import Path
+
+import pytest
+
+from porter import cparse
+from porter.errors import BadInput
+from porter.linux_to_xen import apply_rules, load_rules
+from porter.linux_to_xen.rules import pack_names
+
+FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
+SRC = (FIX / "engine_input.c").read_bytes()
+
+
+def rules_from(tmp_path, text, name="r.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return load_rules(files=[p])
+
+
+def once_and_twice(rules, src=SRC):
+    first = apply_rules(src, rules, filename="engine_input.c")
+    second = apply_rules(first.output, rules, filename="engine_input.c")
+    assert second.output == first.output, "applying the rules twice changed the output"
+    assert second.drift == [], second.drift
+    assert len(cparse.parse(first.output).errors) <= len(cparse.parse(src).errors)
+    return first
+
+
+def test_disable_function_keeps_linux_code_under_if0(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.remove"
+op = "disable"
+anchor = { kind = "function", name = "widget_remove" }
+expect = 1
+reason = "no runtime PM in Xen"
+""")
+    res = once_and_twice(rules)
+    out = res.output.decode()
+    start = out.index("#if 0 /* Xen: no runtime PM in Xen */\nstatic void widget_remove")
+    assert out.index("#endif", start) > out.index("pm_runtime_disable(w);", start)
+    assert res.disabled[0]["unit"] == "function widget_remove"
+    assert res.drift == []
+
+
+def test_replace_keeps_linux_under_if0_and_xen_under_else(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.struct"
+op = "replace"
+anchor = { kind = "struct", name = "widget" }
+expect = 1
+reason = "no clocks in Xen"
+text = "struct widget {\\n\\tint id;\\n\\tunsigned long flags;\\n};"
+""")
+    out = once_and_twice(rules).output.decode()
+    i = out.index("#if 0 /* Xen: no clocks in Xen */\nstruct widget {")
+    j = out.index("#else\nstruct widget {\n\tint id;\n\tunsigned long flags;\n};\n#endif", i)
+    assert "struct clk *clk;" in out[i:j]
+
+
+def test_field_statement_and_macro_anchors(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.field"
+op = "disable"
+anchor = { kind = "field", name = "widget.clk" }
+expect = 1
+reason = "no clocks"
+
+[[rule]]
+id = "t.stmt"
+op = "disable"
+anchor = { kind = "statement", calls = "pm_runtime_*", in = "widget_*" }
+expect = 2
+reason = "no runtime PM"
+
+[[rule]]
+id = "t.lic"
+op = "disable"
+anchor = { kind = "macro", name = "MODULE_LICENSE" }
+expect = 1
+reason = "not a module"
+""")
+    out = once_and_twice(rules).output.decode()
+    assert "#if 0 /* Xen: no clocks */\n\tstruct clk *clk;\n#endif" in out
+    assert out.count("#if 0 /* Xen: no runtime PM */\n\tpm_runtime_") == 2
+    assert '#if 0 /* Xen: not a module */\nMODULE_LICENSE("GPL");\n#endif' in out
+
+
+def test_rewrite_call_type_string_and_rename(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.pr_err"
+op = "rewrite_call"
+anchor = { kind = "call", name = "pr_err" }
+expect = 2
+to = "printk"
+args = "XENLOG_ERR {0}{,1*}"
+
+[[rule]]
+id = "t.type"
+op = "rewrite_type"
+anchor = { kind = "type", name = "struct clk" }
+expect = 1
+to = "void"
+
+[[rule]]
+id = "t.string"
+op = "rewrite_string"
+anchor = { kind = "string", in = "widget_*" }
+pattern = "probed"
+to = "ready"
+expect = 1
+
+[[rule]]
+id = "t.rename"
+op = "rename"
+anchor = { kind = "identifier", name = "widget_probe" }
+to = "widget_xen_probe"
+expect = 1
+""")
+    res = once_and_twice(rules)
+    out = res.output.decode()
+    assert 'printk(XENLOG_ERR "widget %d: %s\\n", w->id, "ready");' in out
+    assert 'printk(XENLOG_ERR "widget gone\\n");' in out
+    assert "\tvoid *clk;" in out
+    assert "static int widget_xen_probe(struct widget *w)" in out and "widget_probe" not in out
+
+
+def test_includes_and_inserts_and_template(tmp_path):
+    (tmp_path / "banner.c.j2").write_text("/* {{ who }} for {{ filename }} */")
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.inc"
+op = "replace_includes"
+anchor = { kind = "includes" }
+expect = 1
+keep = ["xen/lib.h"]
+[rule.map]
+"linux/slab.h" = ["xen/xmalloc.h"]
+"linux/io.h" = ["asm/io.h"]
+
+[[rule]]
+id = "t.tpl"
+op = "insert_template"
+anchor = { kind = "includes", where = "after" }
+template = "banner.c.j2"
+vars = { who = "compat" }
+expect = 1
+
+[[rule]]
+id = "t.before"
+op = "insert_before"
+anchor = { kind = "function", name = "widget_remove" }
+text = "/* Xen: remove path */"
+expect = 1
+
+[[rule]]
+id = "t.start"
+op = "insert_start"
+anchor = { kind = "function", name = "widget_probe" }
+text = "\\tprintk(XENLOG_INFO \\"probe\\\\n\\");"
+expect = 1
+
+[[rule]]
+id = "t.end"
+op = "insert_end"
+anchor = { kind = "struct", name = "widget" }
+text = "\\tstruct domain *d;"
+expect = 1
+""")
+    out = once_and_twice(rules).output.decode()
+    assert ("#if 0 /* Xen: Linux includes */\n#include <linux/slab.h>\n#include <linux/io.h>\n"
+            "#include \"local.h\"\n#else\n#include <xen/lib.h>\n#include <xen/xmalloc.h>\n"
+            "#include <asm/io.h>\n\n#include \"local.h\"\n#endif\n/* compat for engine_input.c */") in out
+    assert "/* Xen: remove path */\nstatic void widget_remove" in out
+    assert "{\n\tprintk(XENLOG_INFO \"probe\\n\");\n\tint ret;" in out
+    assert "\tunsigned long flags;\n\tstruct domain *d;\n};" in out
+
+
+def test_template_undefined_variable_is_bad_input(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.tpl"
+op = "insert_template"
+anchor = { kind = "file", where = "end" }
+template = "/* {{ nobody_set_this }} */"
+""")
+    with pytest.raises(BadInput, match="t.tpl.*nobody_set_this"):
+        apply_rules(SRC, rules, filename="x.c")
+
+
+def test_drift_reports_rule_file_line_and_found(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.calls"
+op = "disable"
+anchor = { kind = "statement", calls = "pr_err" }
+expect = 1
+reason = "x"
+
+[[rule]]
+id = "t.gone"
+op = "disable"
+anchor = { kind = "function", name = "widget_vanished" }
+expect = 1
+reason = "x"
+
+[[rule]]
+id = "t.atleast"
+op = "disable"
+anchor = { kind = "function", name = "widget_*" }
+expect = "4+"
+reason = "x"
+""")
+    res = apply_rules(SRC, rules, filename="engine_input.c")
+    drift = {d["rule"]: d for d in res.drift}
+    assert set(drift) == {"t.calls", "t.gone", "t.atleast"}
+    assert drift["t.calls"]["found"] == 2 and drift["t.calls"]["expected"] == "1"
+    assert drift["t.calls"]["file"] == "engine_input.c"
+    assert SRC.decode().splitlines()[drift["t.calls"]["line"] - 1].strip().startswith("pr_err")
+    assert drift["t.gone"]["found"] == 0
+    # CONFIG_PM code is live as far as the engine knows: widget_suspend counts, so 3 match
+    assert drift["t.atleast"]["found"] == 3
+    assert res.output == SRC, "drifting rules are not applied"
+
+
+def test_rules_never_break_the_parse(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.broken"
+op = "insert_start"
+anchor = { kind = "function", name = "widget_probe" }
+text = "\\tint x = ;"
+expect = 1
+
+[[rule]]
+id = "t.fine"
+op = "disable"
+anchor = { kind = "function", name = "widget_remove" }
+expect = 1
+reason = "ok"
+""")
+    res = apply_rules(SRC, rules, filename="engine_input.c")
+    assert [d["rule"] for d in res.drift] == ["t.broken"]
+    assert "would not parse" in res.drift[0]["message"]
+    assert "int x = ;" not in res.output.decode()
+    assert "#if 0 /* Xen: ok */\nstatic void widget_remove" in res.output.decode()
+    assert cparse.parse(res.output).errors == []
+
+
+def test_anchor_in_unparsable_code_reports_line(tmp_path):
+    src = b"static int good(void)\n{\n\treturn 0;\n}\n\nstatic int bad(void)\n{\n\tint x = (1 + ;\n\treturn x;\n}\n"
+    assert cparse.parse(src).errors
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.bad"
+op = "disable"
+anchor = { kind = "function", name = "bad" }
+expect = 1
+reason = "x"
+
+[[rule]]
+id = "t.good"
+op = "disable"
+anchor = { kind = "function", name = "good" }
+expect = 1
+reason = "y"
+""")
+    res = apply_rules(src, rules, filename="bad.c")
+    assert [d["rule"] for d in res.drift] == ["t.bad"]
+    assert res.drift[0]["line"] in (8, 9)
+    assert b"#if 0 /* Xen: y */\nstatic int good" in res.output
+
+
+@pytest.mark.parametrize("text,field", [
+    ("[[rule]]\nop = 'disable'\nanchor = { kind = 'function' }\nreason = 'x'\n", "id"),
+    ("[[rule]]\nid = 'a'\nop = 'explode'\nanchor = { kind = 'function' }\n", "a.op"),
+    ("[[rule]]\nid = 'a'\nop = 'disable'\nanchor = { kind = 'galaxy' }\nreason = 'x'\n", "a.anchor.kind"),
+    ("[[rule]]\nid = 'a'\nop = 'disable'\nanchor = { kind = 'function' }\n", "a.reason"),
+    ("[[rule]]\nid = 'a'\nop = 'disable'\nanchor = { kind = 'function' }\nreason = 'x'\nexpect = 'lots'\n",
+     "a.expect"),
+    ("[[rule]]\nid = 'a'\nop = 'rewrite_call'\nanchor = { kind = 'function' }\nto = 'x'\n", "a.anchor.kind"),
+    ("[[rule]]\nid = 'a'\nop = 'disable'\nanchor = { kind = 'statement' }\nreason = 'x'\n", "a.anchor"),
+    ("[[rule]]\nid = 'a'\nop = 'disable'\nanchor = { kind = 'function' }\nreason = 'x'\ncolour = 1\n",
+     "a.colour"),
+    ("this is = = not toml", "malformed TOML"),
+])
+def test_malformed_rule_file_names_file_and_field(tmp_path, text, field):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(BadInput) as exc:
+        load_rules(files=[p])
+    msg = str(exc.value)
+    assert str(p) in msg and field in msg and "\n" not in msg
+
+
+def test_unknown_pack_and_known_packs():
+    with pytest.raises(BadInput, match="unknown rule pack 'nope'"):
+        load_rules(packs=["nope"])
+    with pytest.raises(BadInput):
+        load_rules(packs=["../etc"])
+    names = pack_names()
+    for p in ("includes", "alloc", "logging", "devicetree", "platform", "irq", "locking", "module",
+              "bits", "export", "sizes"):
+        assert p in names
+    rules = load_rules(packs=names)
+    assert len({r.id for r in rules}) == len(rules)
+
+
+def test_every_pack_targets_xen_49():
+    from porter.linux_to_xen.rules import load_pack
+    for name in pack_names():
+        pack = load_pack(name)
+        assert pack.xen == "4.9", name
+        assert pack.rules or pack.compat, name
+
+
+def test_unknown_rule_id():
+    from porter.linux_to_xen.rules import select
+    rules = load_rules(packs=["module"])
+    assert [r.id for r in select(rules, ["module.metadata"])] == ["module.metadata"]
+    with pytest.raises(BadInput, match="unknown rule id 'module.nothing'"):
+        select(rules, ["module.nothing"])
