@@ -49,3 +49,45 @@ def show_diff(text: str, indent: str = "    ") -> None:
         elif line.startswith("@@"):
             style = "cyan"
         ui.say(indent + line, style=style)
+
+
+@porter_command("review")
+@click.argument("va", required=False, metavar="[vA]")
+@click.argument("vb", required=False, metavar="[vB]")
+@click.option("--markdown", "as_markdown", is_flag=True, help="A comment ready for a merge request.")
+def review_cmd(cwd: Path, va, vb, as_markdown):
+    """What changed between two revisions (default: the two newest), patch by patch.
+
+    Each patch is same, changed, new or removed; each changed hunk of the interdiff (range-diff
+    style) gets its origin: upstream:<commit|tag>, learned:<unit>, rule:<id>, carry:<patch>,
+    recipe:<step> or manual (nothing in porter explains it)."""
+    from . import review
+    ws = workspace.load(cwd)
+    with ui.progress("review") as update:
+        result = review.review(ws, review.parse_version(va), review.parse_version(vb), update)
+    if as_markdown:
+        if not ui.json_mode():
+            click.echo(review.markdown(result, ws.name), nl=False)
+        return result
+    up = result["upstream"]
+    ui.say(f"series/{ws.name}: {result['from']} -> {result['to']} (upstream {up['from']} -> {up['to']})",
+           style="bold")
+    marks = {"same": "=", "changed": "!", "new": "+", "removed": "-"}
+    colours = {"same": None, "changed": "yellow", "new": "green", "removed": "red"}
+    for p in result["patches"]:
+        ui.say(f"{marks[p['status']]} {p['status']:<8} {p['file']}: {p['subject']}", style=colours[p["status"]])
+        for h in p["hunks"]:
+            ui.say(f"    [{h['origin']}] {h['header']}", style="red" if h["origin"] == "manual" else "cyan")
+            show_diff(h["diff"], indent="      ")
+    return result
+
+
+@porter_command("ci-template")
+@click.argument("kind", type=click.Choice(["github", "gitlab"]))
+def ci_template_cmd(cwd: Path, kind):
+    """Print a CI workflow that installs porter, runs `porter check` and posts `porter review --markdown`."""
+    from importlib.resources import files
+    text = (files("porter") / "templates" / "ci" / f"{kind}.yml").read_text("utf-8")
+    if not ui.json_mode():
+        click.echo(text, nl=False)
+    return {"kind": kind, "template": text}
