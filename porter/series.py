@@ -206,12 +206,27 @@ def _run_port(step: Step, sdir: Path, tree: WorkTree, x2u, old_up, new_up, built
             raise BadInput(f"recipe: ported file {xpath} is not in the file map")
         edits = FileEdits.load((sdir / name).read_bytes(), xpath)
         res = apply_file(edits, old_up[upath], new_up[upath], xpath, check_new=check_new)
-        tree.write(xpath, res.output)
+        output = res.output
+        if step.rules:
+            output = _run_rules(step, sdir, output, xpath, built)
+        tree.write(xpath, output)
         built.conflicts.extend(res.conflicts)
         built.notes.extend(res.notes)
         built.findings.extend(getattr(res, "findings", []))
         if res.units_changed:
             built.units_changed[xpath] = list(res.units_changed)
+
+
+def _run_rules(step: Step, sdir: Path, source: bytes, xpath: str, built: Built) -> bytes:
+    """The step's rules (pack names, or .toml rule files in the step dir) on the merged port."""
+    from .linux_to_xen import apply_rules, load_rules
+    from .workspace import safe_join
+    files = [safe_join(sdir, r, f"{step.dir}: rules") for r in step.rules if r.endswith(".toml")]
+    packs = [r for r in step.rules if not r.endswith(".toml")]
+    result = apply_rules(source, load_rules(packs, files), filename=xpath)
+    built.drift.extend(dict(d, file=xpath) for d in result.drift)
+    built.findings.extend(dict(f, file=xpath) for f in result.findings)
+    return result.output
 
 
 def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, tree: WorkTree, tag: str) -> None:

@@ -169,3 +169,22 @@ def test_conflict_goes_to_a_scratch_worktree_and_back_through_learn(tmp_path, re
     assert code == 0 and [s["kind"] for s in learned["steps"]] == ["import", "port", "build", "carry"]
     code, res = porter_json("resync", "--from", "t9", cwd=ws)
     assert res["revision"] == "v1" and not res["conflicts"], res
+
+
+def test_port_step_rules_run_and_drift_fails_the_resync(tmp_path, repos):
+    ws = make_ws(tmp_path, repos)
+    recipe = ws / "series/foo/recipe.toml"
+    step = next((ws / "series/foo/steps").glob("02-*"))
+    rule = ('[pack]\nname = "foo-local"\nxen = "4.9"\n\n[[rule]]\nid = "foo.no-read"\nop = "disable"\n'
+            'anchor = { kind = "function", name = "foo_read" }\nreason = "not used in Xen"\nexpect = %d\n')
+    text = recipe.read_text()
+    recipe.write_text(text.replace('kind = "port"\n', 'kind = "port"\nrules = ["foo.toml"]\n', 1))
+    (step / "foo.toml").write_text(rule % 1)
+    code, res = porter_json("resync", "--from", "t1", cwd=ws)
+    assert code == 0 and res["revision"] == "v1", res
+    patch = next((ws / "series/foo/v1").glob("0002-*")).read_text()
+    assert "+#if 0 /* Xen: not used in Xen */" in patch
+    (step / "foo.toml").write_text(rule % 2)
+    code, res = porter_json("resync", "--from", "t1", cwd=ws)
+    assert code == 1 and res["drift"] and res["drift"][0]["rule"] == "foo.no-read"
+    assert res["drift"][0]["file"] == "xen/drivers/passthrough/arm/foo.c"
