@@ -153,11 +153,14 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     built = Built(base=base, tag=tag, tag_sha=tag_sha)
     new_up, old_up = {}, {}
     for upath in rec.files:
-        data = gitutil.show_blob(up, tag_sha, upath)
-        if data is None:
-            raise Findings(f"upstream file {upath} does not exist at {tag}: removed or renamed upstream")
-        new_up[upath] = data
         old_up[upath] = gitutil.show_blob(up, learned_sha, upath)
+        if old_up[upath] is None:
+            raise BadInput(f"recipe file map names {upath}, which is not in the upstream tree at "
+                           f"{rec.upstream_tag}: the recipe was learned from another upstream")
+        new_up[upath] = gitutil.show_blob(up, tag_sha, upath)
+        if new_up[upath] is None:
+            raise Findings(f"imported upstream file {upath} does not exist at {tag}: removed or renamed "
+                           f"upstream; update the recipe's file map")
     built.provenance = history.last_commits_touching(up, tag_sha, sorted(rec.files))
     x2u = rec.xen_to_upstream
     series_dir = ws.series_dir

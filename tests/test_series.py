@@ -188,3 +188,45 @@ def test_port_step_rules_run_and_drift_fails_the_resync(tmp_path, repos):
     code, res = porter_json("resync", "--from", "t1", cwd=ws)
     assert code == 1 and res["drift"] and res["drift"][0]["rule"] == "foo.no-read"
     assert res["drift"][0]["file"] == "xen/drivers/passthrough/arm/foo.c"
+
+
+def test_imported_file_removed_upstream_is_a_finding(tmp_path, repos):
+    up, xen = repos
+    ws = make_ws(tmp_path, repos)
+    git(up, "mv", "drivers/iommu/foo.c", "drivers/iommu/foo-new.c")
+    minirepos._commit(up, "foo: rename", 9)
+    git(up, "tag", "t9")
+    git(ws / ".porter/upstream.git", "fetch", "-q", "--tags", "origin")
+    code, out = porter("resync", "--from", "t9", cwd=ws)
+    assert code == 1 and "drivers/iommu/foo.c does not exist at t9" in out
+
+
+def test_recipe_from_another_upstream_is_bad_input(tmp_path, repos):
+    ws = make_ws(tmp_path, repos)
+    recipe = ws / "series/foo/recipe.toml"
+    recipe.write_text(recipe.read_text().replace('"drivers/iommu/foo.c" =', '"drivers/net/foo.c" ='))
+    code, out = porter("resync", "--from", "t1", cwd=ws)
+    assert code == 2 and "drivers/net/foo.c" in out and "another upstream" in out
+
+
+def test_interrupted_resync_leaves_the_previous_revision(tmp_path, repos, monkeypatch):
+    from porter import resync, workspace
+    ws = make_ws(tmp_path, repos)
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    series = ws / "series/foo"
+    before = {p.name: p.read_bytes() for p in (series / "v1").iterdir()}
+    real_write = type(series).write_bytes
+    calls = []
+
+    def dying_write(self, data):
+        calls.append(self)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_write(self, data)
+
+    monkeypatch.setattr(type(series), "write_bytes", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        resync.resync(workspace.load(ws), "t2")
+    monkeypatch.undo()
+    assert sorted(p.name for p in series.iterdir()) == ["cover.txt", "recipe.toml", "steps", "v1"]
+    assert {p.name: p.read_bytes() for p in (series / "v1").iterdir()} == before
