@@ -153,7 +153,7 @@ def build(sources: Sources, cc: str | None = None) -> Path:
             src = work / name
             src.write_text(text, "utf-8", "surrogateescape")
             tmp_obj = work / (Path(name).stem + ".o")
-            proc = subprocess.run([cc, *CFLAGS, "-I", str(work), "-I", str(inc), "-c", str(src),
+            proc = subprocess.run([cc, *CFLAGS, f"-fmacro-prefix-map={work}/=", "-I", str(work), "-I", str(inc), "-c", str(src),
                                    "-o", str(tmp_obj)], capture_output=True, text=True, cwd=work)
             if proc.returncode != 0:
                 return _first_error(proc.stderr, sources.origin, work)
