@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 import tempfile
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("porter", "templates
                                 undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Release:
     sha: str
     name: str
@@ -28,11 +29,14 @@ class Release:
 def find_release(ws: Workspace, base: str) -> Release:
     """The Xen release the base builds on: porter.toml's xen.release, or the newest first-parent
     ancestor whose subject names a release ("Merge ... into 4.9.0 release"); else the base itself."""
-    ref = ws.config["xen"].get("release")
+    return _find_release(str(ws.xen_git), base, ws.config["xen"].get("release"))
+
+
+@lru_cache(maxsize=8)
+def _find_release(repo: str, base: str, ref: str | None) -> Release:
     if ref:
-        sha = gitutil.resolve(ws.xen_git, ref, "release")
-        return Release(sha, ref)
-    log = gitutil.git_text(ws.xen_git, "log", "--first-parent", "--format=%H%x00%s", "-n", "1000", base)
+        return Release(gitutil.resolve(repo, ref, "release"), ref)
+    log = gitutil.git_text(repo, "log", "--first-parent", "--format=%H%x00%s", "-n", "1000", base)
     for line in log.splitlines():
         sha, _, subject = line.partition("\0")
         m = RELEASE_SUBJECT.search(subject)
@@ -68,9 +72,12 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
             "--stat=80", f"--base={release.sha}", f"--subject-prefix={subject_prefix(rec, version)}",
             f"--signature=porter {__version__}", "--encode-email-headers"]
     args += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
-    with tempfile.TemporaryDirectory(prefix="porter-fp-") as tmp:
-        gitutil.git(xen, *args, "-o", tmp, f"{built.base}..{built.tip}", env=env)
-        files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
+    key = tuple(args)
+    if key not in built.formatted:
+        with tempfile.TemporaryDirectory(prefix="porter-fp-") as tmp:
+            gitutil.git(xen, *args, "-o", tmp, f"{built.base}..{built.tip}", env=env)
+            built.formatted[key] = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
+    files = dict(built.formatted[key])
     cover_name = next(n for n in files if n.startswith("0000-"))
     files[cover_name] = fill_cover(ws, rec, built, release, files[cover_name], changes, version)
     return files

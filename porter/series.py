@@ -36,6 +36,7 @@ class Built:
     drift: list[dict] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
     units_changed: dict[str, list[str]] = field(default_factory=dict)    # xen path -> units
+    formatted: dict = field(default_factory=dict, repr=False)   # format-patch output by arguments
 
     @property
     def tip(self) -> str:
@@ -166,9 +167,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     series_dir = ws.series_dir
     check_new = None
     if lint_new and tag_sha != learned_sha:
-        from .newcode import make_check_new
-        check_new = make_check_new(xen, base, [d for d in new_up.values()]
-                                   + [gitutil.show_blob(xen, rec.learned["commit"], x) or b"" for x in x2u])
+        check_new = _new_code_checkers(xen, base, rec, new_up)
     store = ObjectStore(xen)
     try:
         tree = WorkTree(store, xen, base)
@@ -202,13 +201,23 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     return built
 
 
+def _new_code_checkers(xen: Path, base: str, rec: Recipe, new_up: dict[str, bytes]) -> dict:
+    """{Xen path: check_new} whose context is that file (learned port and new upstream) and the headers."""
+    from .newcode import make_check_new
+    learned = {x: gitutil.show_blob(xen, rec.learned["commit"], x) or b"" for x in rec.files.values()}
+    headers = [d for u, d in new_up.items() if u.endswith(".h")] + \
+              [d for x, d in learned.items() if x.endswith(".h")]
+    return {x: make_check_new(xen, base, [new_up[u], learned[x]] + headers) for u, x in rec.files.items()}
+
+
 def _run_port(step: Step, sdir: Path, tree: WorkTree, x2u, old_up, new_up, built: Built, check_new) -> None:
     for xpath, name in step.edits.items():
         upath = x2u.get(xpath)
         if upath is None:
             raise BadInput(f"recipe: ported file {xpath} is not in the file map")
         edits = FileEdits.load((sdir / name).read_bytes(), xpath)
-        res = apply_file(edits, old_up[upath], new_up[upath], xpath, check_new=check_new)
+        res = apply_file(edits, old_up[upath], new_up[upath], xpath,
+                         check_new=check_new[xpath] if check_new else None)
         output = res.output
         if step.rules:
             output = _run_rules(step, sdir, output, xpath, built)
