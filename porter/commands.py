@@ -16,11 +16,13 @@ from .cli import porter_command
 @click.option("--xen", required=True, help="Xen tree: path or URL.")
 @click.option("--base", required=True, help="Xen ref the series applies on.")
 @click.option("--release", default=None, help="Xen release ref (default: found from the base's history).")
-def init_cmd(cwd: Path, target, name, upstream, xen, base, release):
+@click.option("--public-url", default=None,
+              help="Upstream URL to name in provenance when --upstream is a local mirror.")
+def init_cmd(cwd: Path, target, name, upstream, xen, base, release, public_url):
     """Create a workspace: porter.toml, series/NAME/ and a git cache in .porter/."""
     root = cwd / target if target else cwd
     with ui.progress("cloning upstream and xen into .porter/"):
-        ws = workspace.init(root, name, upstream, xen, base, release)
+        ws = workspace.init(root, name, upstream, xen, base, release, public_url)
     ui.say(f"workspace {ws.root} ready: series {ws.name} on {ws.base}")
     return {"workspace": str(ws.root), "series": ws.name}
 
@@ -71,3 +73,28 @@ def resync_cmd(cwd: Path, tag):
 from . import cmd_lint, cmd_port  # noqa: E402,F401
 from . import cmd_ci  # noqa: E402,F401
 from . import cmd_validate  # noqa: E402,F401
+
+
+@porter_command("demo")
+@click.argument("target", type=click.Path(file_okay=False), default="porter-demo")
+def demo_cmd(cwd: Path, target):
+    """Build the embedded example (a self-written driver, 3 releases, a Xen tree, a hand port) and run the job."""
+    from . import demo
+    with ui.progress("demo") as update:
+        result = demo.run(cwd / target, update)
+    first, checked, bsp = result["first"], result["validate"], result["update"]
+    ws = Path(result["workspace"])
+    ui.say(f"workspace: {ws}")
+    ui.say(f"learned the hand-made port of {demo.RELEASES[0]}; resync gave series/ipmmu-vmsa/{first['revision']}/")
+    passed = sum(s["passed"] for s in checked["scenarios"])
+    ui.say(f"validate {first['revision']}: {passed}/{len(checked['scenarios'])} hardware-model scenarios passed",
+           style="green" if checked["ok"] else "red")
+    ui.say(f"BSP update to {demo.RELEASES[-1]}: series/ipmmu-vmsa/{bsp['revision']}/ "
+           f"({len(bsp['conflicts'])} conflicts, {len(bsp['findings'])} findings for a human)")
+    for f in bsp["findings"]:
+        ui.say(f"  finding: {f.get('file')}:{f.get('line')}: {f.get('unit', '')}: {f.get('message')}", style="yellow")
+    for c in bsp.get("changes", []):
+        ui.say(f"  change: {c}")
+    return {"workspace": str(ws), "revisions": [first["revision"], bsp["revision"]],
+            "validate": checked, "update": {k: bsp[k] for k in ("conflicts", "findings", "notes")},
+            "ok": checked["ok"]}

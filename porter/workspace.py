@@ -142,7 +142,8 @@ def mirror_source(source: str, dest: Path, what: str) -> None:
             shutil.rmtree(tmp)
 
 
-def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None) -> Workspace:
+def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None,
+         public_url: str | None = None) -> Workspace:
     gitutil.check_ref_syntax(base, "base")
     safe_join(Path("series"), name, "series name")
     if "/" in name or not name.strip():
@@ -159,6 +160,8 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     }
     if release:
         config["xen"]["release"] = release
+    if public_url:
+        config["upstream"]["public_url"] = public_url
     ws = Workspace(root, config)
     try:
         mirror_source(upstream, ws.upstream_git, "upstream")

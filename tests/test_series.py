@@ -15,7 +15,8 @@ def repos(tmp_path):
 def make_ws(tmp_path, repos, name="ws"):
     up, xen = repos
     ws = tmp_path / name
-    code, out = porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")
+    code, out = porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
+                       "--public-url", "https://example.org/foo.git")
     assert code == 0, out
     code, out = porter("learn", "port", "--from", "t1", cwd=ws)
     assert code == 0, out
@@ -56,6 +57,7 @@ def test_resync_gives_am_able_series_with_the_hand_made_trees(tmp_path, repos):
     first = next(p for p in sorted(rev.iterdir()) if p.name.startswith("0001-")).read_text()
     sha = git(up, "rev-parse", "--short=12", "t1")
     assert f"drivers/iommu/foo.c: commit {sha} (\"foo: first release\")" in first
+    assert "Imported from https://example.org/foo.git tag t1:" in first
 
 
 def test_resync_is_deterministic_and_idempotent(tmp_path, repos):
