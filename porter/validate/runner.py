@@ -18,6 +18,8 @@ class Child:
         pid = os.fork()
         if pid == 0:                                   # the child: run, report line by line, exit
             os.close(r)
+            import faulthandler
+            faulthandler.disable()                     # a driver crash is a finding, not a dump
             code = 0
             try:
                 with os.fdopen(w, "w") as out:
