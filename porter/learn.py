@@ -103,7 +103,7 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tupl
     title = title.rsplit(": ", 1)[-1]
     rec = Recipe(upstream_tag=tag, files={u: x for x, u in sorted(imported.items())}, steps=steps,
                  learned={"ref": ref, "commit": ref_sha, "base": base_sha},
-                 cover=default_cover(title, ws.config["upstream"]["url"], tag, imported))
+                 cover=default_cover(title, imported))
     old = ws.series_dir / "recipe.toml"
     if old.is_file():
         prev = recipe_mod.load(ws.series_dir)
@@ -146,9 +146,9 @@ def _unique_name(files: dict, name: str) -> str:
     return f"{n}-{stem}"
 
 
-def default_cover(title: str, tree: str, tag: str, imported: dict[str, str]) -> str:
+def default_cover(title: str, imported: dict[str, str]) -> str:
     files = "\n".join(f"  {u} -> {x}" for x, u in sorted(imported.items()))
     return (f"{title}\n\n"
-            f"This series brings the following Linux sources from {tree} (tag {tag})\n"
-            f"into Xen: first verbatim, then with the changes Xen needs, so that a\n"
-            f"reviewer can tell the imported code from the port.\n\n{files}\n")
+            f"This series brings the following Linux sources into Xen: first verbatim,\n"
+            f"then with the changes Xen needs, so that a reviewer can tell the imported\n"
+            f"code from the port.\n\n{files}\n")
