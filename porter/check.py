@@ -53,7 +53,8 @@ def regenerate(ws: Workspace, rec, version: int, progress=lambda text: None):
     committed = read_revision_dir(ws, version)
     tag = upstream_tag(committed, where)
     built = series.build(ws, rec, tag, progress, lint_new=False)   # findings do not change the bytes
-    previous = read_revision_dir(ws, version - 1) if version - 1 in ws.revisions() else {}
+    older = [n for n in ws.revisions() if n < version]     # resync compared with the newest one then
+    previous = read_revision_dir(ws, older[-1]) if older else {}
     changes = revision_changes(ws, rec, built, previous, version)
     return revision.format_series(ws, rec, built, version, changes), built, committed
 

@@ -66,8 +66,11 @@ def review_cmd(cwd: Path, va, vb, as_markdown):
     with ui.progress("review") as update:
         result = review.review(ws, review.parse_version(va), review.parse_version(vb), update)
     if as_markdown:
-        if not ui.json_mode():
-            click.echo(review.markdown(result, ws.name), nl=False)
+        text = review.markdown(result, ws.name)
+        if ui.json_mode():
+            result["markdown"] = text
+        else:
+            click.echo(text, nl=False)
         return result
     up = result["upstream"]
     ui.say(f"series/{ws.name}: {result['from']} -> {result['to']} (upstream {up['from']} -> {up['to']})",
@@ -84,10 +87,16 @@ def review_cmd(cwd: Path, va, vb, as_markdown):
 
 @porter_command("ci-template")
 @click.argument("kind", type=click.Choice(["github", "gitlab"]))
-def ci_template_cmd(cwd: Path, kind):
+@click.option("--install", "spec", default="porter", show_default=True,
+              help="What CI passes to pip install: a git URL (git+https://host/porter.git@TAG) or a name.")
+def ci_template_cmd(cwd: Path, kind, spec):
     """Print a CI workflow that installs porter, runs `porter check` and posts `porter review --markdown`."""
     from importlib.resources import files
+    from .errors import BadInput
+    if not spec.strip() or any(c in spec for c in "\"\n\r`$"):
+        raise BadInput(f"invalid --install {spec!r}")
     text = (files("porter") / "templates" / "ci" / f"{kind}.yml").read_text("utf-8")
+    text = text.replace("@PORTER_INSTALL@", spec.strip())
     if not ui.json_mode():
         click.echo(text, nl=False)
     return {"kind": kind, "template": text}

@@ -115,6 +115,8 @@ def test_review_markdown(ws2):
     assert out.startswith("### porter review: `bar` v1 → v2")
     assert "| 0002 | iommu/arm: bar: Add Xen changes | changed | `upstream:t2` |" in out
     assert "```diff" in out and "<details>" in out
+    code, doc = porter_json("review", "--markdown", cwd=ws2)
+    assert code == 0 and doc["markdown"] == out and doc["patches"]
 
 
 def test_review_bad_input(tmp_path):
@@ -158,6 +160,9 @@ def test_ci_templates():
         assert code == 0
         assert "pip install" in out and "porter check" in out and "porter review --markdown" in out
     assert porter("ci-template", "jenkins")[0] == 2
+    code, out = porter("ci-template", "gitlab", "--install", "git+https://example.org/porter.git@v1")
+    assert code == 0 and 'pip install "git+https://example.org/porter.git@v1"' in out
+    assert porter("ci-template", "github", "--install", 'x"; rm -rf /')[0] == 2
 
 
 def test_ci_templates_are_valid_yaml():
