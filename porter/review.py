@@ -252,8 +252,8 @@ def _line_origin(kb: Knowledge, ws: Workspace, step, rd_line: str, in_message: b
             return (f"recipe:{step.dir}", "")
         return ("manual", "")
     text = _key(rd_line[1:])
-    if text in _NEUTRAL and not weak:
-        return None
+    if (text in _NEUTRAL or rd_line[:1] == " ") and not weak:
+        return None     # inner context: the patch's own hunk bounds moved, the change is elsewhere
     if step is None:
         return ("manual", "")
     x2u = kb.rec.xen_to_upstream

@@ -194,3 +194,15 @@ def test_review_real_ipmmu_v1_to_rcar_353(real, tmp_path):
     assert porter_json("check", cwd=ws)[0] == 0
     cover = (ws / "series/ipmmu-vmsa/v2/0000-cover-letter.patch").read_text()
     assert "Changes since v1:\n  - upstream moved from rcar-3.5.2 to rcar-3.5.3" in cover
+
+
+def test_review_and_check_on_the_demo(tmp_path):
+    code, out = porter("demo", tmp_path / "demo")
+    if code != 0:
+        pytest.skip(f"porter demo does not run here: {out.strip().splitlines()[-1:]}")
+    ws = tmp_path / "demo" / "ws"
+    assert porter_json("check", cwd=ws)[0] == 0
+    code, doc = porter_json("review", cwd=ws)
+    assert code == 0
+    origins = [h["origin"] for p in doc["patches"] for h in p["hunks"]]
+    assert origins and "manual" not in origins and any(o.startswith("upstream:") for o in origins)
