@@ -89,8 +89,12 @@ def demo_cmd(cwd: Path, target):
     passed = sum(s["passed"] for s in checked["scenarios"])
     ui.say(f"validate {first['revision']}: {passed}/{len(checked['scenarios'])} hardware-model scenarios passed",
            style="green" if checked["ok"] else "red")
+    disabled = [n for n in bsp["notes"] if n.get("disabled")]
     ui.say(f"BSP update to {demo.RELEASES[-1]}: series/ipmmu-vmsa/{bsp['revision']}/ "
-           f"({len(bsp['conflicts'])} conflicts, {len(bsp['findings'])} findings for a human)")
+           f"({len(bsp['conflicts'])} conflicts, {len(bsp['findings'])} findings for a human, "
+           f"{len(disabled)} new Linux-only units disabled)")
+    for n in disabled:
+        ui.say(f"  disabled: {n['file']}:{n.get('line')}: {n['message']}")
     for f in bsp["findings"]:
         ui.say(f"  finding: {f.get('file')}:{f.get('line')}: {f.get('unit', '')}: {f.get('message')}", style="yellow")
     for c in bsp.get("changes", []):

@@ -1,10 +1,18 @@
-"""Lint every unit that new upstream code brings into a ported file, so none goes in live and silent."""
+"""Lint every unit that new upstream code brings into a ported file, so none goes in live and silent.
+
+A unit that is new upstream (its name is in neither the old upstream file nor the learned port)
+and uses Linux-only API is disabled visibly, as a hand port disables Linux-only pieces, and
+reported as a note; Linux-only code in a unit the port already had is a finding for a human.
+"""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from .linux_to_xen import symbols, xen_index
 from .linux_to_xen.lint import lint_sources
+
+DISABLE_KINDS = ("function", "declaration", "include", "struct", "define", "macro")
 
 
 @lru_cache(maxsize=4)
@@ -12,27 +20,47 @@ def _index(xen_repo: str, base: str):
     return xen_index(xen_repo, base)
 
 
-def make_check_new(xen_repo, base: str, context: list[bytes]):
-    """A check_new callback for structured.apply_file: findings for Linux-only names in a unit.
+def disable(text: bytes, reason: str) -> bytes:
+    body = text if text.endswith(b"\n") else text + b"\n"
+    return b"#if 0 /* Xen: " + reason.encode() + b" */\n" + body + b"#endif\n"
 
-    Names the context (the ported file, its new upstream and the series' headers) defines count as
-    known; the context is parsed on the first call only, so a file no new code reaches costs nothing.
+
+def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[bytes]):
+    """A check_new callback for structured.apply_file.
+
+    context: sources whose names count as known (the ported file, its new upstream, the headers);
+    previous: the old upstream file and the learned port, to tell new units from changed ones.
+    Both are parsed on the first call only, so a file no new code reaches costs nothing.
     """
-    defined: set[str] | None = None
+    state: dict = {}
 
     def check(text: bytes, unit: str):
-        nonlocal defined
         index = _index(str(xen_repo), base)
-        if defined is None:
-            defined = set()
-            for src in context:
-                syms = symbols.collect(src, live_only=False)
-                defined |= syms.defines | syms.fields
-        findings = []
-        for f in lint_sources({unit: text}, index):
-            if f["symbol"] not in defined:
-                f = {k: v for k, v in f.items() if k != "file"}
-                findings.append(dict(f, message=f"new upstream code: {f['message']}"))
-        return text, findings
+        if not state:
+            state["defined"] = set().union(*(_names(src) for src in context))
+            state["previous"] = set().union(*(_names(src) for src in previous))
+            state["previous_text"] = b"\n".join(previous)
+        found = [f for f in lint_sources({unit: text}, index) if f["symbol"] not in state["defined"]]
+        if not found:
+            return text, []
+        kind, _, name = unit.partition(" ")
+        if kind in DISABLE_KINDS and _is_new(kind, name, state):
+            names = ", ".join(sorted({f["symbol"] for f in found}))
+            reason = f"uses Linux-only {names} (new upstream code)"
+            return disable(text, reason), [{"line": 1, "disabled": True, "symbol": names,
+                                            "message": f"new upstream {unit} disabled: {reason}"}]
+        return text, [dict({k: v for k, v in f.items() if k != "file"},
+                           message=f"new upstream code: {f['message']}") for f in found]
 
     return check
+
+
+def _names(src: bytes) -> set[str]:
+    syms = symbols.collect(src, live_only=False)
+    return syms.defines | syms.fields
+
+
+def _is_new(kind: str, name: str, state: dict) -> bool:
+    if kind == "include":
+        return name.encode() not in state["previous_text"]
+    return all(n not in state["previous"] for n in re.findall(r"\w+", name))

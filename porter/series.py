@@ -167,7 +167,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     series_dir = ws.series_dir
     check_new = None
     if lint_new and tag_sha != learned_sha:
-        check_new = _new_code_checkers(xen, base, rec, new_up)
+        check_new = _new_code_checkers(xen, base, rec, old_up, new_up)
     store = ObjectStore(xen)
     try:
         tree = WorkTree(store, xen, base)
@@ -201,13 +201,15 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     return built
 
 
-def _new_code_checkers(xen: Path, base: str, rec: Recipe, new_up: dict[str, bytes]) -> dict:
+def _new_code_checkers(xen: Path, base: str, rec: Recipe, old_up: dict[str, bytes],
+                       new_up: dict[str, bytes]) -> dict:
     """{Xen path: check_new} whose context is that file (learned port and new upstream) and the headers."""
     from .newcode import make_check_new
     learned = {x: gitutil.show_blob(xen, rec.learned["commit"], x) or b"" for x in rec.files.values()}
     headers = [d for u, d in new_up.items() if u.endswith(".h")] + \
               [d for x, d in learned.items() if x.endswith(".h")]
-    return {x: make_check_new(xen, base, [new_up[u], learned[x]] + headers) for u, x in rec.files.items()}
+    return {x: make_check_new(xen, base, [new_up[u], learned[x]] + headers, [old_up[u], learned[x]])
+            for u, x in rec.files.items()}
 
 
 def _run_port(step: Step, sdir: Path, tree: WorkTree, x2u, old_up, new_up, built: Built, check_new) -> None:
@@ -224,7 +226,8 @@ def _run_port(step: Step, sdir: Path, tree: WorkTree, x2u, old_up, new_up, built
         tree.write(xpath, output)
         built.conflicts.extend(res.conflicts)
         built.notes.extend(res.notes)
-        built.findings.extend(getattr(res, "findings", []))
+        for f in res.findings:
+            (built.notes if f.get("disabled") else built.findings).append(f)
         if res.units_changed:
             built.units_changed[xpath] = list(res.units_changed)
 

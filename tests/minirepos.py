@@ -39,7 +39,7 @@ DRIVER_T2 = DRIVER_T1.replace(b"static int foo_probe", b"""static void foo_reset
 \tiowrite32(0, foo->base + FOO_CTRL);
 }
 
-static int foo_probe""")
+static int foo_probe""").replace(b"\treturn ioread32(foo->base + reg);", b"\treturn readl_relaxed(foo->base + reg);")
 
 PORT = DRIVER_T1.replace(b"#include <linux/io.h>\n#include <linux/slab.h>\n",
                          b"#include <xen/lib.h>\n#include <asm/io.h>\n").replace(
@@ -104,9 +104,9 @@ def build(root: Path) -> tuple[Path, Path]:
 
     write(xen, "MAINTAINERS", MAINTAINERS)
     write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\n")
-    write(xen, "xen/include/xen/lib.h", b"int printk(const char *fmt, ...);\n")
+    write(xen, "xen/include/xen/lib.h", b"typedef unsigned int u32;\nint printk(const char *fmt, ...);\n")
     _commit(xen, "Xen 4.9.0 release", 3)
-    write(xen, "xen/include/xen/lib.h", b"int printk(const char *fmt, ...);\nvoid *xzalloc_bytes(unsigned long n);\n")
+    write(xen, "xen/include/xen/lib.h", b"typedef unsigned int u32;\nint printk(const char *fmt, ...);\nvoid *xzalloc_bytes(unsigned long n);\n")
     _commit(xen, "xen: add xzalloc_bytes\n\nSigned-off-by: Tess Tester <tess@example.org>", 4)
     git(xen, "branch", "base")
     git(xen, "checkout", "-q", "-b", "port")

@@ -78,13 +78,19 @@ def test_resync_onto_new_tag_makes_v2_with_changelog(tmp_path, repos):
     assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
     code, res = porter_json("resync", "--from", "t2", cwd=ws)
     assert res["revision"] == "v2" and res["changed"], res
-    # foo_reset arrives live: its ioread32/iowrite32 are Linux-only here, so resync says so
-    assert code == 1 and {f["symbol"] for f in res["findings"]} >= {"iowrite32"}
+    # foo_read, which the port keeps, changed upstream to use readl_relaxed: a finding for a human
+    assert code == 1 and [f["symbol"] for f in res["findings"]] == ["readl_relaxed"]
+    assert res["findings"][0]["unit"] == "function foo_read"
+    # foo_reset is new upstream and Linux-only: it comes in visibly disabled, with a note
+    (note,) = [n for n in res["notes"] if n.get("disabled")]
+    assert "function foo_reset" in note["message"] and "iowrite32" in note["message"]
     cover = (ws / "series/foo/v2/0000-cover-letter.patch").read_text()
     assert "Subject: [PATCH v2 0/4]" in cover
     assert "upstream moved from t1 to t2" in cover
     am_series(xen, "base", ws / "series/foo/v2", tmp_path / "am")
-    assert "foo_reset" in (tmp_path / "am/xen/drivers/passthrough/arm/foo.c").read_text()
+    ported = (tmp_path / "am/xen/drivers/passthrough/arm/foo.c").read_text()
+    assert "#if 0 /* Xen: uses Linux-only iowrite32 (new upstream code) */\nstatic void foo_reset" in ported
+    assert "return readl_relaxed(foo->base + reg);" in ported
 
 
 @pytest.mark.parametrize("args,needle", [
