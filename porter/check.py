@@ -52,7 +52,7 @@ def regenerate(ws: Workspace, rec, version: int, progress=lambda text: None):
     where = f"series/{ws.name}/v{version}"
     committed = read_revision_dir(ws, version)
     tag = upstream_tag(committed, where)
-    built = series.build(ws, rec, tag, progress, lint_new=False)   # findings do not change the bytes
+    built = series.build(ws, rec, tag, progress)    # as resync does: port rules may rewrite new code
     older = [n for n in ws.revisions() if n < version]     # resync compared with the newest one then
     previous = read_revision_dir(ws, older[-1]) if older else {}
     changes = revision_changes(ws, rec, built, previous, version)

@@ -269,6 +269,8 @@ def _line_origin(kb: Knowledge, ws: Workspace, step, rd_line: str, in_message: b
             return ("upstream", shas[-1] if step.kind == "import" else "")
     if any(n in rd_line for n in kb.names) and kb.old_tag != kb.new_tag:
         return ("upstream", "")
+    if step.kind == "port" and re.match(r"#if 0 /\* Xen: .*\(new upstream code\) \*/$", text):
+        return ("rule:new-code", "")      # resync's lint disabled Linux-only new upstream code
     if step.kind == "port":
         unit = kb.learned.get(step.dir, {}).get(text)
         if unit:
