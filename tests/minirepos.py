@@ -1,6 +1,8 @@
 """A tiny upstream tree (tags t1, t2) and a Xen-like tree with a hand port, written for the tests."""
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 from tests.helpers import git
@@ -71,15 +73,12 @@ F:\t*
 F:\t*/
 """
 
-ENV = {"GIT_AUTHOR_NAME": "Tess Tester", "GIT_AUTHOR_EMAIL": "tess@example.org",
-       "GIT_COMMITTER_NAME": "Tess Tester", "GIT_COMMITTER_EMAIL": "tess@example.org"}
-
-
-def _commit(repo: Path, message: str, n: int) -> None:
-    import os
-    import subprocess
-    env = dict(os.environ, **ENV, GIT_AUTHOR_DATE=f"{1600000000 + n * 60} +0100",
-               GIT_COMMITTER_DATE=f"{1600000000 + n * 60} +0100")
+def commit(repo: Path, message: str, n: int, who: tuple[str, str] = ("Tess Tester", "tess@example.org"),
+           epoch: int = 1600000000, tz: str = "+0100") -> None:
+    """Commit everything in repo as `who`, at a date fixed by n, so that commit ids are stable."""
+    date = f"{epoch + n * 60} {tz}"
+    env = dict(os.environ, GIT_AUTHOR_NAME=who[0], GIT_AUTHOR_EMAIL=who[1], GIT_COMMITTER_NAME=who[0],
+               GIT_COMMITTER_EMAIL=who[1], GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", message], check=True, env=env)
 
@@ -96,28 +95,28 @@ def build(root: Path) -> tuple[Path, Path]:
     for repo in (up, xen):
         git(root, "init", "-q", "-b", "master", str(repo))
     write(up, "drivers/iommu/foo.c", DRIVER_T1)
-    _commit(up, "foo: first release", 1)
+    commit(up, "foo: first release", 1)
     git(up, "tag", "t1")
     write(up, "drivers/iommu/foo.c", DRIVER_T2)
-    _commit(up, "foo: add foo_reset", 2)
+    commit(up, "foo: add foo_reset", 2)
     git(up, "tag", "t2")
 
     write(xen, "MAINTAINERS", MAINTAINERS)
     write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\n")
     write(xen, "xen/include/xen/lib.h", b"typedef unsigned int u32;\nint printk(const char *fmt, ...);\n")
-    _commit(xen, "Xen 4.9.0 release", 3)
+    commit(xen, "Xen 4.9.0 release", 3)
     write(xen, "xen/include/xen/lib.h", b"typedef unsigned int u32;\nint printk(const char *fmt, ...);\nvoid *xzalloc_bytes(unsigned long n);\n")
-    _commit(xen, "xen: add xzalloc_bytes\n\nSigned-off-by: Tess Tester <tess@example.org>", 4)
+    commit(xen, "xen: add xzalloc_bytes\n\nSigned-off-by: Tess Tester <tess@example.org>", 4)
     git(xen, "branch", "base")
     git(xen, "checkout", "-q", "-b", "port")
     drv = "xen/drivers/passthrough/arm/foo.c"
     write(xen, drv, DRIVER_T1)
-    _commit(xen, "iommu/arm: foo: Add foo support\n\nCopied from Linux as is.\n\nSigned-off-by: Tess Tester <tess@example.org>", 5)
+    commit(xen, "iommu/arm: foo: Add foo support\n\nCopied from Linux as is.\n\nSigned-off-by: Tess Tester <tess@example.org>", 5)
     write(xen, drv, PORT)
-    _commit(xen, "iommu/arm: foo: Add Xen changes\n\nSigned-off-by: Tess Tester <tess@example.org>", 6)
+    commit(xen, "iommu/arm: foo: Add Xen changes\n\nSigned-off-by: Tess Tester <tess@example.org>", 6)
     write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\nobj-$(CONFIG_FOO) += foo.o\n")
-    _commit(xen, "iommu/arm: Build foo\n\nSigned-off-by: Tess Tester <tess@example.org>", 7)
+    commit(xen, "iommu/arm: Build foo\n\nSigned-off-by: Tess Tester <tess@example.org>", 7)
     write(xen, drv, PORT.replace(b"\tint irq;\n", b"\tint irq;\n\tbool coherent;\n"))
-    _commit(xen, "iommu/arm: foo: Track coherency\n\nSigned-off-by: Tess Tester <tess@example.org>", 8)
+    commit(xen, "iommu/arm: foo: Track coherency\n\nSigned-off-by: Tess Tester <tess@example.org>", 8)
     git(xen, "checkout", "-q", "base")
     return up, xen

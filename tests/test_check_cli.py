@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import git, porter, porter_json
+from tests.minirepos import commit as _commit, write
+
+commit = partial(_commit, who=("Cid Checker", "cid@example.org"), epoch=1700000000, tz="+0200")
 
 DRV = "drivers/iommu/bar.c"
 XDRV = "xen/drivers/passthrough/arm/bar.c"
@@ -67,49 +71,35 @@ F:\t*
 """
 
 
-def _commit(repo: Path, message: str, n: int) -> None:
-    date = f"{1700000000 + n * 60} +0200"
-    env = dict(os.environ, GIT_AUTHOR_NAME="Cid Checker", GIT_AUTHOR_EMAIL="cid@example.org",
-               GIT_COMMITTER_NAME="Cid Checker", GIT_COMMITTER_EMAIL="cid@example.org",
-               GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
-    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", message], check=True, env=env)
-
-
-def _write(repo: Path, path: str, data: bytes) -> None:
-    (repo / path).parent.mkdir(parents=True, exist_ok=True)
-    (repo / path).write_bytes(data)
-
-
 def build_repos(root: Path) -> tuple[Path, Path]:
     """An upstream with tags t1, t2 of bar.c and a Xen tree with branch `port` (4 commits) on `base`."""
     up, xen = root / "upstream", root / "xen"
     root.mkdir(parents=True, exist_ok=True)
     for repo in (up, xen):
         git(root, "init", "-q", "-b", "master", str(repo))
-    _write(up, DRV, BAR_T1)
-    _commit(up, "bar: first release", 1)
+    write(up, DRV, BAR_T1)
+    commit(up, "bar: first release", 1)
     git(up, "tag", "t1")
-    _write(up, DRV, BAR_T2.replace(b"\tif (!bar || !pdev)\n", b"\tif (!bar)\n"))
-    _commit(up, "bar: add bar_status", 2)
-    _write(up, DRV, BAR_T2)
-    _commit(up, "bar: check pdev in probe", 3)
+    write(up, DRV, BAR_T2.replace(b"\tif (!bar || !pdev)\n", b"\tif (!bar)\n"))
+    commit(up, "bar: add bar_status", 2)
+    write(up, DRV, BAR_T2)
+    commit(up, "bar: check pdev in probe", 3)
     git(up, "tag", "t2")
 
-    _write(xen, "MAINTAINERS", MAINTAINERS)
-    _write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\n")
-    _commit(xen, "Xen 4.9.0 release", 4)
+    write(xen, "MAINTAINERS", MAINTAINERS)
+    write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\n")
+    commit(xen, "Xen 4.9.0 release", 4)
     git(xen, "branch", "base")
     git(xen, "checkout", "-q", "-b", "port")
     sob = "\n\nSigned-off-by: Cid Checker <cid@example.org>"
-    _write(xen, XDRV, BAR_T1)
-    _commit(xen, "iommu/arm: bar: Add bar support\n\nCopied from Linux as is." + sob, 5)
-    _write(xen, XDRV, PORT)
-    _commit(xen, "iommu/arm: bar: Add Xen changes" + sob, 6)
-    _write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\nobj-$(CONFIG_BAR) += bar.o\n")
-    _commit(xen, "iommu/arm: Build bar" + sob, 7)
-    _write(xen, XDRV, PORT.replace(b"\tint irq;\n", b"\tint irq;\n\tbool coherent;\n"))
-    _commit(xen, "iommu/arm: bar: Track coherency" + sob, 8)
+    write(xen, XDRV, BAR_T1)
+    commit(xen, "iommu/arm: bar: Add bar support\n\nCopied from Linux as is." + sob, 5)
+    write(xen, XDRV, PORT)
+    commit(xen, "iommu/arm: bar: Add Xen changes" + sob, 6)
+    write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\nobj-$(CONFIG_BAR) += bar.o\n")
+    commit(xen, "iommu/arm: Build bar" + sob, 7)
+    write(xen, XDRV, PORT.replace(b"\tint irq;\n", b"\tint irq;\n\tbool coherent;\n"))
+    commit(xen, "iommu/arm: bar: Track coherency" + sob, 8)
     git(xen, "checkout", "-q", "base")
     return up, xen
 
