@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from pathlib import Path
 
 from . import recipe as recipe_mod, revision, series
 from .errors import BadInput, Findings

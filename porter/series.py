@@ -6,7 +6,6 @@ of the inputs alone.
 """
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from dataclasses import dataclass, field

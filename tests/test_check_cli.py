@@ -1,12 +1,9 @@
 """Issue 7: `porter check`, the CI gate, on a tiny self-made port (and the real one with PORTER_REAL)."""
 from __future__ import annotations
 
-import os
-import subprocess
 from functools import partial
 from pathlib import Path
 
-import pytest
 
 from tests.helpers import git, porter, porter_json
 from tests.minirepos import commit as _commit, write

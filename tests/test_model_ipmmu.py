@@ -71,7 +71,8 @@ def test_ttbcr_split_32bit():
     mem = Memory()
     root = Ipmmu("root", mem, num_ctx=1, twobit_sl0=False)
     t = Tables(mem)
-    l2_low, l2_high = t.alloc(), t.alloc()
+    t.alloc()            # a level-2 table for the low half, left empty
+    l2_high = t.alloc()
     # T0SZ=1: TTBR0 covers [0, 2G) starting at level 1; T1SZ=2: TTBR1 covers [3G, 4G) from level 2.
     t0 = t.alloc()
     root.write32(0x08, R.IMTTBCR_EAE | (1 << 4) | 1 | (2 << 16))

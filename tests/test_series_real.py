@@ -34,7 +34,7 @@ def test_learn_resync_am_gives_real_trees(real, tmp_path, ref, base, tag, count)
 
     cover = patches[0].read_text()
     assert re.search(rf"^Subject: \[PATCH 0/{count}\] ", cover, re.M)
-    assert f"base-commit: " in cover
+    assert "base-commit: " in cover
     sections = maintainers.parse(git(real / "xen", "show", f"{base}:MAINTAINERS"))
     arm = next(s for s in sections if s.title.startswith("ARM (W/"))
     header = cover.split("\n\n", 1)[0]

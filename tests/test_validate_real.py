@@ -1,6 +1,5 @@
 """porter validate on the real ipmmu_v2 Xen port (PORTER_REAL)."""
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import BadInput
 from .match import match_units
-from .units import Unit, segment, text_digest
+from .units import segment
 
 HEADER = "# porter structured edits v1"
 OPS = ("keep", "disable", "edit", "insert", "delete")

@@ -314,7 +314,6 @@ def sc_permissions(b: Bench) -> None:
 
 
 def sc_faults(b: Bench) -> None:
-    dom = b.domains[1]
     b.clear_faults()
     node, utlb = b.masters["dma0"][0]
     n = b.context(node, utlb)
@@ -375,7 +374,6 @@ def sc_teardown(b: Bench) -> None:
                 got = b.access(node, utlb, 0x10000)
                 if not isinstance(got, Bypass):
                     raise CheckFailed(f"{m} deassigned but {node.name} uTLB {utlb} still translates: {show(got)}")
-        ctx = {r["IMCTR"] for r in b.root.model.ctx}
         b.must(f"teardown of d{dom.domid}", lib.porter_iommu_teardown(dom.handle))
     for n, regs in enumerate(b.root.model.ctx):
         if regs["IMCTR"] & R.IMCTR_MMUEN:
@@ -391,7 +389,7 @@ def sc_fault_irq(b: Bench) -> None:
     Runs on a driver of its own (probe and one domain), so a crash in the
     fault path cannot hide what the other scenarios found."""
     sc_probe(b)
-    dom = b.new_domain(3, ["dma0"])
+    b.new_domain(3, ["dma0"])
     node, utlb = b.masters["dma0"][0]
     n = b.context(node, utlb)
     root = node.model.root
