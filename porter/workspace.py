@@ -116,8 +116,12 @@ def atomic_dir(target: Path):
             shutil.rmtree(tmp)
 
 
-def mirror_source(source: str, dest: Path, what: str) -> None:
-    """Clone source (local path or URL) bare into dest, or fetch into an existing cache."""
+def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
+    """Clone source (local path or URL) bare into dest, or fetch into an existing cache.
+
+    GitPython refuses options hidden in a URL (--upload-pack=...) and ext:: transports.
+    """
+    import git
     if dest.exists():
         gitutil.git(dest, "fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/heads/*")
         return
@@ -128,15 +132,22 @@ def mirror_source(source: str, dest: Path, what: str) -> None:
         if not gitutil.is_git_repo(path):
             raise BadInput(f"{what} {source!r} is not a git repository")
         source = str(path.resolve())
-    elif source.startswith("-"):
-        raise BadInput(f"invalid {what} {source!r}")
     tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        gitutil.git(dest.parent, "clone", "--quiet", "--bare", "--no-tags", "--", source, str(tmp))
-        gitutil.git(tmp, "config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
-        gitutil.git(tmp, "fetch", "--quiet", "--tags", "--force", "origin")
+        repo = git.Repo.clone_from(source, tmp, bare=True, progress=progress,
+                                   env={"GIT_TERMINAL_PROMPT": "0"})
+        repo.git.config("remote.origin.fetch", "+refs/heads/*:refs/heads/*")
+        repo.remotes.origin.fetch(tags=True, force=True)
+        repo.close()
         os.replace(tmp, dest)
+    except git.exc.UnsafeOptionError:
+        raise BadInput(f"{what} {source!r} looks like a git option") from None
+    except git.exc.UnsafeProtocolError:
+        raise BadInput(f"{what} {source!r} uses a transport porter refuses") from None
+    except git.exc.GitCommandError as exc:
+        lines = [ln for ln in str(exc.stderr).strip().strip("'").splitlines() if ln.strip()]
+        raise BadInput(f"cannot clone {what} {source!r}: {lines[-1].strip() if lines else exc.status}") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

@@ -110,10 +110,12 @@ def test_bad_workspace_and_sources(tmp_path, repos):
     up, xen = repos
     code, out = porter("resync", "--from", "t1", cwd=tmp_path)
     assert code == 2 and "porter.toml" in out
-    for bad in (tmp_path / "missing", tmp_path / "src"):
+    for bad in (tmp_path / "missing", tmp_path / "src", "--upload-pack=touch pwned", "ext::sh -c touch% pwned",
+                "file:///nonexistent/repo.git"):
         code, out = porter("init", tmp_path / "w", "--name", "x", "--upstream", bad, "--xen", xen,
                            "--base", "base")
-        assert code == 2 and str(bad) in out and not (tmp_path / "w").exists()
+        assert code == 2 and str(bad) in out and len(out.strip().splitlines()) == 1, out
+        assert not (tmp_path / "w").exists() and not list(tmp_path.rglob("pwned"))
 
 
 def test_recipe_paths_may_not_leave_the_workspace(tmp_path, repos):
