@@ -21,8 +21,8 @@ from .cli import porter_command
 def init_cmd(cwd: Path, target, name, upstream, xen, base, release, public_url):
     """Create a workspace: porter.toml, series/NAME/ and a git cache in .porter/."""
     root = cwd / target if target else cwd
-    with ui.progress("cloning upstream and xen into .porter/"):
-        ws = workspace.init(root, name, upstream, xen, base, release, public_url)
+    with ui.progress("init") as update:
+        ws = workspace.init(root, name, upstream, xen, base, release, public_url, update)
     ui.say(f"workspace {ws.root} ready: series {ws.name} on {ws.base}")
     return {"workspace": str(ws.root), "series": ws.name}
 

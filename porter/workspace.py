@@ -135,7 +135,11 @@ def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
     tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        repo = git.Repo.clone_from(source, tmp, bare=True, progress=progress,
+        report = None
+        if progress is not None:
+            def report(op, cur, total=None, message=""):
+                progress(f"cloning {what}: {int(cur)}/{int(total or 0)} {message}".rstrip())
+        repo = git.Repo.clone_from(source, tmp, bare=True, progress=report,
                                    env={"GIT_TERMINAL_PROMPT": "0"})
         repo.git.config("remote.origin.fetch", "+refs/heads/*:refs/heads/*")
         repo.remotes.origin.fetch(tags=True, force=True)
@@ -154,7 +158,7 @@ def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
 
 
 def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None,
-         public_url: str | None = None) -> Workspace:
+         public_url: str | None = None, progress=None) -> Workspace:
     gitutil.check_ref_syntax(base, "base")
     safe_join(Path("series"), name, "series name")
     if "/" in name or not name.strip():
@@ -175,8 +179,8 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
         config["upstream"]["public_url"] = public_url
     ws = Workspace(root, config)
     try:
-        mirror_source(upstream, ws.upstream_git, "upstream")
-        mirror_source(xen, ws.xen_git, "xen")
+        mirror_source(upstream, ws.upstream_git, "upstream", progress)
+        mirror_source(xen, ws.xen_git, "xen", progress)
         gitutil.resolve(ws.xen_git, base, "base")
         if release:
             gitutil.resolve(ws.xen_git, release, "release")
