@@ -161,6 +161,10 @@ class Knowledge:
     upstream: dict[str, dict[str, list[str]]]       # upstream path -> stripped line -> [commit ids]
     learned: dict[str, dict[str, str]]              # xen path -> stripped line -> unit label
     names: set[str]                                 # tags and commit ids that may appear in messages
+    rules: list = field(default_factory=list)       # every port step's rules
+
+    def rule_for(self, text: str) -> str | None:
+        return rule_writing(self.rules, text)
 
     def step(self, number: int):
         if self.rec and 1 <= number <= len(self.rec.steps):
@@ -227,7 +231,34 @@ def knowledge(ws: Workspace, old_tag: str, new_tag: str, rec=None) -> Knowledge:
         if step.kind == "port":
             learned[step.dir] = learned_lines(ws, rec, step)
     names.discard("")
-    return Knowledge(old_tag, new_tag, rec, upstream, learned, names)
+    return Knowledge(old_tag, new_tag, rec, upstream, learned, names, step_rules(ws, rec))
+
+
+def step_rules(ws: Workspace, rec) -> list:
+    """The rules every port step of the recipe runs (packs and step-local rule files)."""
+    from .linux_to_xen import load_rules
+    from .workspace import safe_join
+    rules = []
+    for step in (rec.steps if rec else []):
+        if step.kind == "port" and step.rules:
+            sdir = rec.step_dir(ws.series_dir, step)
+            try:
+                rules += load_rules([r for r in step.rules if not r.endswith(".toml")],
+                                    [safe_join(sdir, r, "rules") for r in step.rules if r.endswith(".toml")])
+            except BadInput:
+                continue
+    return rules
+
+
+def rule_writing(rules: list, text: str) -> str | None:
+    """The id of the rule that writes this line: its `/* Xen: reason */`, or a line of its text."""
+    for rule in rules:
+        if rule.reason and f"/* Xen: {rule.reason} */" in text:
+            return rule.id
+        written = [rule.text, rule.to] + list(rule.map.values())
+        if any(w and text in {_key(x) for x in str(w).splitlines()} for w in written):
+            return rule.id
+    return None
 
 
 def _template_line(line: str) -> re.Pattern:
@@ -271,6 +302,9 @@ def _line_origin(kb: Knowledge, ws: Workspace, step, rd_line: str, in_message: b
         return ("upstream", "")
     if step.kind == "port" and re.match(r"#if 0 /\* Xen: .*\(new upstream code\) \*/$", text):
         return ("rule:new-code", "")      # resync's lint disabled Linux-only new upstream code
+    rule = kb.rule_for(text)
+    if rule:
+        return (f"rule:{rule}", "")
     if step.kind == "port":
         unit = kb.learned.get(step.dir, {}).get(text)
         if unit:

@@ -206,3 +206,20 @@ def test_review_and_check_on_the_demo(tmp_path):
     assert code == 0
     origins = [h["origin"] for p in doc["patches"] for h in p["hunks"]]
     assert origins and "manual" not in origins and any(o.startswith("upstream:") for o in origins)
+
+
+def test_review_names_the_port_step_rule_that_wrote_a_hunk(tmp_path):
+    ws = make_ws(tmp_path)
+    recipe = ws / "series/bar/recipe.toml"
+    step = next((ws / "series/bar/steps").glob("02-*"))
+    recipe.write_text(recipe.read_text().replace('kind = "port"\n', 'kind = "port"\nrules = ["bar.toml"]\n', 1))
+    (step / "bar.toml").write_text(
+        '[pack]\nname = "bar-local"\nxen = "4.9"\n\n[[rule]]\nid = "bar.no-read"\nop = "disable"\n'
+        'anchor = { kind = "function", name = "bar_read" }\nreason = "reads go through the Xen helpers"\n'
+        'expect = 1\n')
+    code, res = porter_json("resync", "--from", "t1", cwd=ws)
+    assert code == 0 and res["revision"] == "v2", res
+    code, doc = porter_json("review", cwd=ws)
+    assert code == 0, doc
+    origins = {h["origin"] for p in doc["patches"] for h in p["hunks"]}
+    assert "rule:bar.no-read" in origins and "manual" not in origins
