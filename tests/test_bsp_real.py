@@ -2,7 +2,6 @@
 import difflib
 import subprocess
 
-import pytest
 
 from porter.linux_to_xen import lint
 from tests.helpers import am_series, git, porter, porter_json
