@@ -86,9 +86,7 @@ def demo_cmd(cwd: Path, target):
     ws = Path(result["workspace"])
     ui.say(f"workspace: {ws}")
     ui.say(f"learned the hand-made port of {demo.RELEASES[0]}; resync gave series/ipmmu-vmsa/{first['revision']}/")
-    passed = sum(s["passed"] for s in checked["scenarios"])
-    ui.say(f"validate {first['revision']}: {passed}/{len(checked['scenarios'])} hardware-model scenarios passed",
-           style="green" if checked["ok"] else "red")
+    _say_validate(first["revision"], checked)
     disabled = [n for n in bsp["notes"] if n.get("disabled")]
     ui.say(f"BSP update to {demo.RELEASES[-1]}: series/ipmmu-vmsa/{bsp['revision']}/ "
            f"({len(bsp['conflicts'])} conflicts, {len(bsp['findings'])} findings for a human, "
@@ -99,6 +97,14 @@ def demo_cmd(cwd: Path, target):
         ui.say(f"  finding: {f.get('file')}:{f.get('line')}: {f.get('unit', '')}: {f.get('message')}", style="yellow")
     for c in bsp.get("changes", []):
         ui.say(f"  change: {c}")
+    _say_validate(bsp["revision"], result["validate_update"])
     return {"workspace": str(ws), "revisions": [first["revision"], bsp["revision"]],
-            "validate": checked, "update": {k: bsp[k] for k in ("conflicts", "findings", "notes")},
-            "ok": checked["ok"]}
+            "validate": checked, "validate_update": result["validate_update"],
+            "update": {k: bsp[k] for k in ("conflicts", "findings", "notes")},
+            "ok": checked["ok"] and result["validate_update"]["ok"]}
+
+
+def _say_validate(revision: str, checked: dict) -> None:
+    passed = sum(s["passed"] for s in checked["scenarios"])
+    ui.say(f"validate {revision}: {passed}/{len(checked['scenarios'])} hardware-model scenarios passed",
+           style="green" if checked["ok"] else "red")

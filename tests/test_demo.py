@@ -12,7 +12,8 @@ def test_demo_runs_the_whole_job(tmp_path, have_cc):
     code, res = porter_json("demo", tmp_path / "d1")
     assert code == 0, res
     assert res["revisions"] == ["v1", "v2"]
-    assert res["validate"]["ok"] and all(s["passed"] for s in res["validate"]["scenarios"])
+    for checked in (res["validate"], res["validate_update"]):
+        assert checked["ok"] and all(s["passed"] for s in checked["scenarios"])
     ws, xen = Path(res["workspace"]), tmp_path / "d1/xen"
     # v1 regenerates the hand-made port of demo-1.0, commit by commit
     trees = am_series(xen, "base", ws / "series/ipmmu-vmsa/v1", tmp_path / "am1")

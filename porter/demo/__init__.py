@@ -135,10 +135,13 @@ def run(target: Path, progress=lambda text: None) -> dict:
         checked = validate_tip(ws, target / "v1-sources")
         progress(f"resync onto {RELEASES[-1]}")
         update = resync.resync(ws, RELEASES[-1], progress)
+        progress(f"validating {update['revision']} against the IPMMU model")
+        checked_update = validate_tip(ws, target / f"{update['revision']}-sources")
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
-    return {"workspace": str(ws.root), "first": first, "validate": checked, "update": update}
+    return {"workspace": str(ws.root), "first": first, "validate": checked, "update": update,
+            "validate_update": checked_update}
 
 
 def validate_tip(ws, dest: Path) -> dict:
