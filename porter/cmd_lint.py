@@ -46,10 +46,11 @@ def read_inputs(cwd: Path, names) -> dict[str, bytes]:
 def lint_cmd(cwd: Path, files, xen, ref):
     """Report identifiers live code uses that neither the files, Xen's headers at REF nor C define."""
     from .linux_to_xen import lint, xen_index
+    from .linux_to_xen.xenindex import cache_dir
     repo, ref = xen_and_ref(cwd, xen, ref)
     sources = read_inputs(cwd, files)
     with ui.progress(f"indexing Xen headers at {ref}"):
-        index = xen_index(repo, ref)
+        index = xen_index(repo, ref, cache=cache_dir(cwd))
     findings = lint(sources, repo, ref, index=index)
     for f in findings:
         ui.say(f"{f['file']}:{f['line']}: {f['message']}")

@@ -46,6 +46,7 @@ def output_path(cwd: Path, out: str) -> Path:
 def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, commit):
     """Port a Linux FILE to Xen with the rule packs: lint-clean, Linux code kept under #if 0."""
     from .linux_to_xen import xen_index
+    from .linux_to_xen.xenindex import cache_dir
     from .linux_to_xen.port import DEFAULT_PACKS, detect_provenance, port_source
     from .linux_to_xen.rules import load_packs
     src_path = Path(file) if Path(file).is_absolute() else cwd / file
@@ -65,7 +66,7 @@ def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, co
     if commit and prov.commit != commit:
         prov.subject = ""
     with ui.progress(f"indexing Xen headers at {ref}"):
-        index = xen_index(repo, ref)
+        index = xen_index(repo, ref, cache=cache_dir(cwd))
     with ui.progress(f"porting {file}"):
         res = port_source(source, filename=str(src_path), index=index, packs=packs,
                           rule_files=files, provenance=prov)

@@ -56,8 +56,10 @@ def validate_cmd(cwd: Path, revision, source, mutants):
             tmp = Path(tempfile.mkdtemp(prefix="porter-validate-"))
             with ui.progress("applying the revision on the base"):
                 src = revision_sources(cwd, revision, tmp)
+        cache = workspace.cache_for(cwd)
         with ui.progress("validating") as step:
-            doc = validate_sources(src, mutants=mutants, progress=step)
+            doc = validate_sources(src, mutants=mutants, progress=step,
+                                   cache=cache / "validate" if cache else None)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

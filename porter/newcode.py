@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from .linux_to_xen import symbols, xen_index
 from .linux_to_xen.lint import lint_sources
@@ -16,8 +17,8 @@ DISABLE_KINDS = ("function", "declaration", "include", "struct", "define", "macr
 
 
 @lru_cache(maxsize=4)
-def _index(xen_repo: str, base: str):
-    return xen_index(xen_repo, base)
+def _index(xen_repo: str, base: str, cache: str):
+    return xen_index(xen_repo, base, cache=Path(cache))
 
 
 def disable(text: bytes, reason: str) -> bytes:
@@ -25,7 +26,7 @@ def disable(text: bytes, reason: str) -> bytes:
     return b"#if 0 /* Xen: " + reason.encode() + b" */\n" + body + b"#endif\n"
 
 
-def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[bytes]):
+def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[bytes], cache: Path):
     """A check_new callback for structured.apply_file.
 
     context: sources whose names count as known (the ported file, its new upstream, the headers);
@@ -35,7 +36,7 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
     state: dict = {}
 
     def check(text: bytes, unit: str):
-        index = _index(str(xen_repo), base)
+        index = _index(str(xen_repo), base, str(cache))
         if not state:
             state["defined"] = set().union(*(_names(src) for src in context))
             state["previous"] = set().union(*(_names(src) for src in previous))

@@ -69,6 +69,15 @@ class Workspace:
         return sorted(revs)
 
 
+def cache_for(start: Path) -> Path | None:
+    """The .porter/ cache of the workspace start lies in, if any."""
+    here = Path(start).resolve()
+    for d in (here, *here.parents):
+        if (d / CONFIG).is_file():
+            return d / ".porter"
+    return None
+
+
 def load(start: str | os.PathLike | None = None) -> Workspace:
     root = Path(start or ".").resolve()
     path = root / CONFIG

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import cparse, gitutil
 from ..errors import BadInput
-from ..workspace import CONFIG, atomic_write
+from ..workspace import atomic_write, cache_for
 from . import symbols
 
 INDEX_VERSION = 4
@@ -56,10 +56,9 @@ class XenIndex:
 
 def cache_dir(start: Path | None = None) -> Path:
     """The workspace's .porter/ when inside one, else $XDG_CACHE_HOME/porter."""
-    here = (start or Path.cwd()).resolve()
-    for d in (here, *here.parents):
-        if (d / CONFIG).is_file():
-            return d / ".porter" / "xen-index"
+    cache = cache_for(start or Path.cwd())
+    if cache:
+        return cache / "xen-index"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "porter" / "xen-index"
 

@@ -21,7 +21,7 @@ def _say(progress, text: str) -> None:
         progress(text)
 
 
-def validate_sources(source_dir: Path, mutants: bool = False, progress=None) -> dict:
+def validate_sources(source_dir: Path, mutants: bool = False, progress=None, cache: Path | None = None) -> dict:
     """Validate the ported files found (recursively, by name) in source_dir.
 
     Returns {"ok", "scenarios": [{"name", "passed", "detail"}], "mutants": [{"name", "killed", ...}]}
@@ -36,7 +36,7 @@ def validate_sources(source_dir: Path, mutants: bool = False, progress=None) -> 
     t0 = time.monotonic()
     _say(progress, "building the port on the host")
     try:
-        lib = build_library(sources, cc)
+        lib = build_library(sources, cc, cache)
     except BuildError as exc:
         doc["error"] = str(exc)
         doc["scenarios"] = [{"name": "build", "passed": False, "detail": str(exc)}]
@@ -50,7 +50,7 @@ def validate_sources(source_dir: Path, mutants: bool = False, progress=None) -> 
     if mutants:
         from .mutants import run_mutants
         baseline = {s["name"] for s in doc["scenarios"] if s["passed"]}
-        doc["mutants"] = run_mutants(sources, cc, baseline, progress=progress)
+        doc["mutants"] = run_mutants(sources, cc, baseline, progress=progress, cache=cache)
         live = [m for m in doc["mutants"] if m.get("applied", True)]
         killed = sum(1 for m in live if m["killed"])
         doc["kill_rate"] = round(killed / len(live), 3) if live else 0.0

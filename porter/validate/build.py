@@ -47,8 +47,9 @@ def compiler() -> str:
     return path
 
 
-def cache_root() -> Path:
-    base = os.environ.get("PORTER_VALIDATE_CACHE")
+def cache_root(cache: Path | None = None) -> Path:
+    """cache (the workspace's, when validating inside one), else $PORTER_VALIDATE_CACHE or a temp dir."""
+    base = cache or os.environ.get("PORTER_VALIDATE_CACHE")
     root = Path(base) if base else Path(tempfile.gettempdir()) / f"porter-validate-{os.getuid()}"
     root.mkdir(parents=True, exist_ok=True)
     return root
@@ -117,7 +118,7 @@ def _first_error(stderr: str, origin: dict[str, str], workdir: Path) -> str:
     return f"{shown}:{m.group('line')}: error: {m.group('msg').strip()}"
 
 
-def build(sources: Sources, cc: str | None = None) -> Path:
+def build(sources: Sources, cc: str | None = None, cache: Path | None = None) -> Path:
     """Compile and link the sources with the shim; return the cached shared library."""
     cc = cc or compiler()
     header, shim_c = _shim_text()
@@ -125,7 +126,7 @@ def build(sources: Sources, cc: str | None = None) -> Path:
     headers = "".join(f"{n}\n{texts[n]}" for n in sorted(H_FILES) if n in texts)
     stubs = _stub_includes(texts)
     common = _digest(cc, " ".join(CFLAGS), header, headers, "\n".join(stubs))
-    root = cache_root()
+    root = cache_root(cache)
     units = [(n, texts[n]) for n in C_FILES if n in texts] + [(SHIM_SOURCE, shim_c)]
     objs = {n: root / "obj" / f"{Path(n).stem}-{_digest(common, t)}.o" for n, t in units}
     lib = root / "lib" / f"driver-{_digest(*sorted(str(o) for o in objs.values()))}.so"

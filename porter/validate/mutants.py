@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from .build import BuildError, Sources, build
 from .runner import run_platforms
@@ -100,7 +101,8 @@ MUTANTS = (
 )
 
 
-def run_mutants(sources: Sources, cc: str, baseline: set[str] | None = None, progress=None) -> list[dict]:
+def run_mutants(sources: Sources, cc: str, baseline: set[str] | None = None, progress=None,
+                cache: Path | None = None) -> list[dict]:
     """Build and validate every mutant; report which ones the scenarios kill.
 
     A mutant is killed when a scenario in `baseline` (the names that pass on
@@ -119,7 +121,7 @@ def run_mutants(sources: Sources, cc: str, baseline: set[str] | None = None, pro
     def build_one(item):
         m, file, variant = item
         try:
-            return build(variant, cc), None
+            return build(variant, cc, cache), None
         except BuildError as exc:
             return None, str(exc)
 
