@@ -157,7 +157,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
         if old_up[upath] is None:
             raise BadInput(f"recipe file map names {upath}, which is not in the upstream tree at "
                            f"{rec.upstream_tag}: the recipe was learned from another upstream")
-        new_up[upath] = gitutil.show_blob(up, tag_sha, upath)
+        new_up[upath] = old_up[upath] if tag_sha == learned_sha else gitutil.show_blob(up, tag_sha, upath)
         if new_up[upath] is None:
             raise Findings(f"imported upstream file {upath} does not exist at {tag}: removed or renamed "
                            f"upstream; update the recipe's file map")
