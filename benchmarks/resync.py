@@ -66,11 +66,13 @@ def main():
             run("git", "-c", "user.name=b", "-c", "user.email=b@example.org", "-C", str(am), "am", "-q",
                 "--keep-cr", *patches)
             t_am.append(time.perf_counter() - t)
+        t_start = timed(lambda: run(porter, "--version"), a.runs)
         rs, ga = statistics.median(t_resync), statistics.median(t_am)
         print(f"series: {a.ref} ({len(patches)} patches) from {a.tag} on {a.base}, {a.runs} runs each")
         print(f"porter resync: min {min(t_resync):.3f} s  median {rs:.3f} s")
         print(f"git am:        min {min(t_am):.3f} s  median {ga:.3f} s")
         print(f"ratio (median resync / median git am): {rs / ga:.2f}x  (goal: <= 3x)")
+        print(f"porter start-up alone (porter --version): median {statistics.median(t_start):.3f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
