@@ -88,6 +88,9 @@ def scratch_worktree(ws: Workspace, built: series.Built) -> Path:
         gitutil.git(ws.xen_git, "worktree", "remove", "--force", str(path))
     gitutil.git(ws.xen_git, "worktree", "prune")
     gitutil.git(ws.xen_git, "worktree", "add", "-q", "--force", str(path), scratch_branch(ws))
+    for conflict in built.conflicts:
+        if conflict.get("patch"):     # leave the carried patch's conflict markers for a human
+            gitutil.git(path, "apply", "--3way", conflict["patch"], check=False)
     return path
 
 

@@ -190,8 +190,12 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
             else:
                 error = tree.apply((sdir / step.patch).read_bytes())
                 if error:
-                    built.conflicts.append({"file": ", ".join(step.files), "unit": step.patch, "line": 0,
-                                            "reason": f"carried patch '{step.subject}' does not apply: {error}"})
+                    built.conflicts.append({
+                        "file": ", ".join(step.files), "unit": f"carry {step.dir}", "line": 0,
+                        "reason": f"carried patch '{step.subject}' does not apply, even 3-way: {error}",
+                        "patch": str(sdir / step.patch),
+                        "suggestion": "resolve its conflict markers in the scratch worktree and commit "
+                                      "with --fixup onto the (empty) carry commit"})
             parent = tree.commit(parent, message, step.author, step.date)
             built.commits.append(parent)
     finally:

@@ -240,3 +240,18 @@ def test_interrupted_resync_leaves_the_previous_revision(tmp_path, repos, monkey
     monkeypatch.undo()
     assert sorted(p.name for p in series.iterdir()) == ["cover.txt", "recipe.toml", "steps", "v1"]
     assert {p.name: p.read_bytes() for p in (series / "v1").iterdir()} == before
+
+
+def test_carried_patch_conflict_leaves_markers_in_the_scratch_worktree(tmp_path, repos):
+    up, xen = repos
+    ws = make_ws(tmp_path, repos)
+    minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T1.replace(b"\tint irq;\n", b"\tunsigned int irq;\n"))
+    minirepos.commit(up, "foo: irq is unsigned", 9)
+    git(up, "tag", "t9")
+    git(ws / ".porter/upstream.git", "fetch", "-q", "--tags", "origin")
+    code, res = porter_json("resync", "--from", "t9", cwd=ws)
+    assert code == 1 and res["revision"] is None
+    (conflict,) = res["conflicts"]
+    assert conflict["unit"].startswith("carry 04-") and "Track coherency" in conflict["reason"]
+    text = (ws / ".porter/scratch/xen/drivers/passthrough/arm/foo.c").read_text()
+    assert "<<<<<<<" in text and "\tunsigned int irq;" in text and "\tbool coherent;" in text
