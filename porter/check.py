@@ -4,13 +4,11 @@ byte, with the committed one. Never writes into series/NAME/: the regenerated fi
 from __future__ import annotations
 
 import difflib
-import re
 
 from . import recipe as recipe_mod, revision, series
-from .errors import BadInput, Findings
+from .errors import BadInput
 from .workspace import Workspace
 
-UPSTREAM_LINE = re.compile(rb"^Upstream: .* tag (\S+)$", re.M)
 DIFF_LINES = 40
 
 
@@ -29,28 +27,13 @@ def read_revision_dir(ws: Workspace, version: int) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
 
 
-def cover_of(files: dict[str, bytes], where: str) -> bytes:
-    cover = next((d for n, d in files.items() if n.startswith("0000-")), None)
-    if cover is None:
-        raise Findings(f"{where}: no cover letter (0000-cover-letter.patch is missing)")
-    return cover
-
-
-def upstream_tag(files: dict[str, bytes], where: str) -> str:
-    """The upstream tag a revision was made from: its cover letter's `Upstream: <tree> tag <TAG>`."""
-    m = UPSTREAM_LINE.search(cover_of(files, where))
-    if not m:
-        raise Findings(f"{where}/0000-cover-letter.patch: no 'Upstream: <tree> tag <TAG>' line")
-    return m.group(1).decode("utf-8", "replace")
-
-
 def regenerate(ws: Workspace, rec, version: int, progress=lambda text: None):
     """(files, built) of revision `version` as the recipe makes it today, with the same
     "Changes since" section resync writes (computed from the committed previous revision)."""
     from .resync import revision_changes
     where = f"series/{ws.name}/v{version}"
     committed = read_revision_dir(ws, version)
-    tag = upstream_tag(committed, where)
+    tag = revision.cover_tag(committed, where)
     built = series.build(ws, rec, tag, progress)    # as resync does: port rules may rewrite new code
     older = [n for n in ws.revisions() if n < version]     # resync compared with the newest one then
     previous = read_revision_dir(ws, older[-1]) if older else {}

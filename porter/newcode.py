@@ -6,12 +6,15 @@ reported as a note; Linux-only code in a unit the port already had is a finding 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
 
 from .linux_to_xen import symbols, xen_index
 from .linux_to_xen.lint import lint_sources
+from .workspace import atomic_write
 
 DISABLE_KINDS = ("function", "declaration", "include", "struct", "define", "macro")
 
@@ -38,8 +41,9 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
     def check(text: bytes, unit: str):
         index = _index(str(xen_repo), base, str(cache))
         if not state:
-            state["defined"] = set().union(*(_names(src) for src in context))
-            state["previous"] = set().union(*(_names(src) for src in previous))
+            names = cache.parent / "names"
+            state["defined"] = set().union(*(_names(src, names) for src in context))
+            state["previous"] = set().union(*(_names(src, names) for src in previous))
             state["previous_text"] = b"\n".join(previous)
         found = [f for f in lint_sources({unit: text}, index) if f["symbol"] not in state["defined"]]
         if not found:
@@ -56,9 +60,20 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
     return check
 
 
-def _names(src: bytes) -> set[str]:
+def _names(src: bytes, cache: Path) -> set[str]:
+    """Names a source defines (and its struct fields), cached by content."""
+    path = cache / (hashlib.sha1(src).hexdigest() + ".json")
+    try:
+        return set(json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError):
+        pass
     syms = symbols.collect(src, live_only=False)
-    return syms.defines | syms.fields
+    names = syms.defines | syms.fields
+    try:
+        atomic_write(path, json.dumps(sorted(names)).encode())
+    except OSError:
+        pass   # a read-only cache only costs time
+    return names
 
 
 def _is_new(kind: str, name: str, state: dict) -> bool:

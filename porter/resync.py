@@ -10,7 +10,6 @@ from .workspace import Workspace, atomic_dir
 
 _CHANGES = re.compile(r"\nChanges since v\d+:\n(?:  - .*\n)+", re.M)
 _PREFIX = re.compile(r"^Subject: \[[^\]]*?(\d+/\d+)\]", re.M)
-UPSTREAM_LINE = re.compile(r"^Upstream: .* tag (\S+)$", re.M)
 
 
 def read_revision(path: Path) -> dict[str, bytes]:
@@ -48,10 +47,9 @@ def compare(old: dict[str, bytes], new: dict[str, bytes]) -> list[dict]:
 
 def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Built) -> list[str]:
     lines = []
-    old_cover = next((d for n, d in old.items() if n.startswith("0000-")), b"").decode("utf-8", "replace")
-    m = UPSTREAM_LINE.search(old_cover)
-    if m and m.group(1) != built.tag:
-        lines.append(f"upstream moved from {m.group(1)} to {built.tag}")
+    old_tag = revision_tag(old)
+    if old_tag and old_tag != built.tag:
+        lines.append(f"upstream moved from {old_tag} to {built.tag}")
     for path, units in sorted(built.units_changed.items()):
         lines.append(f"{path}: upstream changed {', '.join(units)}")
     for entry in compare(old, new):
@@ -94,6 +92,18 @@ def scratch_worktree(ws: Workspace, built: series.Built) -> Path:
     return path
 
 
+def revision_tag(files: dict[str, bytes]) -> str | None:
+    """The upstream tag of a previous revision, or None when its cover letter does not say."""
+    try:
+        return revision.cover_tag(files, "previous revision")
+    except Findings:
+        return None
+
+
+def _same(old: dict[str, bytes], new: dict[str, bytes]) -> bool:
+    return {n: normalized(d) for n, d in new.items()} == {n: normalized(d) for n, d in old.items()}
+
+
 def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
     rec = recipe_mod.load(ws.series_dir)
     built = series.build(ws, rec, tag, progress)
@@ -106,11 +116,11 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
     if revs:
         newest = ws.series_dir / f"v{revs[-1]}"
         old = read_revision(newest)
-        again = revision.format_series(ws, rec, built, revs[-1], [])
-        if {n: normalized(d) for n, d in again.items()} == {n: normalized(d) for n, d in old.items()}:
-            result.update(revision=f"v{revs[-1]}", patches=compare(old, again),
-                          ok=not built.findings)
-            return result
+        if revision_tag(old) == tag:      # from another tag, the cover letter differs anyway
+            again = revision.format_series(ws, rec, built, revs[-1], [])
+            if _same(old, again):
+                result.update(revision=f"v{revs[-1]}", patches=compare(old, again), ok=not built.findings)
+                return result
     else:
         old = {}
     version = (revs[-1] if revs else 0) + 1

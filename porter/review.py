@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 
 import unidiff
 
-from . import gitutil, recipe as recipe_mod
+from . import gitutil, recipe as recipe_mod, revision
 from .errors import BadInput, Findings
 from .workspace import Workspace
 
 _SUBJECT = re.compile(r"^Subject: \[([^\]]*?)(\d+)/(\d+)\] ?(.*(?:\n[ \t].*)*)", re.M)
-_UPSTREAM = re.compile(r"^Upstream: .* tag (\S+)$", re.M)
 _NEUTRAL = {"", "{", "}", "};", "*/", "/*", "*", "#endif", "#else", "---", "--"}
 CONTEXT = 3
 
@@ -81,16 +80,6 @@ class PatchReview:
 
 
 # -- reading -------------------------------------------------------------------------------------
-def cover_tag(files: dict[str, bytes], where: str) -> str:
-    cover = next((d for n, d in files.items() if n.startswith("0000-")), None)
-    if cover is None:
-        raise Findings(f"{where}: the cover letter 0000-cover-letter.patch is missing")
-    m = _UPSTREAM.search(cover.decode("utf-8", "replace"))
-    if not m:
-        raise Findings(f"{where}/0000-cover-letter.patch: no 'Upstream: <tree> tag <TAG>' line")
-    return m.group(1)
-
-
 def parse_patch(name: str, data: bytes, where: str) -> Patch:
     text = data.decode("utf-8", "surrogateescape")
     m = _SUBJECT.search(text)
@@ -124,7 +113,7 @@ def read(ws: Workspace, version: int) -> Revision:
         have = ", ".join(f"v{n}" for n in ws.revisions()) or "none"
         raise BadInput(f"no revision v{version} in series/{ws.name}/ (have: {have})")
     files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
-    return Revision(version, files, cover_tag(files, where), parse_revision(files, where))
+    return Revision(version, files, revision.cover_tag(files, where), parse_revision(files, where))
 
 
 def parse_revision(files: dict[str, bytes], where: str) -> list[Patch]:
@@ -475,7 +464,7 @@ def change_summary(result_patches: list[dict], old_tag: str, new_tag: str,
 def revision_changes(ws: Workspace, rec, built, old: dict[str, bytes], new: dict[str, bytes]) -> list[str]:
     """The "Changes since" lines of a new revision `new` against the previous one `old`, from review's
     data; Findings when a revision cannot be read as patches."""
-    old_tag = cover_tag(old, "previous revision")
+    old_tag = revision.cover_tag(old, "previous revision")
     kb = knowledge(ws, old_tag, built.tag, rec)
     patches = review_patches(ws, kb, parse_revision(old, "previous revision"),
                              parse_revision(new, "new revision"))

@@ -11,10 +11,12 @@ from pathlib import Path
 import jinja2
 
 from . import __version__, gitutil, maintainers
+from .errors import Findings
 from .recipe import Recipe
 from .series import Built
 from .workspace import Workspace
 
+UPSTREAM_LINE = re.compile(r"^Upstream: .* tag (\S+)$", re.M)
 RELEASE_SUBJECT = re.compile(r"\b\d+\.\d+\.\d+ release\b")
 _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("porter", "templates"),
                                 undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -49,6 +51,17 @@ def prerequisites(ws: Workspace, release: Release, base: str) -> list[dict]:
     out = gitutil.git_text(ws.xen_git, "log", "--reverse", "--no-merges", "--format=%H%x00%s",
                            f"{release.sha}..{base}")
     return [dict(zip(("sha", "subject"), line.split("\0", 1))) for line in out.splitlines() if line]
+
+
+def cover_tag(files: dict[str, bytes], where: str) -> str:
+    """The upstream tag a revision was made from: its cover letter's `Upstream: <tree> tag <TAG>`."""
+    cover = next((d for n, d in files.items() if n.startswith("0000-")), None)
+    if cover is None:
+        raise Findings(f"{where}: the cover letter 0000-cover-letter.patch is missing")
+    m = UPSTREAM_LINE.search(cover.decode("utf-8", "replace"))
+    if not m:
+        raise Findings(f"{where}/0000-cover-letter.patch: no 'Upstream: <tree> tag <TAG>' line")
+    return m.group(1)
 
 
 def subject_prefix(rec: Recipe, version: int) -> str:
