@@ -38,6 +38,8 @@ def learn_cmd(cwd: Path, ref, tag):
         rec, summary = learn(ws, ref, tag, update)
     for s in summary:
         ui.say(f"  {s['kind']:<6} {s['commit'][:12]} {s['subject']}")
+        if s.get("note"):
+            ui.say(f"         note: {s['note']}", style="yellow")
     ui.say(f"recipe written to {ws.series_dir.relative_to(ws.root)}/ ({len(summary)} steps from {tag})")
     return {"recipe": str(ws.series_dir / "recipe.toml"), "steps": summary}
 

@@ -56,6 +56,16 @@ def classify(commit: history.Commit, blob_to_upstream: dict[str, str],
     return "carry"
 
 
+def unconditional_builds(templates: dict[str, bytes], ported: set[str]) -> list[str]:
+    """Objects of ported files that learned build glue builds unconditionally (obj-y)."""
+    objects = {PurePosixPath(x).with_suffix(".o").name for x in ported}
+    found = []
+    for text in templates.values():
+        for m in re.finditer(rb"^obj-y\s*\+=\s*(.+)$", text, re.M):
+            found += [o for o in m.group(1).decode("utf-8", "replace").split() if o in objects]
+    return found
+
+
 def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tuple[Recipe, list[dict]]:
     xen, up = ws.xen_git, ws.upstream_git
     base_sha = gitutil.resolve(xen, ws.base, "base")
@@ -98,7 +108,14 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tupl
                                                 "--no-color", "--no-ext-diff", commit.parent, sha)
         steps.append(step)
         step_files[step.dir] = files
-        summary.append({"commit": sha, "subject": commit.subject, "kind": kind, "step": step.dir})
+        entry = {"commit": sha, "subject": commit.subject, "kind": kind, "step": step.dir}
+        built_always = unconditional_builds(
+            {t["template"]: files[t["template"]] for t in step.templates}, set(imported))
+        if built_always:
+            entry["note"] = (f"builds {', '.join(built_always)} unconditionally (obj-y): reviewers ask "
+                             f"that nothing is built by default until reviewed; consider "
+                             f"obj-$(CONFIG_...) with a Kconfig option that defaults to n")
+        summary.append(entry)
     title = next((s.subject for s in steps if s.kind == "import"), steps[0].subject)
     title = title.rsplit(": ", 1)[-1]
     rec = Recipe(upstream_tag=tag, files={u: x for x, u in sorted(imported.items())}, steps=steps,

@@ -35,6 +35,8 @@ def test_learn_classifies_and_writes_a_readable_recipe(tmp_path, repos):
     assert "keep function foo_read" in edits and "edit function foo_probe" in edits
     assert (series / "steps" / steps[2] / "Makefile.j2").read_text() == "obj-$(CONFIG_FOO) += foo.o\n"
     assert "+\tbool coherent;" in (series / "steps" / steps[3] / "change.patch").read_text()
+    code, again = porter_json("learn", "port", "--from", "t1", cwd=ws)
+    assert code == 0 and not any("note" in s for s in again["steps"])   # obj-$(CONFIG_FOO): no note
 
 
 def test_resync_gives_am_able_series_with_the_hand_made_trees(tmp_path, repos):

@@ -22,6 +22,7 @@ def test_learn_resync_am_gives_real_trees(real, tmp_path, ref, base, tag, count)
     kinds = [s["kind"] for s in learned["steps"]]
     assert kinds[:5] == ["import", "port", "import", "port", "build"]
     assert all(k == "carry" for k in kinds[5:])
+    assert "ipmmu-vmsa.o" in learned["steps"][4]["note"]      # the real series builds with obj-y
     code, res = porter_json("resync", "--from", tag, cwd=ws)
     assert code == 0, res
     assert res["revision"] == "v1" and res["changed"]
