@@ -2,7 +2,9 @@
 passes them proves nothing; each must be killed (some scenario fails).
 
 A mutant is a regular expression over one file and its replacement; it is
-applied to the first file where it matches. Mutants that match nowhere are
+applied to the first file where it matches. Patterns name the broken thing
+(a register, a bit, a call), not one driver's spelling of the code around it,
+so they fit any port of the driver. Mutants that match nowhere are
 reported with applied=False and do not count toward the kill rate.
 """
 from __future__ import annotations
@@ -54,16 +56,16 @@ MUTANTS = (
            r"(#define\s+IM_CTX_SIZE\s+)0x40", r"\g<1>0x80",
            "contexts other than 0 are programmed in the wrong window"),
     Mutant("utlb-ttsel-zero", "wrong register field",
-           r"IMUCTR_TTSEL_MMU\(domain->context_id\)", "IMUCTR_TTSEL_MMU(0)",
+           r"(?<!#define )IMUCTR_TTSEL_MMU\([^()]*\)", "IMUCTR_TTSEL_MMU(0)",
            "every micro-TLB routes to context 0"),
     Mutant("tlb-no-flush", "missing TLB flush",
            r"reg\s*\|=\s*IMCTR_FLUSH;", ";",
            "TLB invalidation writes IMCTR without FLUSH"),
     Mutant("tlb-no-sync-on-unmap", "missing TLB flush",
-           r"(\bif\s*\(unmapped\)\s*\n?\s*)io_pgtable_tlb_sync\(&data->iop\);", r"\g<1>;",
+           r"(\bif\s*\(\s*unmapped\s*\)\s*\n?\s*)io_pgtable_tlb_\w+\([^;]*\);", r"\g<1>;",
            "unmap does not invalidate the TLB"),
     Mutant("pte-af-shift", "wrong shift or mask in a PTE",
-           r"(#define\s+ARM_LPAE_PTE_AF\s+\(\(\(arm_lpae_iopte\)1\)\s*<<\s*)10", r"\g<1>9",
+           r"(#define\s+ARM_LPAE_PTE_AF\s+[^\n]*?<<\s*)10\b", r"\g<1>9",
            "the access flag is written one bit too low"),
     Mutant("pte-addr-mask", "wrong shift or mask in a PTE",
            r"(#define\s+ARM_LPAE_MAX_ADDR_BITS\s+)48", r"\g<1>32",
@@ -78,25 +80,25 @@ MUTANTS = (
            r"SZ_1G\s*\|\s*SZ_2M\s*\|\s*SZ_4K", "SZ_1G | SZ_4K",
            "2 MiB blocks are never used"),
     Mutant("block-size-level", "wrong block size",
-           r"(\(ARM_LPAE_MAX_LEVELS\s*-\s*\(l\)\))(\s*\*\s*\(d\)->bits_per_level)", r"(ARM_LPAE_MAX_LEVELS - (l) - 1)\2",
+           r"\((\w*(?:LEVELS|LVL))\s*-\s*\(l\)\)(\s*\*)", r"(\1 - (l) - 1)\2",
            "block sizes are a level too small"),
     Mutant("perm-rdonly-dropped", "dropped permission bit",
-           r"pte\s*\|=\s*ARM_LPAE_PTE_AP_RDONLY;", ";",
+           r"\b\w+\s*\|=\s*ARM_LPAE_PTE_AP_RDONLY;", ";",
            "read-only mappings become writable"),
     Mutant("perm-unpriv-dropped", "dropped permission bit",
-           r"(pte\s*=\s*)ARM_LPAE_PTE_AP_UNPRIV\s*\|\s*", r"\g<1>",
+           r"(\b\w+\s*=\s*)ARM_LPAE_PTE_AP_UNPRIV\s*\|\s*", r"\g<1>",
            "devices lose unprivileged access"),
     Mutant("level-sl0-off-by-one", "off-by-one level",
-           r"(tmp\s*=\s*IMTTBCR_SL0_TWOBIT_LVL_)1", r"\g<1>2",
+           r"(?<=[=|] )IMTTBCR_SL0_TWOBIT_LVL_1\b", "IMTTBCR_SL0_TWOBIT_LVL_2",
            "the hardware walk starts one level too low"),
     Mutant("level-tsz-off-by-one", "off-by-one level",
-           r"\(64ULL\s*-\s*domain->cfg\.ias\)(\s*<<\s*IMTTBCR_TSZ0_SHIFT)", r"(63ULL - domain->cfg.ias)\1",
+           r"\((64\w*)\s*-\s*([\w>.\-]*ias)\)(\s*<<\s*IMTTBCR_TSZ0_SHIFT)", r"(\1 - \2 - 1)\3",
            "TTBR0 covers one bit too many input addresses"),
     Mutant("level-recursion", "off-by-one level",
-           r"(__arm_lpae_map\(data,\s*iova,\s*paddr,\s*size,\s*prot,\s*lvl\s*\+\s*)1", r"\g<1>2",
+           r"(\b\w*_map\w*\([^;]*?\blvl\s*\+\s*)1\b", r"\g<1>2",
            "the allocator skips a table level"),
     Mutant("va64-not-set", "wrong register field",
-           r"\?\s*IMCTR_VA64\s*:\s*0\)", "? 0 : 0)",
+           r"(?<=[?=] )IMCTR_VA64\b", "0",
            "VMSAv8-64 mode is never enabled"),
 )
 
