@@ -47,20 +47,31 @@ _STANDINS: list[tuple[re.Pattern, object]] = [
 ]
 
 
+_DIRECTIVE_NAME = re.compile(rb"#[ \t]*(?:define|undef|ifdef|ifndef)[ \t]+$")
+
+
+def _rewrite(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
+    """(stand-in copy, rewritten byte ranges); names a #define/#undef/#ifdef/#ifndef names stay."""
+    spans: list[tuple[int, int]] = []
+    for pattern, repl in _STANDINS:
+        def sub(m: re.Match, repl=repl) -> bytes:
+            line_start = m.string.rfind(b"\n", 0, m.start()) + 1
+            if _DIRECTIVE_NAME.search(m.string, line_start, m.start()):
+                return m.group(0)
+            spans.append(m.span())
+            return repl(m)
+        src = pattern.sub(sub, src)
+    return src, sorted(spans)
+
+
 def standin_source(src: bytes) -> bytes:
     """Same-length copy of src in which known kernel macros are replaced by parseable stand-ins."""
-    for pattern, repl in _STANDINS:
-        src = pattern.sub(repl, src)
-    return src
+    return _rewrite(src)[0]
 
 
 def standin_spans(src: bytes) -> list[tuple[int, int]]:
     """Byte ranges of src that standin_source() rewrites (what tree-sitter does not see as is)."""
-    spans = []
-    for pattern, repl in _STANDINS:
-        spans.extend(m.span() for m in pattern.finditer(src))
-        src = pattern.sub(repl, src)
-    return sorted(spans)
+    return _rewrite(src)[1]
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ from ..errors import BadInput
 from ..workspace import atomic_write, cache_for
 from . import symbols
 
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 HEADER_ROOTS = ("xen/include/",)
 SKIP = ("xen/include/asm-x86/", "xen/include/asm-ia64/", "xen/include/public/arch-x86",
         "xen/include/public/arch-ia64")
