@@ -108,6 +108,13 @@ def _patch_paths(patch: bytes) -> list[str]:
     return [m.decode("utf-8", "surrogateescape") for m in re.findall(rb"^(?:\+\+\+|---) [ab]/(.+)$", patch, re.M)]
 
 
+def retag(message: str, old: str, new: str) -> str:
+    """The message with the learned upstream tag, as a whole token, replaced by the new one."""
+    if old == new:
+        return message
+    return re.sub(rf"(?<![\w.-]){re.escape(old)}(?![\w-]|\.\w)", new.replace("\\", "\\\\"), message)
+
+
 def with_provenance(message: str, block: str) -> str:
     """Insert block as a paragraph before the trailers (Signed-off-by: ...) of message."""
     paras = message.rstrip("\n").split("\n\n")
@@ -174,9 +181,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
         for n, step in enumerate(rec.steps, 1):
             progress(f"{n}/{len(rec.steps)} {step.kind}: {step.subject}")
             sdir = rec.step_dir(series_dir, step)
-            message = step.message
-            if tag != rec.upstream_tag:
-                message = message.replace(rec.upstream_tag, tag)
+            message = retag(step.message, rec.upstream_tag, tag)
             if step.kind == "import":
                 for xpath in step.files:
                     if xpath not in x2u:

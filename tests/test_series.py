@@ -257,3 +257,10 @@ def test_carried_patch_conflict_leaves_markers_in_the_scratch_worktree(tmp_path,
     assert conflict["unit"].startswith("carry 04-") and "Track coherency" in conflict["reason"]
     text = (ws / ".porter/scratch/xen/drivers/passthrough/arm/foo.c").read_text()
     assert "<<<<<<<" in text and "\tunsigned int irq;" in text and "\tbool coherent;" in text
+
+
+def test_retag_replaces_whole_tags_only():
+    from porter.series import retag
+    assert retag("taken from rcar-3.5.2.", "rcar-3.5.2", "rcar-3.5.3") == "taken from rcar-3.5.3."
+    assert retag("rcar-3.5.21 and xrcar-3.5.2", "rcar-3.5.2", "rcar-3.5.3") == "rcar-3.5.21 and xrcar-3.5.2"
+    assert retag("t1: attempt1, t1", "t1", "t2") == "t2: attempt1, t2"
