@@ -214,7 +214,8 @@ def _new_code_checkers(ws: Workspace, base: str, rec: Recipe, old_up: dict[str, 
     """{Xen path: check_new} whose context is that file (learned port and new upstream) and the headers."""
     from .newcode import make_check_new
     xen = ws.xen_git
-    learned = {x: gitutil.show_blob(xen, rec.learned["commit"], x) or b"" for x in rec.files.values()}
+    commit = rec.learned.get("commit")
+    learned = {x: (gitutil.show_blob(xen, commit, x) if commit else None) or b"" for x in rec.files.values()}
     headers = [d for u, d in new_up.items() if u.endswith(".h")] + \
               [d for x, d in learned.items() if x.endswith(".h")]
     return {x: make_check_new(xen, base, [new_up[u], learned[x]] + headers, [old_up[u], learned[x]],
