@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,10 @@ class Recipe:
         return safe_join(series_dir / "steps", step.dir, "step dir")
 
 
+IDENT = re.compile(r"^[^<>\n]+ <[^<>\n]*>$")
+RAW_DATE = re.compile(r"^\d+ [+-]\d{4}$")
+
+
 def _relpath(value, where: str) -> str:
     if not isinstance(value, str):
         raise BadInput(f"{where}: expected a path string, got {value!r}")
@@ -103,11 +108,17 @@ def load(series_dir: Path) -> Recipe:
                         templates=list(s.get("templates", [])),
                         patch=s.get("patch", ""))
             sdir = safe_join(series_dir / "steps", step.dir, f"{where}: steps[{i}].dir")
+            if not isinstance(step.author, str) or not IDENT.match(step.author):
+                raise BadInput(f"{where}: steps[{i}].author must be 'Name <email>', got {step.author!r}")
+            if not isinstance(step.date, str) or not RAW_DATE.match(step.date):
+                raise BadInput(f"{where}: steps[{i}].date must be '<epoch> <+hhmm>', got {step.date!r}")
             for t in step.templates:
                 _relpath(t["file"], f"{where}: steps[{i}].templates.file")
-                safe_join(sdir, t["template"], f"{where}: steps[{i}].templates.template")
-            if step.patch:
-                safe_join(sdir, step.patch, f"{where}: steps[{i}].patch")
+            names = ([t["template"] for t in step.templates] + list(step.edits.values())
+                     + ([step.patch] if step.patch else []))
+            for name in names:
+                if not safe_join(sdir, name, f"{where}: steps[{i}]").is_file():
+                    raise BadInput(f"{sdir / name}: missing, but step {step.dir} names it")
             msg = sdir / "message"
             if not msg.is_file():
                 raise BadInput(f"{msg}: missing commit message of step {step.dir}")

@@ -264,3 +264,33 @@ def test_retag_replaces_whole_tags_only():
     assert retag("taken from rcar-3.5.2.", "rcar-3.5.2", "rcar-3.5.3") == "taken from rcar-3.5.3."
     assert retag("rcar-3.5.21 and xrcar-3.5.2", "rcar-3.5.2", "rcar-3.5.3") == "rcar-3.5.21 and xrcar-3.5.2"
     assert retag("t1: attempt1, t1", "t1", "t2") == "t2: attempt1, t2"
+
+
+def _step_file(ws, index, name):
+    return sorted((ws / "series/foo/steps").iterdir())[index] / name
+
+
+@pytest.mark.parametrize("damage,needle", [
+    (lambda ws: _step_file(ws, 1, "foo.c.edits").unlink(), "foo.c.edits: missing"),
+    (lambda ws: _step_file(ws, 2, "Makefile.j2").unlink(), "Makefile.j2: missing"),
+    (lambda ws: _step_file(ws, 3, "change.patch").unlink(), "change.patch: missing"),
+    (lambda ws: _step_file(ws, 0, "message").unlink(), "missing commit message"),
+    (lambda ws: _step_file(ws, 1, "foo.c.edits").write_text("keep banana\n"), "line 1"),
+    (lambda ws: _edit_recipe(ws, 'author = "Tess', 'author = "Tess<'), "steps[0].author"),
+    (lambda ws: _edit_recipe(ws, 'date = "', 'date = "soon '), "steps[0].date"),
+    (lambda ws: _edit_recipe(ws, 'kind = "port"', 'kind = "prot"'), "steps[1].kind"),
+    (lambda ws: _edit_recipe(ws, "[files]\n", "[files]\nx = 3\n"), "files.x"),
+    (lambda ws: _edit_recipe(ws, "[series]", "[[[series"), "recipe.toml"),
+])
+def test_a_damaged_recipe_is_one_line_and_exit_2(tmp_path, repos, damage, needle):
+    ws = make_ws(tmp_path, repos)
+    damage(ws)
+    code, out = porter("resync", "--from", "t1", cwd=ws)
+    assert code == 2 and needle in out and len(out.strip().splitlines()) == 1, out
+
+
+def _edit_recipe(ws, old, new):
+    recipe = ws / "series/foo/recipe.toml"
+    text = recipe.read_text()
+    assert old in text
+    recipe.write_text(text.replace(old, new, 1))
