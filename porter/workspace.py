@@ -56,6 +56,18 @@ class Workspace:
     def base(self) -> str:
         return self.config["xen"]["base"]
 
+    def resolve(self, repo: Path, ref: str, what: str) -> str:
+        """ref in one of the caches; on a miss, fetch that cache from its source once and retry."""
+        gitutil.check_ref_syntax(ref, what)
+        try:
+            return gitutil.resolve(repo, ref, what)
+        except BadInput:
+            try:
+                gitutil.git(repo, "fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/heads/*")
+            except gitutil.GitError:
+                pass   # the source is unreachable: the unknown ref is the error to report
+            return gitutil.resolve(repo, ref, what)
+
     def save(self) -> None:
         atomic_write(self.root / CONFIG, tomli_w.dumps(self.config).encode())
 

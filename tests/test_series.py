@@ -159,7 +159,6 @@ def test_conflict_goes_to_a_scratch_worktree_and_back_through_learn(tmp_path, re
     minirepos.write(up, "drivers/iommu/foo.c", changed)
     minirepos.commit(up, "foo: clearer message", 9)
     git(up, "tag", "t9")
-    git(ws / ".porter/upstream.git", "fetch", "-q", "--tags", "origin")
     code, res = porter_json("resync", "--from", "t9", cwd=ws)
     assert code == 1 and res["revision"] is None
     (conflict,) = res["conflicts"]
@@ -208,7 +207,6 @@ def test_imported_file_removed_upstream_is_a_finding(tmp_path, repos):
     git(up, "mv", "drivers/iommu/foo.c", "drivers/iommu/foo-new.c")
     minirepos.commit(up, "foo: rename", 9)
     git(up, "tag", "t9")
-    git(ws / ".porter/upstream.git", "fetch", "-q", "--tags", "origin")
     code, out = porter("resync", "--from", "t9", cwd=ws)
     assert code == 1 and "drivers/iommu/foo.c does not exist at t9" in out
 
@@ -250,7 +248,6 @@ def test_carried_patch_conflict_leaves_markers_in_the_scratch_worktree(tmp_path,
     minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T1.replace(b"\tint irq;\n", b"\tunsigned int irq;\n"))
     minirepos.commit(up, "foo: irq is unsigned", 9)
     git(up, "tag", "t9")
-    git(ws / ".porter/upstream.git", "fetch", "-q", "--tags", "origin")
     code, res = porter_json("resync", "--from", "t9", cwd=ws)
     assert code == 1 and res["revision"] is None
     (conflict,) = res["conflicts"]
