@@ -19,15 +19,21 @@ class GitError(BadInput):
     pass
 
 
-def git(repo: str | os.PathLike, *args: str, input: bytes | None = None,
-        env: dict | None = None, check: bool = True) -> bytes:
-    """Run `git -C repo args...` and return stdout; raise GitError with git's first line."""
+def run(repo: str | os.PathLike, *args: str, input: bytes | None = None,
+        env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `git -C repo args...` (never through a shell) and return the completed process."""
     full_env = dict(os.environ)
     full_env.update(_GIT_ENV)
     if env:
         full_env.update(env)
-    proc = subprocess.run(["git", "-C", str(repo), *args], input=input,
+    return subprocess.run(["git", "-C", str(repo), *args], input=input,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
+
+
+def git(repo: str | os.PathLike, *args: str, input: bytes | None = None,
+        env: dict | None = None, check: bool = True) -> bytes:
+    """Run `git -C repo args...` and return stdout; raise GitError with git's first line."""
+    proc = run(repo, *args, input=input, env=env)
     if check and proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         first = next((line for line in err if line.startswith(("fatal", "error"))), err[0] if err else "")
@@ -60,15 +66,12 @@ def is_git_repo(path: str | os.PathLike) -> bool:
     p = Path(path)
     if not p.is_dir():
         return False
-    proc = subprocess.run(["git", "-C", str(p), "rev-parse", "--git-dir"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc.returncode == 0
+    return run(p, "rev-parse", "--git-dir").returncode == 0
 
 
 def show_blob(repo, commit: str, path: str) -> bytes | None:
     """File bytes at commit:path, or None when the path does not exist there."""
-    out = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{commit}:{path}"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = run(repo, "cat-file", "blob", f"{commit}:{path}")
     return out.stdout if out.returncode == 0 else None
 
 
@@ -91,5 +94,4 @@ def ls_tree(repo, commit: str, under: str | None = None) -> dict[str, str]:
 
 def succeeds(repo, *args: str) -> bool:
     """Whether `git -C repo args...` exits 0 (for predicates like merge-base --is-ancestor)."""
-    return subprocess.run(["git", "-C", str(repo), *args], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode == 0
+    return run(repo, *args).returncode == 0

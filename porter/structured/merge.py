@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Callable
 
+from .. import gitutil
 from .edits import FileEdits, Segment, mark_disabled, region_events
 from .match import match_units
 from .units import Unit, lead_length, segment
@@ -287,10 +287,8 @@ def merge3(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, list[tuple[i
             with open(f, "wb") as fh:
                 fh.write(data)
             files.append(f)
-        env = dict(os.environ, LC_ALL="C", GIT_CONFIG_NOSYSTEM="1")
-        proc = subprocess.run(["git", "merge-file", "-p", "--diff3", "-L", "port", "-L", "upstream OLD",
-                               "-L", "upstream NEW", *files], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=env, cwd=tmp)
+        proc = gitutil.run(tmp, "merge-file", "-p", "--diff3", "-L", "port", "-L", "upstream OLD",
+                           "-L", "upstream NEW", *files)
     if proc.returncode < 0 or proc.returncode > 127 or (proc.returncode and MARK_OURS not in proc.stdout):
         text = _markers(ours, base, theirs)       # git could not merge (binary?): whole unit
         return text, [(0, ours, base, theirs)]
