@@ -73,7 +73,8 @@ def linux_only_check(xen, base, new_files: list[bytes], port_files: list[bytes],
         return None, None
     try:
         from porter.newcode import make_check_new
-        check_new = make_check_new(xen, base, new_files + port_files, old_files + port_files)
+        cache = Path(tempfile.gettempdir()) / "porter-bsp-bench" / "xen-index"
+        check_new = make_check_new(xen, base, new_files + port_files, old_files + port_files, cache)
     except ImportError:
         check_new = None
     index = xen_index(xen, base)
