@@ -85,6 +85,7 @@ class Parsed:
     source: bytes
     tree: Tree
     errors: list[tuple[int, int]] = field(default_factory=list)   # (line, column), 1-based line
+    standins: list[tuple[int, int]] = field(default_factory=list)  # byte ranges the stand-ins rewrote
 
     def text(self, node: Node) -> bytes:
         return self.source[node.start_byte:node.end_byte]
@@ -94,7 +95,8 @@ class Parsed:
 
 
 def parse(source: bytes) -> Parsed:
-    tree = _parser().parse(standin_source(source))
+    copy, spans = _rewrite(source)
+    tree = _parser().parse(copy)
     errors = []
     if tree.root_node.has_error:
         stack = [tree.root_node]
@@ -105,12 +107,11 @@ def parse(source: bytes) -> Parsed:
                 continue
             if node.has_error:
                 stack.extend(node.children)
-    return Parsed(source, tree, sorted(errors))
+    return Parsed(source, tree, sorted(errors), spans)
 
 
 PREPROC_CONTAINERS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
                       "preproc_elifdef"}
-_PREPROC_HEADS = {"#if", "#ifdef", "#ifndef", "#elif", "#else", "#endif", "#elifdef", "#elifndef"}
 
 
 def top_level_items(node: Node, chain: tuple[Node, ...] = ()):

@@ -319,7 +319,7 @@ def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | No
             continue
         stack.extend(node.children)
     # spans the stand-ins hid from tree-sitter (for_each macros, annotations)
-    for start, end in cparse.standin_spans(src):
+    for start, end in parsed.standins:
         if start in dead:
             continue
         for i, m in enumerate(_IDENT.finditer(src, start, end)):
