@@ -27,6 +27,16 @@ def init_cmd(cwd: Path, target, name, upstream, xen, base, release, public_url):
     return {"workspace": str(ws.root), "series": ws.name}
 
 
+@porter_command("fetch")
+def fetch_cmd(cwd: Path):
+    """Fetch the upstream and Xen trees porter.toml names into .porter/ (cloning them if missing)."""
+    ws = workspace.load(cwd)
+    with ui.progress("fetching") as update:
+        ws.ensure_cache(refresh=True, progress=update)
+    ui.say(f"fetched {ws.config['upstream']['url']} and {ws.config['xen']['url']} into {ws.cache}")
+    return {"cache": str(ws.cache)}
+
+
 @porter_command("learn")
 @click.argument("ref")
 @click.option("--from", "tag", required=True, help="Upstream tag the port was made from.")

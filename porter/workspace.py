@@ -68,6 +68,17 @@ class Workspace:
                 pass   # the source is unreachable: the unknown ref is the error to report
             return gitutil.resolve(repo, ref, what)
 
+    def ensure_cache(self, refresh: bool = False, progress=None) -> None:
+        """Clone the upstream and Xen trees porter.toml names into .porter/ when they are missing
+        (a fresh checkout of a committed workspace, in CI), or fetch them again with refresh."""
+        for source, dest, what in ((self.config["upstream"]["url"], self.upstream_git, "upstream"),
+                                   (self.config["xen"]["url"], self.xen_git, "xen")):
+            if refresh or not dest.exists():
+                mirror_source(source, dest, what, progress)
+        ignore = self.cache / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+
     def save(self) -> None:
         atomic_write(self.root / CONFIG, tomli_w.dumps(self.config).encode())
 
@@ -102,7 +113,9 @@ def load(start: str | os.PathLike | None = None) -> Workspace:
     except (tomllib.TOMLDecodeError, KeyError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: malformed workspace config ({exc})") from None
     safe_join(root / "series", name, "series name")
-    return Workspace(root, config)
+    ws = Workspace(root, config)
+    ws.ensure_cache()
+    return ws
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -191,8 +204,8 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     root.mkdir(parents=True, exist_ok=True)
     config = {
         "series": {"name": name},
-        "upstream": {"url": upstream},
-        "xen": {"url": xen, "base": base},
+        "upstream": {"url": _source(upstream)},
+        "xen": {"url": _source(xen), "base": base},
     }
     if release:
         config["xen"]["release"] = release
@@ -200,8 +213,7 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
         config["upstream"]["public_url"] = public_url
     ws = Workspace(root, config)
     try:
-        mirror_source(upstream, ws.upstream_git, "upstream", progress)
-        mirror_source(xen, ws.xen_git, "xen", progress)
+        ws.ensure_cache(progress=progress)
         gitutil.resolve(ws.xen_git, base, "base")
         if release:
             gitutil.resolve(ws.xen_git, release, "release")
@@ -209,6 +221,12 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
         shutil.rmtree(root if created else ws.cache, ignore_errors=True)
         raise
     ws.series_dir.mkdir(parents=True, exist_ok=True)
-    (ws.cache / ".gitignore").write_text("*\n")
     ws.save()
     return ws
+
+
+def _source(source: str) -> str:
+    """A source as porter.toml keeps it: URLs as given, local paths made absolute."""
+    if "://" in source or source.startswith("git@") or not Path(source).exists():
+        return source
+    return str(Path(source).resolve())

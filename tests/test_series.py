@@ -291,3 +291,20 @@ def _edit_recipe(ws, old, new):
     text = recipe.read_text()
     assert old in text
     recipe.write_text(text.replace(old, new, 1))
+
+
+def test_a_committed_workspace_rebuilds_its_cache_and_fetch_brings_new_tags(tmp_path, repos):
+    import shutil
+    up, xen = repos
+    ws = make_ws(tmp_path, repos)
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    shutil.rmtree(ws / ".porter")                    # a fresh checkout: porter.toml and series/ only
+    code, res = porter_json("check", cwd=ws)
+    assert code == 0 and res["ok"], res
+    assert (ws / ".porter/upstream.git").is_dir() and (ws / ".porter/.gitignore").read_text() == "*\n"
+    minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T2 + b"/* next */\n")
+    minirepos.commit(up, "foo: next", 9)
+    git(up, "tag", "t9")
+    code, res = porter_json("fetch", cwd=ws)
+    assert code == 0, res
+    assert git(ws / ".porter/upstream.git", "rev-parse", "t9")
