@@ -12,24 +12,15 @@ from .errors import BadInput
 
 
 def output_path(cwd: Path, out: str) -> Path:
-    """-o OUT; inside a workspace it must stay inside it (workspace.safe_join)."""
+    """-o OUT (relative to the current directory); inside a workspace it must stay inside it."""
+    path = Path(out) if Path(out).is_absolute() else cwd / out
+    root = workspace.root_for(cwd)
+    if root is None:
+        return path
     try:
-        ws = workspace.load(cwd)
-    except BadInput:
-        ws = None
-    if ws is None:
-        p = Path(out)
-        return p if p.is_absolute() else cwd / p
-    root = ws.root
-    p = Path(out)
-    if p.is_absolute():
-        try:
-            rel = str(p.resolve().relative_to(root))
-        except ValueError:
-            raise BadInput(f"output {out!r} leaves the workspace {root}") from None
-    else:
-        rel = out
-    return workspace.safe_join(root, rel, "output")
+        return root / path.resolve().relative_to(root)
+    except ValueError:
+        raise BadInput(f"output {out!r} leaves the workspace {root}") from None
 
 
 @porter_command("port")

@@ -32,7 +32,7 @@ def fetch_cmd(cwd: Path):
     """Fetch the upstream and Xen trees porter.toml names into .porter/ (cloning them if missing)."""
     ws = workspace.load(cwd)
     with ui.progress("fetching") as update:
-        ws.ensure_cache(refresh=True, progress=update)
+        ws.fetch(progress=update)
     ui.say(f"fetched {ws.config['upstream']['url']} and {ws.config['xen']['url']} into {ws.cache}")
     return {"cache": str(ws.cache)}
 

@@ -46,11 +46,22 @@ class Workspace:
 
     @property
     def upstream_git(self) -> Path:
-        return self.cache / "upstream.git"
+        return self._mirror("upstream")
 
     @property
     def xen_git(self) -> Path:
-        return self.cache / "xen.git"
+        return self._mirror("xen")
+
+    def _mirror(self, which: str) -> Path:
+        """The cache of a source, cloned from porter.toml's URL on first use when missing
+        (a fresh checkout of a committed workspace, in CI)."""
+        path = self.cache / f"{which}.git"
+        if not path.exists():
+            mirror_source(self.config[which]["url"], path, which)
+            ignore = self.cache / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("*\n")
+        return path
 
     @property
     def base(self) -> str:
@@ -68,16 +79,14 @@ class Workspace:
                 pass   # the source is unreachable: the unknown ref is the error to report
             return gitutil.resolve(repo, ref, what)
 
-    def ensure_cache(self, refresh: bool = False, progress=None) -> None:
-        """Clone the upstream and Xen trees porter.toml names into .porter/ when they are missing
-        (a fresh checkout of a committed workspace, in CI), or fetch them again with refresh."""
-        for source, dest, what in ((self.config["upstream"]["url"], self.upstream_git, "upstream"),
-                                   (self.config["xen"]["url"], self.xen_git, "xen")):
-            if refresh or not dest.exists():
-                mirror_source(source, dest, what, progress)
-        ignore = self.cache / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
+    def fetch(self, progress=None) -> None:
+        """Fetch both sources into .porter/, cloning what is missing."""
+        for which in ("upstream", "xen"):
+            path = self.cache / f"{which}.git"
+            if path.exists():
+                mirror_source(self.config[which]["url"], path, which, progress)
+            else:
+                self._mirror(which)
 
     def save(self) -> None:
         atomic_write(self.root / CONFIG, tomli_w.dumps(self.config).encode())
@@ -92,13 +101,16 @@ class Workspace:
         return sorted(revs)
 
 
+def root_for(start: Path) -> Path | None:
+    """The workspace (folder with porter.toml) start lies in, if any."""
+    here = Path(start).resolve()
+    return next((d for d in (here, *here.parents) if (d / CONFIG).is_file()), None)
+
+
 def cache_for(start: Path) -> Path | None:
     """The .porter/ cache of the workspace start lies in, if any."""
-    here = Path(start).resolve()
-    for d in (here, *here.parents):
-        if (d / CONFIG).is_file():
-            return d / ".porter"
-    return None
+    root = root_for(start)
+    return root / ".porter" if root else None
 
 
 def load(start: str | os.PathLike | None = None) -> Workspace:
@@ -109,13 +121,11 @@ def load(start: str | os.PathLike | None = None) -> Workspace:
     try:
         config = tomllib.loads(path.read_text("utf-8"))
         name = config["series"]["name"]
-        config["xen"]["base"]
+        config["xen"]["base"], config["xen"]["url"], config["upstream"]["url"]
     except (tomllib.TOMLDecodeError, KeyError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: malformed workspace config ({exc})") from None
     safe_join(root / "series", name, "series name")
-    ws = Workspace(root, config)
-    ws.ensure_cache()
-    return ws
+    return Workspace(root, config)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -213,7 +223,8 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
         config["upstream"]["public_url"] = public_url
     ws = Workspace(root, config)
     try:
-        ws.ensure_cache(progress=progress)
+        for which, source in (("upstream", config["upstream"]["url"]), ("xen", config["xen"]["url"])):
+            mirror_source(source, ws.cache / f"{which}.git", which, progress)
         gitutil.resolve(ws.xen_git, base, "base")
         if release:
             gitutil.resolve(ws.xen_git, release, "release")
@@ -221,6 +232,7 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
         shutil.rmtree(root if created else ws.cache, ignore_errors=True)
         raise
     ws.series_dir.mkdir(parents=True, exist_ok=True)
+    (ws.cache / ".gitignore").write_text("*\n")
     ws.save()
     return ws
 
