@@ -173,7 +173,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     series_dir = ws.series_dir
     check_new = None
     if lint_new and tag_sha != learned_sha:
-        check_new = _new_code_checkers(ws, base, rec, old_up, new_up)
+        check_new = _new_code_checkers(ws, rec, old_up, new_up)
     store = ObjectStore(xen)
     try:
         tree = WorkTree(store, xen, base)
@@ -209,7 +209,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     return built
 
 
-def _new_code_checkers(ws: Workspace, base: str, rec: Recipe, old_up: dict[str, bytes],
+def _new_code_checkers(ws: Workspace, rec: Recipe, old_up: dict[str, bytes],
                        new_up: dict[str, bytes]) -> dict:
     """{Xen path: check_new} whose context is that file (learned port and new upstream) and the headers."""
     from .newcode import make_check_new
@@ -218,7 +218,7 @@ def _new_code_checkers(ws: Workspace, base: str, rec: Recipe, old_up: dict[str, 
     learned = {x: (gitutil.show_blob(xen, commit, x) if commit else None) or b"" for x in rec.files.values()}
     headers = [d for u, d in new_up.items() if u.endswith(".h")] + \
               [d for x, d in learned.items() if x.endswith(".h")]
-    return {x: make_check_new(xen, base, [new_up[u], learned[x]] + headers, [old_up[u], learned[x]],
+    return {x: make_check_new(xen, ws.base, [new_up[u], learned[x]] + headers, [old_up[u], learned[x]],
                               ws.cache / "xen-index")
             for u, x in rec.files.items()}
 
