@@ -558,8 +558,14 @@ struct domain *porter_domain_new(int domid)
 
 int porter_iommu_init(struct domain *d, int use_iommu)
 {
+    int rc;
+
     NEED(init);
-    return iommu_ops->init(d, use_iommu);
+    rc = iommu_ops->init(d, use_iommu);
+    /* Where the platform has the callback, Xen allocates the IOMMU page table right after init. */
+    if (!rc && use_iommu && iommu_ops->alloc_page_table)
+        rc = iommu_ops->alloc_page_table(d);
+    return rc;
 }
 
 int porter_iommu_assign(struct domain *d, struct dt_device_node *np)

@@ -418,6 +418,7 @@ struct iommu_ops {
                                  unsigned int flags);
     int __must_check (*unmap_page)(struct domain *d, unsigned long gfn);
     void (*free_page_table)(struct page_info *pg);
+    int (*alloc_page_table)(struct domain *d);   /* Xen trees with the ARM alloc_page_table callback */
     int __must_check (*suspend)(void);
     void (*resume)(void);
     void (*share_p2m)(struct domain *d);
