@@ -8,9 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from porter.demo import port_sources
 from porter.validate import validate_sources
-
-DEMO = Path(__file__).resolve().parents[1] / "porter" / "demo" / "data" / "port"
 
 
 def measure(label, src):
@@ -30,7 +29,7 @@ def measure(label, src):
     shutil.rmtree(os.environ.pop("PORTER_VALIDATE_CACHE"), ignore_errors=True)
 
 
-measure("demo", DEMO)
+measure("demo", port_sources(Path(tempfile.mkdtemp(prefix="porter-demo-port-"))))
 real = os.environ.get("PORTER_REAL")
 if real:
     tmp = Path(tempfile.mkdtemp(prefix="porter-real-"))

@@ -17,6 +17,7 @@ from ..errors import BadInput
 DATA = files(__package__) / "data"
 RELEASES = ("demo-1.0", "demo-1.1", "demo-1.2")
 XEN_DIR = "xen/drivers/passthrough/arm"
+PORTED = ("ipmmu-vmsa.c", "io-pgtable-arm.c", "io-pgtable.h")
 AUTHOR = ("Dana Porter", "dana.porter@example.org")
 EPOCH = 1_500_000_000
 _clock = [EPOCH]
@@ -44,14 +45,20 @@ def _commit(repo: Path, message: str, **ident) -> None:
     gitutil.git(repo, "commit", "-q", "-m", message, env=_ident(**ident))
 
 
+def _apply(repo: Path, patch) -> None:
+    """git apply a patch shipped in the package data to the files below repo."""
+    gitutil.git(repo, "apply", "-", input=patch.read_bytes(), env={"GIT_CEILING_DIRECTORIES": str(repo.parent)})
+
+
 def build_upstream(root: Path) -> Path:
+    """The demo BSP tree: demo-1.0 as shipped, each later release a patch on the one before."""
     repo = root / "upstream"
     gitutil.git(root, "init", "-q", "-b", "master", str(repo))
     for tag in RELEASES:
-        for old in (repo / "drivers").glob("**/*") if (repo / "drivers").exists() else []:
-            if old.is_file():
-                old.unlink()
-        _copy_tree(DATA / "upstream" / tag, repo)
+        if tag == RELEASES[0]:
+            _copy_tree(DATA / "upstream" / tag, repo)
+        else:
+            _apply(repo, DATA / "upstream" / f"{tag}.patch")
         _commit(repo, f"iommu/ipmmu-vmsa: sources of BSP release {tag}", name="BSP Maintainer",
                 email="bsp@example.org")
         gitutil.git(repo, "tag", "-a", "-m", tag, tag, env=_ident())
@@ -86,7 +93,7 @@ def _import(repo: Path, upstream: Path, names: list[str], subject: str, body: st
 
 def _port(repo: Path, names: list[str], subject: str, body: str) -> None:
     for name in names:
-        (repo / XEN_DIR / name).write_bytes((DATA / "port" / XEN_DIR / name).read_bytes())
+        _apply(repo, DATA / "port" / f"{name}.patch")
     _commit(repo, f"{subject}\n\n{body}\n\nSigned-off-by: {AUTHOR[0]} <{AUTHOR[1]}>")
 
 
@@ -112,6 +119,16 @@ def _hand_port(repo: Path, upstream: Path) -> None:
                    "\"iommus\" property of their device-tree node; all devices of one\n"
                    "domain share one translation context.\n")
     _commit(repo, f"docs/arm: Describe IPMMU-VMSA device assignment\n\n{sob}")
+
+
+def port_sources(dest: Path) -> Path:
+    """The hand-made Xen port of demo-1.0 as files (for validating it directly); returns their folder."""
+    for name in PORTED:
+        target = dest / XEN_DIR / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((DATA / "upstream" / RELEASES[0] / "drivers/iommu" / name).read_bytes())
+        _apply(dest, DATA / "port" / f"{name}.patch")
+    return dest / XEN_DIR
 
 
 def run(target: Path, progress=lambda text: None) -> dict:
