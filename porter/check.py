@@ -6,25 +6,9 @@ from __future__ import annotations
 import difflib
 
 from . import recipe as recipe_mod, revision, series
-from .errors import BadInput
 from .workspace import Workspace
 
 DIFF_LINES = 40
-
-
-def newest_revision(ws: Workspace) -> int:
-    revs = ws.revisions()
-    if not revs:
-        raise BadInput(f"no revision in series/{ws.name}/ yet: run 'porter resync --from TAG' first")
-    return revs[-1]
-
-
-def read_revision_dir(ws: Workspace, version: int) -> dict[str, bytes]:
-    path = ws.series_dir / f"v{version}"
-    if not path.is_dir():
-        raise BadInput(f"no revision v{version} in series/{ws.name}/ (have: "
-                       f"{', '.join(f'v{n}' for n in ws.revisions()) or 'none'})")
-    return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
 
 
 def regenerate(ws: Workspace, rec, version: int, progress=lambda text: None):
@@ -32,11 +16,11 @@ def regenerate(ws: Workspace, rec, version: int, progress=lambda text: None):
     "Changes since" section resync writes (computed from the committed previous revision)."""
     from .resync import revision_changes
     where = f"series/{ws.name}/v{version}"
-    committed = read_revision_dir(ws, version)
+    committed = ws.revision_files(version)
     tag = revision.cover_tag(committed, where)
     built = series.build(ws, rec, tag, progress)    # as resync does: port rules may rewrite new code
     older = [n for n in ws.revisions() if n < version]     # resync compared with the newest one then
-    previous = read_revision_dir(ws, older[-1]) if older else {}
+    previous = ws.revision_files(older[-1]) if older else {}
     changes = revision_changes(ws, rec, built, previous, version)
     return revision.format_series(ws, rec, built, version, changes), built, committed
 
@@ -56,7 +40,7 @@ def short_diff(name: str, old: bytes | None, new: bytes | None, version: int, li
 
 
 def check(ws: Workspace, progress=lambda text: None) -> dict:
-    version = newest_revision(ws)
+    version = ws.newest_revision()
     rec = recipe_mod.load(ws.series_dir)
     files, built, committed = regenerate(ws, rec, version, progress)
     differs = []

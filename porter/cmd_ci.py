@@ -64,7 +64,7 @@ def review_cmd(cwd: Path, va, vb, as_markdown):
     from . import review
     ws = workspace.load(cwd)
     with ui.progress("review") as update:
-        result = review.review(ws, review.parse_version(va), review.parse_version(vb), update)
+        result = review.review(ws, workspace.parse_version(va), workspace.parse_version(vb), update)
     if as_markdown:
         text = review.markdown(result, ws.name)
         if ui.json_mode():

@@ -15,20 +15,12 @@ from .errors import BadInput
 def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
     """Apply series/<name>/v<N>/*.patch on the base in a scratch clone; return its tree."""
     ws = workspace.load(cwd)
-    revs = ws.revisions()
-    if not revs:
-        raise BadInput(f"no revision in {ws.series_dir} to validate (run 'porter resync' first)")
-    if rev is None:
-        n = revs[-1]
-    else:
-        if not (rev.startswith("v") and rev[1:].isdigit()):
-            raise BadInput(f"revision {rev!r} is not of the form vN")
-        n = int(rev[1:])
-        if n not in revs:
-            raise BadInput(f"no revision v{n} in {ws.series_dir} (have {', '.join(f'v{r}' for r in revs)})")
-    patches = sorted(p for p in (ws.series_dir / f"v{n}").glob("*.patch") if not p.name.startswith("0000-"))
+    n = workspace.parse_version(rev)
+    if n is None:
+        n = ws.newest_revision()
+    patches = sorted(p for p in ws.revision_dir(n).glob("*.patch") if not p.name.startswith("0000-"))
     if not patches:
-        raise BadInput(f"{ws.series_dir / f'v{n}'} holds no patch files")
+        raise BadInput(f"{ws.revision_dir(n)} holds no patch files")
     tree = dest / "xen"
     gitutil.git(dest, "clone", "--quiet", "--no-checkout", "--", str(ws.xen_git), str(tree))
     gitutil.git(tree, "checkout", "--quiet", "--detach", gitutil.resolve(ws.xen_git, ws.base, "base"))

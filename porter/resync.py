@@ -12,10 +12,6 @@ _CHANGES = re.compile(r"\nChanges since v\d+:\n(?:  - .*\n)+", re.M)
 _PREFIX = re.compile(r"^Subject: \[[^\]]*?(\d+/\d+)\]", re.M)
 
 
-def read_revision(path: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
-
-
 def normalized(data: bytes) -> bytes:
     """A patch without what only says which revision it belongs to: the commit id and [PATCH vN]."""
     text = data.decode("utf-8", "surrogateescape").split("\n", 1)[-1]
@@ -114,8 +110,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
         return result
     revs = ws.revisions()
     if revs:
-        newest = ws.series_dir / f"v{revs[-1]}"
-        old = read_revision(newest)
+        old = ws.revision_files(revs[-1])
         if revision_tag(old) == tag:      # from another tag, the cover letter differs anyway
             again = revision.format_series(ws, rec, built, revs[-1], [])
             if _same(old, again):

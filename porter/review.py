@@ -108,11 +108,7 @@ def parse_patch(name: str, data: bytes, where: str) -> Patch:
 
 def read(ws: Workspace, version: int) -> Revision:
     where = f"series/{ws.name}/v{version}"
-    path = ws.series_dir / f"v{version}"
-    if not path.is_dir():
-        have = ", ".join(f"v{n}" for n in ws.revisions()) or "none"
-        raise BadInput(f"no revision v{version} in series/{ws.name}/ (have: {have})")
-    files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
+    files = ws.revision_files(version)
     return Revision(version, files, revision.cover_tag(files, where), parse_revision(files, where))
 
 
@@ -411,9 +407,8 @@ def review_patches(ws: Workspace, kb: Knowledge, old: list[Patch], new: list[Pat
 
 
 def review(ws: Workspace, va: int | None = None, vb: int | None = None, progress=lambda text: None) -> dict:
+    ws.newest_revision()                      # none yet: one line, exit 2
     revs = ws.revisions()
-    if not revs:
-        raise BadInput(f"no revision in series/{ws.name}/ yet: run 'porter resync --from TAG' first")
     if va is None and vb is None:
         if len(revs) < 2:
             raise BadInput(f"series/{ws.name}/ has only v{revs[0]}: review compares two revisions "
@@ -428,15 +423,6 @@ def review(ws: Workspace, va: int | None = None, vb: int | None = None, progress
     patches = review_patches(ws, kb, old.patches, new.patches)
     return {"ok": True, "from": f"v{va}", "to": f"v{vb}", "upstream": {"from": old.tag, "to": new.tag},
             "patches": [p.to_json() for p in patches]}
-
-
-def parse_version(text: str | None) -> int | None:
-    if text is None:
-        return None
-    t = text[1:] if text[:1] in "vV" else text
-    if not t.isdigit():
-        raise BadInput(f"invalid revision {text!r} (want vN)")
-    return int(t)
 
 
 # -- the cover letter's "Changes since" ------------------------------------------------------------

@@ -91,6 +91,23 @@ class Workspace:
     def save(self) -> None:
         atomic_write(self.root / CONFIG, tomli_w.dumps(self.config).encode())
 
+    def newest_revision(self) -> int:
+        revs = self.revisions()
+        if not revs:
+            raise BadInput(f"no revision in series/{self.name}/ yet: run 'porter resync --from TAG' first")
+        return revs[-1]
+
+    def revision_dir(self, version: int) -> Path:
+        path = self.series_dir / f"v{version}"
+        if not path.is_dir():
+            have = ", ".join(f"v{n}" for n in self.revisions()) or "none"
+            raise BadInput(f"no revision v{version} in series/{self.name}/ (have: {have})")
+        return path
+
+    def revision_files(self, version: int) -> dict[str, bytes]:
+        """{file name: bytes} of series/NAME/vN/."""
+        return {p.name: p.read_bytes() for p in sorted(self.revision_dir(version).iterdir()) if p.is_file()}
+
     def revisions(self) -> list[int]:
         if not self.series_dir.is_dir():
             return []
@@ -105,6 +122,16 @@ def root_for(start: Path) -> Path | None:
     """The workspace (folder with porter.toml) start lies in, if any."""
     here = Path(start).resolve()
     return next((d for d in (here, *here.parents) if (d / CONFIG).is_file()), None)
+
+
+def parse_version(text: str | None) -> int | None:
+    """'v3' (or '3') -> 3; None stays None."""
+    if text is None:
+        return None
+    t = text[1:] if text[:1] in "vV" else text
+    if not t.isdigit():
+        raise BadInput(f"invalid revision {text!r} (want vN)")
+    return int(t)
 
 
 def cache_for(start: Path) -> Path | None:
