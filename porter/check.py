@@ -21,7 +21,7 @@ def regenerate(ws: Workspace, rec, version: int, progress=lambda text: None):
     built = series.build(ws, rec, tag, progress)    # as resync does: port rules may rewrite new code
     older = [n for n in ws.revisions() if n < version]     # resync compared with the newest one then
     previous = ws.revision_files(older[-1]) if older else {}
-    changes = revision_changes(ws, rec, built, previous, version)
+    changes, _ = revision_changes(ws, rec, built, previous, version)
     return revision.format_series(ws, rec, built, version, changes), built, committed
 
 

@@ -55,19 +55,20 @@ def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Bui
 
 
 def revision_changes(ws: Workspace, rec, built: series.Built, old: dict[str, bytes], version: int,
-                     probe: dict[str, bytes] | None = None) -> list[str]:
-    """The cover's "Changes since v<version-1>" lines of revision `version` built as `built`, against the
-    previous revision's files `old` ({} for the first revision). resync and check both call this, so
-    check regenerates the exact cover letter resync wrote."""
-    if not old:
-        return []
+                     probe: dict[str, bytes] | None = None) -> tuple[list[str], list[dict]]:
+    """(the cover's "Changes since v<version-1>" lines, per-patch {file, subject, status}) of revision
+    `version` built as `built`, against the previous revision's files `old` ({} for the first one).
+    resync and check both call this, so check regenerates the exact cover letter resync wrote."""
     if probe is None:
         probe = revision.format_series(ws, rec, built, version, [])
+    if not old:
+        return [], compare(old, probe)
     from . import review
     try:
-        return review.revision_changes(ws, rec, built, old, probe)
+        lines, reviewed = review.revision_changes(ws, rec, built, old, probe)
     except Findings:     # the previous revision is not readable as patches: say less, still say it
-        return change_lines(old, probe, built)
+        return change_lines(old, probe, built), compare(old, probe)
+    return lines, [{k: p[k] for k in ("file", "subject", "status")} for p in reviewed]
 
 
 def scratch_branch(ws: Workspace) -> str:
@@ -120,7 +121,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
         old = {}
     version = (revs[-1] if revs else 0) + 1
     probe = revision.format_series(ws, rec, built, version, [])
-    changes = revision_changes(ws, rec, built, old, version, probe)
+    changes, patches = revision_changes(ws, rec, built, old, version, probe)
     files = revision.format_series(ws, rec, built, version, changes) if changes else probe
     target = ws.series_dir / f"v{version}"
     if target.exists():
@@ -128,6 +129,6 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
     with atomic_dir(target) as tmp:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-    result.update(revision=f"v{version}", changed=True, patches=compare(old, files), changes=changes,
+    result.update(revision=f"v{version}", changed=True, patches=patches, changes=changes,
                   ok=not built.findings)
     return result

@@ -447,14 +447,16 @@ def change_summary(result_patches: list[dict], old_tag: str, new_tag: str,
     return lines
 
 
-def revision_changes(ws: Workspace, rec, built, old: dict[str, bytes], new: dict[str, bytes]) -> list[str]:
-    """The "Changes since" lines of a new revision `new` against the previous one `old`, from review's
-    data; Findings when a revision cannot be read as patches."""
+def revision_changes(ws: Workspace, rec, built, old: dict[str, bytes],
+                     new: dict[str, bytes]) -> tuple[list[str], list[dict]]:
+    """(the "Changes since" lines, per-patch reviews) of a new revision `new` against the previous
+    one `old`; Findings when a revision cannot be read as patches."""
     old_tag = revision.cover_tag(old, "previous revision")
     kb = knowledge(ws, old_tag, built.tag, rec)
     patches = review_patches(ws, kb, parse_revision(old, "previous revision"),
                              parse_revision(new, "new revision"))
-    return change_summary([p.to_json() for p in patches], old_tag, built.tag, built.units_changed)
+    reviewed = [p.to_json() for p in patches]
+    return change_summary(reviewed, old_tag, built.tag, built.units_changed), reviewed
 
 
 # -- markdown ----------------------------------------------------------------------------------------
