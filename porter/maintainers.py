@@ -76,10 +76,11 @@ def recipients(sections: list[Section], paths: list[str]) -> tuple[list[str], li
                 chosen.append(s)
     order = {id(s): i for i, s in enumerate(sections)}
     chosen.sort(key=lambda s: order[id(s)])
-    return _unique(x for s in chosen for x in s.lists), _unique(x for s in chosen for x in s.maintainers)
+    return unique(x for s in chosen for x in s.lists), unique(x for s in chosen for x in s.maintainers)
 
 
-def _unique(items) -> list[str]:
+def unique(items) -> list[str]:
+    """items without repeats (case-insensitive), in first-seen order."""
     seen, out = set(), []
     for item in items:
         if item and item.lower() not in seen:

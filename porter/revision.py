@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from datetime import datetime, timedelta, timezone
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -47,10 +47,23 @@ def _find_release(repo: str, base: str, ref: str | None) -> Release:
     return Release(base, "the base")
 
 
-def prerequisites(ws: Workspace, release: Release, base: str) -> list[dict]:
-    out = gitutil.git_text(ws.xen_git, "log", "--reverse", "--no-merges", "--format=%H%x00%s",
-                           f"{release.sha}..{base}")
-    return [dict(zip(("sha", "subject"), line.split("\0", 1))) for line in out.splitlines() if line]
+@lru_cache(maxsize=8)
+def prerequisites(repo: str, release: str, base: str) -> tuple[dict, ...]:
+    """The commits between the Xen release and the base, oldest first."""
+    out = gitutil.git_text(repo, "log", "--reverse", "--no-merges", "--format=%H%x00%s", f"{release}..{base}")
+    return tuple(dict(zip(("sha", "subject"), line.split("\0", 1))) for line in out.splitlines() if line)
+
+
+@lru_cache(maxsize=8)
+def recipients(repo: str, base: str, paths: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(lists, maintainers) of MAINTAINERS at base for the touched paths."""
+    text = gitutil.show_blob(repo, base, "MAINTAINERS") or b""
+    return maintainers.recipients(maintainers.parse(text.decode("utf-8", "replace")), list(paths))
+
+
+@lru_cache(maxsize=8)
+def subject_of(repo: str, commit: str) -> str:
+    return gitutil.git_text(repo, "log", "-1", "--format=%s", commit).strip()
 
 
 def cover_tag(files: dict[str, bytes], where: str) -> str:
@@ -73,12 +86,10 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
     """{file name: bytes} of the revision: 0000-cover-letter.patch and one file per commit."""
     xen = ws.xen_git
     release = find_release(ws, built.base)
-    touched = sorted({p for s in rec.steps for p in s.files})
-    text = gitutil.show_blob(xen, built.base, "MAINTAINERS") or b""
-    sections = maintainers.parse(text.decode("utf-8", "replace"))
-    lists, people = maintainers.recipients(sections, touched)
-    to = _unique(rec.to + lists)
-    cc = _unique(rec.cc + [p for p in people if p not in to])
+    touched = tuple(sorted({p for s in rec.steps for p in s.files}))
+    lists, people = recipients(str(xen), built.base, touched)
+    to = maintainers.unique(rec.to + lists)
+    cc = maintainers.unique(rec.cc + [p for p in people if p not in to])
     name, _, mail = rec.steps[0].author.rpartition(" <")
     env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": mail.rstrip(">")}
     args = ["format-patch", "--cover-letter", "--numbered", "--no-color", "--no-renames", "--no-binary",
@@ -105,8 +116,9 @@ def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover
         tree=ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"],
         tag=built.tag,
         provenance=[{"path": p, "sha": s, "subject": subj} for p, (s, subj) in sorted(built.provenance.items())],
-        base=built.base, base_subject=gitutil.git_text(ws.xen_git, "log", "-1", "--format=%s", built.base).strip(),
-        prerequisites=prerequisites(ws, release, built.base), release=release.sha, release_name=release.name,
+        base=built.base, base_subject=subject_of(str(ws.xen_git), built.base),
+        prerequisites=prerequisites(str(ws.xen_git), release.sha, built.base), release=release.sha,
+        release_name=release.name,
         changes=changes, previous=version - 1)
     text = cover.decode("utf-8", "surrogateescape")
     text = re.sub(r"^Date: .*$", "Date: " + date, text, count=1, flags=re.M)
@@ -122,11 +134,3 @@ def rfc2822(raw: str) -> str:
     when = datetime.fromtimestamp(int(epoch), timezone(timedelta(seconds=offset)))
     return f"{when:%a}, {when.day} {when:%b %Y %H:%M:%S} {tz}"
 
-
-def _unique(items: list[str]) -> list[str]:
-    seen, out = set(), []
-    for item in items:
-        if item.lower() not in seen:
-            seen.add(item.lower())
-            out.append(item)
-    return out
