@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import __version__, gitutil, maintainers
+from . import __version__, gitutil, maintainers, templating
 from .errors import Findings
 from .recipe import Recipe
 from .series import Built
@@ -18,8 +18,7 @@ from .workspace import Workspace
 
 UPSTREAM_LINE = re.compile(r"^Upstream: .* tag (\S+)$", re.M)
 RELEASE_SUBJECT = re.compile(r"\b\d+\.\d+\.\d+ release\b")
-_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("porter", "templates"),
-                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_TEMPLATES = templating.environment(jinja2.PackageLoader("porter", "templates"))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The series engine: run a recipe's steps on the base, one commit per step, without a checkout.
 
-Commits are built in the bare Xen cache through a temporary index, so a resync never checks out
-the Xen tree; committer = author and committer date = author date make every commit id a function
-of the inputs alone.
+Blobs, trees and commits are written in-process into the bare Xen cache (objects.ObjectStore), so
+a resync never checks out the Xen tree; committer = author and committer date = author date make
+every commit id a function of the inputs alone.
 """
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import jinja2
-
-from . import gitutil, history
+from . import gitutil, history, templating
 from .errors import BadInput, Findings
 from .recipe import Recipe, Step
 from .objects import ObjectStore
@@ -105,14 +103,16 @@ class WorkTree:
 
 
 def _patch_paths(patch: bytes) -> list[str]:
-    return [m.decode("utf-8", "surrogateescape") for m in re.findall(rb"^(?:\+\+\+|---) [ab]/(.+)$", patch, re.M)]
+    """The files a patch touches (old and new names), each once."""
+    names = re.findall(rb"^(?:\+\+\+|---) [ab]/(.+)$", patch, re.M)
+    return list(dict.fromkeys(m.decode("utf-8", "surrogateescape") for m in names))
 
 
 def retag(message: str, old: str, new: str) -> str:
     """The message with the learned upstream tag, as a whole token, replaced by the new one."""
     if old == new:
         return message
-    return re.sub(rf"(?<![\w.-]){re.escape(old)}(?![\w-]|\.\w)", new.replace("\\", "\\\\"), message)
+    return re.sub(rf"(?<![\w.-]){re.escape(old)}(?![\w-]|\.\w)", lambda _: new, message)
 
 
 def with_provenance(message: str, block: str) -> str:
@@ -126,14 +126,8 @@ def with_provenance(message: str, block: str) -> str:
 
 
 def render_template(source: str, context: dict, where: str) -> str:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             autoescape=False)
-    try:
-        return env.from_string(source).render(**context)
-    except jinja2.UndefinedError as exc:
-        raise BadInput(f"{where}: {exc.message}") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise BadInput(f"{where}:{exc.lineno}: {exc.message}") from None
+    env = templating.environment()
+    return templating.render(lambda: env.from_string(source), context, where)
 
 
 def insert_after(text: bytes, after: str, occurrence: int, block: bytes, where: str) -> bytes:

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from .. import cparse
-from ..errors import BadInput
+from .. import cparse, templating
 from . import symbols
 from .rules import TEMPLATE_DIR, Rule
 
@@ -320,8 +319,7 @@ def _env(rule: Rule) -> jinja2.Environment:
     dirs = [str(TEMPLATE_DIR)]
     if rule.source:
         dirs.insert(0, str(Path(rule.source).parent))
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(dirs), undefined=jinja2.StrictUndefined,
-                              keep_trailing_newline=False, autoescape=False)
+    return templating.environment(jinja2.FileSystemLoader(dirs), keep_trailing_newline=False)
 
 
 def render(rule: Rule, context: dict) -> bytes:
@@ -329,19 +327,10 @@ def render(rule: Rule, context: dict) -> bytes:
     if rule.template is None:
         return (rule.text or "").encode()
     ctx = {**context, **rule.vars, "rule": rule.id}
-    try:
-        env = _env(rule)
-        if rule.template.endswith(".j2"):
-            tpl = env.get_template(rule.template)
-        else:
-            tpl = env.from_string(rule.template)
-        return tpl.render(**ctx).rstrip("\n").encode()
-    except jinja2.TemplateNotFound as exc:
-        raise BadInput(f"{rule.source}: rule {rule.id}.template: no template {exc.name!r}") from None
-    except jinja2.UndefinedError as exc:
-        raise BadInput(f"{rule.source}: rule {rule.id}.template: {exc.message}") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise BadInput(f"{rule.source}: rule {rule.id}.template: line {exc.lineno}: {exc.message}") from None
+    env = _env(rule)
+    template = (lambda: env.get_template(rule.template)) if rule.template.endswith(".j2") \
+        else (lambda: env.from_string(rule.template))
+    return templating.render(template, ctx, f"{rule.source}: rule {rule.id}.template").rstrip("\n").encode()
 
 
 _ARG = re.compile(r"\{(,?)(\d+)(\*?)\}|\{name\}")
