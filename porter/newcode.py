@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .linux_to_xen import symbols, xen_index
+from .linux_to_xen.engine import disable_ranges
 from .linux_to_xen.lint import lint_sources
 from .workspace import atomic_write
 
@@ -22,11 +23,6 @@ DISABLE_KINDS = ("function", "declaration", "include", "struct", "define", "macr
 @lru_cache(maxsize=4)
 def _index(xen_repo: str, base: str, cache: str):
     return xen_index(xen_repo, base, cache=Path(cache))
-
-
-def disable(text: bytes, reason: str) -> bytes:
-    body = text if text.endswith(b"\n") else text + b"\n"
-    return b"#if 0 /* Xen: " + reason.encode() + b" */\n" + body + b"#endif\n"
 
 
 def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[bytes], cache: Path):
@@ -52,7 +48,7 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
         if kind in DISABLE_KINDS and _is_new(kind, name, state):
             names = ", ".join(sorted({f["symbol"] for f in found}))
             reason = f"uses Linux-only {names} (new upstream code)"
-            return disable(text, reason), [{"line": 1, "disabled": True, "symbol": names,
+            return disable_ranges(text, [(0, len(text), reason)]), [{"line": 1, "disabled": True, "symbol": names,
                                             "message": f"new upstream {unit} disabled: {reason}"}]
         return text, [dict({k: v for k, v in f.items() if k != "file"},
                            message=f"new upstream code: {f['message']}") for f in found]
