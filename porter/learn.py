@@ -67,10 +67,10 @@ def unconditional_builds(templates: dict[str, bytes], ported: set[str]) -> list[
 
 
 def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tuple[Recipe, list[dict]]:
-    xen, up = ws.xen_git, ws.upstream_git
-    base_sha = ws.resolve(xen, ws.base, "base")
-    ref_sha = ws.resolve(xen, ref, "ref")
-    tag_sha = ws.resolve(up, tag, "upstream tag")
+    xen = ws.xen_git
+    base_sha = ws.resolve("xen", ws.base, "base")
+    ref_sha = ws.resolve("xen", ref, "ref")
+    tag_sha = ws.resolve("upstream", tag, "upstream tag")
     shas = history.commit_range(xen, base_sha, ref_sha)
     if not shas:
         raise BadInput(f"no commits between base {ws.base!r} and {ref!r}")

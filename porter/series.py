@@ -148,9 +148,9 @@ def insert_after(text: bytes, after: str, occurrence: int, block: bytes, where: 
 
 def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint_new: bool = True) -> Built:
     xen, up = ws.xen_git, ws.upstream_git
-    base = ws.resolve(xen, ws.base, "base")
-    tag_sha = ws.resolve(up, tag, "upstream tag")
-    learned_sha = ws.resolve(up, rec.upstream_tag, "learned upstream tag")
+    base = ws.resolve("xen", ws.base, "base")
+    tag_sha = ws.resolve("upstream", tag, "upstream tag")
+    learned_sha = ws.resolve("upstream", rec.upstream_tag, "learned upstream tag")
     built = Built(base=base, tag=tag, tag_sha=tag_sha)
     new_up, old_up = {}, {}
     for upath in rec.files:

@@ -52,12 +52,12 @@ class Workspace:
     def xen_git(self) -> Path:
         return self._mirror("xen")
 
-    def _mirror(self, which: str) -> Path:
-        """The cache of a source, cloned from porter.toml's URL on first use when missing
-        (a fresh checkout of a committed workspace, in CI)."""
+    def _mirror(self, which: str, progress=None, refresh: bool = False) -> Path:
+        """The cache of a source ("upstream" or "xen"): cloned from porter.toml's URL when missing
+        (a fresh checkout of a committed workspace, in CI), fetched again with refresh."""
         path = self.cache / f"{which}.git"
-        if not path.exists():
-            mirror_source(self.config[which]["url"], path, which)
+        if refresh or not path.exists():
+            mirror_source(self.config[which]["url"], path, which, progress)
             ignore = self.cache / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("*\n")
@@ -67,26 +67,22 @@ class Workspace:
     def base(self) -> str:
         return self.config["xen"]["base"]
 
-    def resolve(self, repo: Path, ref: str, what: str) -> str:
-        """ref in one of the caches; on a miss, fetch that cache from its source once and retry."""
+    def resolve(self, which: str, ref: str, what: str) -> str:
+        """ref in the cache of source `which`; on a miss, fetch that source once and retry."""
         gitutil.check_ref_syntax(ref, what)
         try:
-            return gitutil.resolve(repo, ref, what)
+            return gitutil.resolve(self._mirror(which), ref, what)
         except BadInput:
             try:
-                gitutil.git(repo, "fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/heads/*")
-            except gitutil.GitError:
+                self._mirror(which, refresh=True)
+            except BadInput:
                 pass   # the source is unreachable: the unknown ref is the error to report
-            return gitutil.resolve(repo, ref, what)
+            return gitutil.resolve(self._mirror(which), ref, what)
 
     def fetch(self, progress=None) -> None:
         """Fetch both sources into .porter/, cloning what is missing."""
         for which in ("upstream", "xen"):
-            path = self.cache / f"{which}.git"
-            if path.exists():
-                mirror_source(self.config[which]["url"], path, which, progress)
-            else:
-                self._mirror(which)
+            self._mirror(which, progress, refresh=True)
 
     def save(self) -> None:
         atomic_write(self.root / CONFIG, tomli_w.dumps(self.config).encode())
@@ -250,8 +246,8 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
         config["upstream"]["public_url"] = public_url
     ws = Workspace(root, config)
     try:
-        for which, source in (("upstream", config["upstream"]["url"]), ("xen", config["xen"]["url"])):
-            mirror_source(source, ws.cache / f"{which}.git", which, progress)
+        for which in ("upstream", "xen"):
+            ws._mirror(which, progress)
         gitutil.resolve(ws.xen_git, base, "base")
         if release:
             gitutil.resolve(ws.xen_git, release, "release")
@@ -259,7 +255,6 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
         shutil.rmtree(root if created else ws.cache, ignore_errors=True)
         raise
     ws.series_dir.mkdir(parents=True, exist_ok=True)
-    (ws.cache / ".gitignore").write_text("*\n")
     ws.save()
     return ws
 
