@@ -69,11 +69,6 @@ def standin_source(src: bytes) -> bytes:
     return _rewrite(src)[0]
 
 
-def standin_spans(src: bytes) -> list[tuple[int, int]]:
-    """Byte ranges of src that standin_source() rewrites (what tree-sitter does not see as is)."""
-    return _rewrite(src)[1]
-
-
 @lru_cache(maxsize=1)
 def _parser() -> Parser:
     return Parser(C_LANGUAGE)

@@ -31,13 +31,6 @@ def say(message: str, style: str | None = None) -> None:
         print(message, flush=True)
 
 
-def warn(message: str) -> None:
-    if sys.stderr.isatty():
-        _console(stderr=True).print(message, style="yellow", markup=False)
-    else:
-        print(message, file=sys.stderr, flush=True)
-
-
 def emit_json(doc: dict) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
 

@@ -82,7 +82,7 @@ def lint_sources(files: dict[str, bytes], index: XenIndex) -> list[dict]:
                 continue
             if use.arg_of and use.arg_of[1] in nonname.get(use.arg_of[0], ()):
                 continue
-            seen[name] = {"symbol": name, "file": n, "line": cparse.Parsed.line_of(parsed[n], use.offset),
+            seen[name] = {"symbol": name, "file": n, "line": parsed[n].line_of(use.offset),
                           "kind": use.kind, "count": 1}
         dead = symbols.Ranges(symbols.dead_ranges(s, known))
         clean = symbols.blank_comments(s)
