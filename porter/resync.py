@@ -101,7 +101,31 @@ def _same(old: dict[str, bytes], new: dict[str, bytes]) -> bool:
     return {n: normalized(d) for n, d in new.items()} == {n: normalized(d) for n, d in old.items()}
 
 
-def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
+def build_gate(ws: Workspace, built: series.Built, files: dict[str, bytes], progress=lambda text: None) -> dict:
+    """Compile what resync generated, when a compiler is there: the build report, or {"skipped": why}."""
+    from . import build
+    touched = build.series_files(ws.xen_git, built.base, built.tip)
+    cfg, why = build.optional_compiler(ws, touched)
+    if cfg is None:
+        return {"skipped": why}
+    patches = {n: d for n, d in sorted(files.items()) if not n.startswith("0000-")}
+    return build.build_commits(ws, built.base, built.commits, patches, cfg, progress)
+
+
+def unfinished(built: series.Built, report: dict | None) -> list[str]:
+    """What keeps a regenerated series from being a revision: findings, a failed build."""
+    reasons = []
+    if built.findings:
+        reasons.append(f"{len(built.findings)} open finding(s)")
+    if report and not report.get("skipped") and not report["ok"]:
+        from .build import summary
+        reasons.append(summary(report))
+    return reasons
+
+
+def resync(ws: Workspace, tag: str, progress=lambda text: None, build: bool = True) -> dict:
+    """Regenerate the series; write a revision only when it has no conflict, drift or finding and
+    builds (when a compiler is available); otherwise check it out in the scratch worktree."""
     rec = recipe_mod.load(ws.series_dir)
     built = series.build(ws, rec, tag, progress)
     result = {"revision": None, "changed": False, "conflicts": built.conflicts, "drift": built.drift,
@@ -110,12 +134,20 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
         result.update(ok=False, scratch=str(scratch_worktree(ws, built)), branch=scratch_branch(ws))
         return result
     revs = ws.revisions()
+    if build:      # patch file names and line numbers do not depend on the version
+        files = revision.format_series(ws, rec, built, (revs[-1] if revs else 0) + 1, [])
+        result["build"] = build_gate(ws, built, files, progress)
+    reasons = unfinished(built, result.get("build"))
+    if reasons:
+        result.update(ok=False, not_written=reasons, scratch=str(scratch_worktree(ws, built)),
+                      branch=scratch_branch(ws))
+        return result
     if revs:
         old = ws.revision_files(revs[-1])
         if revision_tag(old) == tag:      # from another tag, the cover letter differs anyway
             again = revision.format_series(ws, rec, built, revs[-1], [])
             if _same(old, again):
-                result.update(revision=f"v{revs[-1]}", patches=compare(old, again), ok=not built.findings)
+                result.update(revision=f"v{revs[-1]}", patches=compare(old, again), ok=True)
                 return result
     else:
         old = {}
@@ -129,6 +161,5 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
     with atomic_dir(target) as tmp:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-    result.update(revision=f"v{version}", changed=True, patches=patches, changes=changes,
-                  ok=not built.findings)
+    result.update(revision=f"v{version}", changed=True, patches=patches, changes=changes, ok=True)
     return result

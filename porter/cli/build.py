@@ -44,3 +44,20 @@ def show(result: dict) -> None:
         ui.say(f"ok: {n} compiles, every patch builds", style="green")
     else:
         ui.say(f"{len(result['failed'])} of {n} compiles failed", style="red")
+
+
+def show_build(report: dict | None) -> None:
+    """resync's and check's build line: skipped, ok, or the failing objects and their errors."""
+    if not report:
+        return
+    if report.get("skipped"):
+        ui.say(f"build: skipped: {report['skipped']}", style="yellow")
+    elif report["ok"]:
+        n = sum(len(p["objects"]) for p in report["patches"])
+        ui.say(f"build: ok ({report['arch']}, {n} compiles, every patch builds)", style="green")
+    else:
+        from ..build import render
+        for f in report["failed"]:
+            ui.say(f"build: FAIL {f['object']} at {f['patch']}", style="red")
+        for err in report["errors"]:
+            ui.say(f"  {render(err)}", style="red")

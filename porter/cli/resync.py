@@ -6,17 +6,23 @@ from pathlib import Path
 import click
 
 from .. import ui, workspace
+from .build import show_build
 from .group import porter_command
 
 
 @porter_command("resync")
 @click.option("--from", "tag", required=True, help="Upstream tag to regenerate the series from.")
-def resync_cmd(cwd: Path, tag):
-    """Regenerate the series from upstream TAG into series/NAME/v<N>/."""
+@click.option("--no-build", is_flag=True, help="Do not compile the regenerated series.")
+def resync_cmd(cwd: Path, tag, no_build):
+    """Regenerate the series from upstream TAG into series/NAME/v<N>/.
+
+    With a compiler for the target, the series is built at every patch first. A series with
+    conflicts, drift, open findings or a failed build is not written: it is checked out in
+    .porter/scratch for a human, and resync exits 1."""
     from ..resync import resync
     ws = workspace.load(cwd)
     with ui.progress("resync") as update:
-        result = resync(ws, tag, update)
+        result = resync(ws, tag, update, build=not no_build)
     for c in result["conflicts"]:
         ui.say(f"conflict: {c['file']}:{c.get('line', 0)}: {c.get('unit', '')}: {c['reason']}", style="red")
     for d in result["drift"]:
@@ -25,8 +31,12 @@ def resync_cmd(cwd: Path, tag):
         ui.say(f"finding: {f.get('file')}:{f.get('line')}: {f.get('message', f)}", style="yellow")
     for n in result["notes"]:
         ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message', '')}")
+    show_build(result.get("build"))
+    if result.get("not_written"):
+        ui.say(f"no revision written: {'; '.join(result['not_written'])}", style="red")
     if result.get("scratch"):
-        ui.say(f"the series with conflict markers is checked out in {result['scratch']} "
+        what = "with conflict markers " if result["conflicts"] else ""
+        ui.say(f"the series {what}is checked out in {result['scratch']} "
                f"(branch {result['branch']}); fix the port commit there, then run "
                f"'porter learn {result['branch']} --from {tag}' and resync again")
     if result["revision"] and not result["changed"]:

@@ -3,7 +3,8 @@
 From the package data it builds DIR/upstream (a Linux-style tree with releases demo-1.0, demo-1.1,
 demo-1.2), DIR/xen (a Xen-like tree: release, one prerequisite patch, and a hand-made port of
 demo-1.0 on branch `ipmmu`), then runs init, learn, resync (demo-1.0, then the newest release)
-and validate in DIR/ws.
+and validate in DIR/ws. The demo Xen tree has a small hypervisor build of its own in Xen's shape
+(Config.mk, xen/Makefile, xen/Rules.mk), in portable C, so the host `cc` builds every revision.
 """
 from __future__ import annotations
 
@@ -145,6 +146,7 @@ def run(target: Path, progress=lambda text: None) -> dict:
         xen = build_xen(target, upstream)
         ws = workspace.init(target / "ws", "ipmmu-vmsa", str(upstream), str(xen), "base",
                             public_url="https://example.org/demo/renesas-bsp.git")
+        configure_build(ws)
         progress("learning the hand-made port")
         learn.learn(ws, "ipmmu", RELEASES[0])
         first = resync.resync(ws, RELEASES[0], progress)
@@ -159,6 +161,15 @@ def run(target: Path, progress=lambda text: None) -> dict:
         raise
     return {"workspace": str(ws.root), "first": first, "validate": checked, "update": update,
             "validate_update": checked_update}
+
+
+def configure_build(ws) -> None:
+    """The demo Xen tree's build is portable C: the host compiler, for the host's architecture."""
+    from ..build.config import host_arch
+    arch = host_arch()
+    if arch:
+        ws.config["build"] = {"arch": arch, "cc": "cc"}
+        ws.save()
 
 
 def validate_tip(ws, dest: Path) -> dict:
