@@ -236,3 +236,22 @@ def _cmdline(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().decode("utf-8", "replace").rstrip("\0")
     except OSError:
         return ""
+
+
+def test_build_config_options_reach_the_compiler(demo_src, tmp_path):
+    xen = xen_clone(demo_src, tmp_path)
+    git(xen, "checkout", "-q", "-b", "needs-option", "ipmmu")
+    edit(xen / PORT_C, "#include \"io-pgtable.h\"\n",
+         "#include \"io-pgtable.h\"\n\n#ifndef CONFIG_DEMO_FAST_FLUSH\n#error \"needs CONFIG_DEMO_FAST_FLUSH\"\n#endif\n")
+    commit(xen, "iommu/arm: ipmmu-vmsa: require the fast flush option")
+    ws = new_ws(demo_src, tmp_path, xen=xen)
+    assert porter("learn", "needs-option", "--from", "demo-1.0", cwd=ws)[0] == 0
+    assert porter("resync", "--from", "demo-1.0", "--no-build", cwd=ws)[0] == 0
+    code, res = porter_json("build", cwd=ws)
+    assert code == 1 and [e["message"] for e in res["errors"]] == ['#error "needs CONFIG_DEMO_FAST_FLUSH"']
+    assert res["errors"][0]["patch"].startswith("0007-")
+    set_build(ws, {"arch": host_arch(), "cc": "cc", "config": ["CONFIG_DEMO_FAST_FLUSH=y"]})
+    code, res = porter_json("build", cwd=ws)       # the tree is configured again for the new options
+    assert code == 0 and res["ok"], res
+    set_build(ws, {"arch": host_arch(), "cc": "cc", "config": ["DEMO_FAST_FLUSH"]})
+    assert "is not a Kconfig line" in one_line_error(ws)

@@ -27,7 +27,7 @@ def build_cmd(cwd: Path, revision):
 def show(result: dict) -> None:
     """Per patch and per object OK/FAIL, each error on its own line."""
     from ..build import render
-    ui.say(f"build {result.get('revision', '')}: {result['arch']} with {result['compiler']}".replace("  ", " "))
+    ui.say(f"build {result['revision']} for {result['arch']} with {result['compiler']}")
     for patch in result["patches"]:
         ui.say(f"{patch['patch']}")
         for obj in patch["objects"]:
