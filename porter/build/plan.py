@@ -24,11 +24,6 @@ def named_objects(makefile: bytes | None) -> set[str]:
     return {w for m in _OBJ_LINE.finditer(text) for w in m.group(1).split() if w.endswith(".o")}
 
 
-def touched_files(repo, base: str, tip: str) -> list[str]:
-    out = gitutil.git_text(repo, "diff", "--name-only", "--no-renames", base, tip)
-    return sorted(p for p in out.splitlines() if p)
-
-
 def object_of(cfile: str) -> str:
     return str(PurePosixPath(cfile).with_suffix(".o"))
 

@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -145,7 +146,6 @@ def _abort_am(root: Path) -> None:
 
 def _fresh_worktree(xen_git: Path, root: Path, base: str) -> None:
     if root.exists() or root.is_symlink():
-        import shutil
         shutil.rmtree(root, ignore_errors=True)
     gitutil.git(xen_git, "worktree", "prune")
     gitutil.git(xen_git, "worktree", "add", "-q", "--force", "--detach", str(root), base)
