@@ -24,7 +24,7 @@ from .tree import Tree, locked, prepare
 
 _DIFF_GIT = re.compile(rb"^diff --git a/\S+ b/(\S+)$", re.M)
 
-__all__ = ["BuildConfig", "NoCompiler", "compiler", "optional_compiler", "build_revision", "build_commits", "series_files", "render", "summary"]
+__all__ = ["BuildConfig", "NoCompiler", "compiler", "optional_compiler", "build_revision", "build_commits", "series_files", "render", "summary", "distinct_errors"]
 
 
 def series_files(repo, base: str, tip: str) -> list[str]:
@@ -167,10 +167,23 @@ def _compile(tree: Tree, obj: str, patch: str) -> tuple[int, list[dict]]:
     return code, errors(out, directory, tree.root) if code else []
 
 
+def distinct_errors(result: dict) -> list[dict]:
+    """Each error once: the same line of the same patch fails again at every later patch."""
+    seen, out = set(), []
+    for err in result["errors"]:
+        key = (err.get("patch"), err.get("patch_line"), err["message"]) if err.get("patch") else \
+            (err["file"], err["line"], err["message"])
+        if key not in seen:
+            seen.add(key)
+            out.append(err)
+    return out
+
+
 def summary(result: dict) -> str:
-    """One line naming what failed to build."""
-    failed = result["failed"]
+    """One line naming what failed to build, and where first."""
+    at: dict[str, list[str]] = {}
+    for f in result["failed"]:
+        at.setdefault(PurePosixPath(f["object"]).name, []).append(f["patch"][:4])
+    objs = "; ".join(f"{obj} at {', '.join(patches)}" for obj, patches in at.items())
     first = result["errors"][0] if result["errors"] else None
-    where = f"; first: {render(first)}" if first else ""
-    objs = ", ".join(sorted({f"{PurePosixPath(f['object']).name} at {f['patch'][:4]}" for f in failed}))
-    return f"build failed ({objs}){where}"
+    return f"build failed ({objs})" + (f"; first: {render(first)}" if first else "")

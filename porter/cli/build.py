@@ -56,8 +56,8 @@ def show_build(report: dict | None) -> None:
         n = sum(len(p["objects"]) for p in report["patches"])
         ui.say(f"build: ok ({report['arch']}, {n} compiles, every patch builds)", style="green")
     else:
-        from ..build import render
+        from ..build import distinct_errors, render
         for f in report["failed"]:
             ui.say(f"build: FAIL {f['object']} at {f['patch']}", style="red")
-        for err in report["errors"]:
+        for err in distinct_errors(report):
             ui.say(f"  {render(err)}", style="red")
