@@ -139,11 +139,18 @@ def _run(ws: Workspace, base: str, patches: dict[str, bytes], apply, progress, c
 
 
 def _compile_all(tree: Tree, objects: list[str], patch: str) -> list[tuple[int, list[dict]]]:
+    """Compile objects, one make per directory (its objects in parallel, output kept per object)."""
     if not objects:
         return []
-    pool = ThreadPoolExecutor(max_workers=min(len(objects), os.cpu_count() or 1))
+    by_dir: dict[str, list[str]] = {}
+    for obj in objects:
+        by_dir.setdefault(str(PurePosixPath(obj).parent), []).append(obj)
+    pool = ThreadPoolExecutor(max_workers=len(by_dir))
     try:
-        return list(pool.map(lambda obj: _compile(tree, obj, patch), objects))
+        results: dict[str, tuple[int, list[dict]]] = {}
+        for done in pool.map(lambda d: _compile_dir(tree, d, by_dir[d], patch), by_dir):
+            results.update(done)
+        return [results[obj] for obj in objects]
     except BaseException:       # a timeout or ^C: no make outlives porter
         pool.shutdown(wait=False, cancel_futures=True)
         end_all()
@@ -152,19 +159,42 @@ def _compile_all(tree: Tree, objects: list[str], patch: str) -> list[tuple[int, 
         pool.shutdown(wait=True)
 
 
-def _compile(tree: Tree, obj: str, patch: str) -> tuple[int, list[dict]]:
-    """Compile one object through Xen's Rules.mk in its directory: (exit status, errors)."""
-    path = PurePosixPath(obj)
-    directory = tree.root / path.parent
-    for stale in (directory / path.name, directory / f".{path.name}.d"):
-        if stale.exists():
-            stale.unlink()
-    code, out = tree.make(["-f", str(tree.xen / "Rules.mk"), *tree.vars(), path.name], cwd=directory,
-                          what=f"compiling {obj} at {patch}")
-    if code == 0 and not (directory / path.name).is_file():
-        code = 1
-        out += f"\n{obj} was not produced by make"
-    return code, errors(out, directory, tree.root) if code else []
+def _compile_dir(tree: Tree, directory: str, objects: list[str], patch: str) -> dict[str, tuple[int, list[dict]]]:
+    """Compile the objects of one directory through Xen's Rules.mk there: {object: (status, errors)}."""
+    cwd = tree.root / directory
+    names = [PurePosixPath(obj).name for obj in objects]
+    for name in names:
+        for stale in (cwd / name, cwd / f".{name}.d"):
+            if stale.exists():
+                stale.unlink()
+    jobs = min(len(names), os.cpu_count() or 1)
+    args = ["-k", f"-j{jobs}", "--output-sync=target"] if len(names) > 1 else []
+    code, out = tree.make(["-f", str(tree.xen / "Rules.mk"), *args, *tree.vars(), *names], cwd=cwd,
+                          what=f"compiling {', '.join(objects)} at {patch}")
+    parts = output_by_object(out, names)
+    results = {}
+    for obj, name in zip(objects, names):
+        if (cwd / name).is_file():
+            results[obj] = (0, [])
+        else:
+            text = parts.get(name) or (out if len(names) == 1 else f"{obj} was not produced by make")
+            results[obj] = (code or 1, errors(text, cwd, tree.root))
+    return results
+
+
+def output_by_object(output: str, names: list[str]) -> dict[str, str]:
+    """A make's output cut into each object's part: from the line that names the object (the
+    compile command make echoes, or its error line) to the next such line of another object."""
+    parts: dict[str, list[str]] = {}
+    words = {name: re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])") for name in names}
+    current = None
+    for line in output.splitlines():
+        if not line.startswith((" ", "\t", "In file included")) and ": error:" not in line:
+            named = next((n for n, w in words.items() if w.search(line)), None)
+            current = named or current
+        if current:
+            parts.setdefault(current, []).append(line)
+    return {name: "\n".join(lines) for name, lines in parts.items()}
 
 
 def distinct_errors(result: dict) -> list[dict]:
