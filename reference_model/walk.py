@@ -140,7 +140,9 @@ def check_start_level(region: Region, iova: int) -> Fault | None:
 
 
 def table_base(region: Region, iova: int) -> int | Fault:
-    base = region.ttbr & ADDR_MASK
+    """The start-level table is aligned to its own size (8 bytes a descriptor), not to a page."""
+    index_bits = region.input_bits - level_shift(region.start_level)
+    base = region.ttbr & ((1 << 48) - 1) & ~((8 << index_bits) - 1)
     if base >> OA_BITS:
         return Fault("address_size", region.start_level, iova, f"TTBR 0x{region.ttbr:x} beyond {OA_BITS} bits")
     return base
