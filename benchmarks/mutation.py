@@ -32,6 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import coverage
 import parso
@@ -131,9 +132,9 @@ def _changed_line(old: str, new: str) -> tuple[str, str]:
     return "", ""
 
 
-def candidates(module: str) -> list[tuple[str, Operator, int, int, int]]:
+def candidates(root: Path, module: str) -> list[tuple[str, Operator, int, int, int]]:
     """Every (operator name, operator, occurrence, start line, end line) the operators offer."""
-    tree = get_ast((ROOT / module).read_text())
+    tree = get_ast((root / module).read_text())
     out = []
     for name, op in operators():
         positions = ((start, end) for node in ast_nodes(tree) for start, end in op.mutation_positions(node))
@@ -142,10 +143,10 @@ def candidates(module: str) -> list[tuple[str, Operator, int, int, int]]:
     return out
 
 
-def sample(module: str, size: int, seed: int) -> list[Mutant]:
+def sample(root: Path, module: str, size: int, seed: int) -> list[Mutant]:
     """The first `size` compiling mutants of a seeded shuffle of every candidate."""
-    source = (ROOT / module).read_text()
-    pool = candidates(module)
+    source = (root / module).read_text()
+    pool = candidates(root, module)
     random.Random(f"{seed}:{module}").shuffle(pool)
     picked: list[Mutant] = []
     for name, op, occurrence, line, end_line in pool:
@@ -182,9 +183,15 @@ def test_env(real: bool) -> dict:
     return env
 
 
-def scratch_copy() -> Path:
+def scratch_copy(rev: str | None) -> Path:
+    """A copy of the work tree (or of commit `rev`, tests included) to mutate and test in."""
     where = Path(tempfile.mkdtemp(prefix="porter-mutation-"))
-    shutil.copytree(ROOT, where / "tree", ignore=COPY_IGNORE)
+    if rev is None:
+        shutil.copytree(ROOT, where / "tree", ignore=COPY_IGNORE)
+    else:
+        (where / "tree").mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(where / "tree")], input=archive, check=True)
     return where / "tree"
 
 
@@ -195,7 +202,9 @@ def pytest_cmd(tree: Path, *args: str) -> list[str]:
 def coverage_map(tree: Path, env: dict, modules: list[str]) -> dict[str, dict[int, set[str]]]:
     """module -> statement line -> test node ids that run it ('' = at import)."""
     cov_args = [f"--cov={top}" for top in sorted({m.split('/')[0] for m in modules})]
-    run = subprocess.run(pytest_cmd(tree, *cov_args, "--cov-context=test", "--cov-report=", "-x"),
+    junit = tree / ".mutation-junit.xml"
+    run = subprocess.run(pytest_cmd(tree, *cov_args, "--cov-context=test", "--cov-report=", "-x",
+                                    f"--junitxml={junit}"),
                          cwd=tree, env={**env, "PYTHONPATH": str(tree)}, capture_output=True, text=True)
     if run.returncode != 0:
         sys.exit(f"mutation: the unmutated suite fails in {tree}:\n{run.stdout[-3000:]}")
@@ -203,7 +212,7 @@ def coverage_map(tree: Path, env: dict, modules: list[str]) -> dict[str, dict[in
     data.read()
     cov = coverage.Coverage(data_file=str(tree / ".coverage"))
     cov.load()
-    out = {}
+    out = {"durations": durations(junit)}
     for module in modules:
         path = str(tree / module)
         lines: dict[int, set[str]] = {}
@@ -211,6 +220,17 @@ def coverage_map(tree: Path, env: dict, modules: list[str]) -> dict[str, dict[in
             lines[line] = {c.rsplit("|", 1)[0] for c in contexts}
         statements = sorted(cov.analysis2(path)[1])
         out[module] = {"lines": lines, "statements": statements}
+    return out
+
+
+def durations(junit: Path) -> dict[str, float]:
+    """test node id -> seconds, from the covered run's JUnit report."""
+    out = {}
+    for case in ElementTree.parse(junit).iter("testcase"):
+        parts = case.get("classname", "").split(".")
+        path = "/".join(parts[:2]) + ".py" if len(parts) >= 2 else ""
+        node = "::".join([path, *parts[2:], case.get("name", "")])
+        out[node] = float(case.get("time", "0"))
     return out
 
 
@@ -225,7 +245,8 @@ def tests_for(mutant: Mutant, cov: dict) -> list[str]:
             ids |= lines.get(first, set())
     if ids == {""} or ("" in ids and len(ids) == 1):
         ids = set().union(*lines.values()) if lines else set()
-    return sorted(i for i in ids if i)
+    # fastest first: with -x a killed mutant stops at its first failing test
+    return sorted((i for i in ids if i), key=lambda i: (cov["durations"].get(i, 60.0), i))
 
 
 def run_mutant(mutant: Mutant, tree: Path, env: dict, cov: dict, timeout: float) -> Mutant:
@@ -247,6 +268,7 @@ def run_mutant(mutant: Mutant, tree: Path, env: dict, cov: dict, timeout: float)
         mutant.outcome, mutant.detail = "killed", "timeout"
     finally:
         target.write_bytes(original)
+    print(f"  {mutant.outcome:8} {mutant.module}:{mutant.line} {mutant.operator}", file=sys.stderr, flush=True)
     return mutant
 
 
@@ -271,20 +293,21 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant before it counts as killed")
     ap.add_argument("--show", action="store_true", help="list every surviving and untested mutant")
     ap.add_argument("--real", action="store_true", help="keep PORTER_REAL/PORTER_SMMU (slow)")
+    ap.add_argument("--rev", help="mutate and test this commit instead of the work tree (e.g. a 'before')")
     args = ap.parse_args(argv)
     modules = args.module or list(CORE_MODULES)
+    trees = [scratch_copy(args.rev) for _ in range(max(1, args.jobs))]
     for m in modules:
-        if not (ROOT / m).is_file():
+        if not (trees[0] / m).is_file():
             ap.error(f"no module {m}")
     env = test_env(args.real)
     equivalents = load_equivalents()
     started = time.monotonic()
-    trees = [scratch_copy() for _ in range(max(1, args.jobs))]
     cov = coverage_map(trees[0], env, modules)
     print(f"coverage contexts: {time.monotonic() - started:.0f}s", file=sys.stderr)
     results: dict[str, list[Mutant]] = {}
     for module in modules:
-        mutants = sample(module, args.sample, args.seed)
+        mutants = sample(trees[0], module, args.sample, args.seed)
         todo = []
         for m in mutants:
             if (m.module, m.operator, m.before, m.after) in equivalents:

@@ -44,6 +44,7 @@ Descriptions of section entries:
 ARM
 M:\tAlice Arm <alice@example.org>
 M:\tAnna Arm <anna@example.org>
+\t(an indented line inside a section is not a new section)
 L:\tdevel@lists.example.org (moderated for non-subscribers)
 S:\tSupported
 F:\txen/arch/arm/
@@ -61,6 +62,10 @@ L:
 L:\tiommu@lists.example.org
 F:\txen/drivers/passthrough/
 
+TOP-LEVEL FILES
+M:\tTom Top <tom@example.org>
+F:\t*
+
 THE REST
 M:\tRita Rest <rita@example.org>
 L:\tdevel@lists.example.org
@@ -71,13 +76,13 @@ F:\t*/
 
 def test_parse_sections():
     sections = parse(MAINTAINERS)
-    assert [s.title for s in sections] == ["ARM", "IOMMU", "THE REST"]        # sections without F: dropped
-    arm, iommu, rest = sections
+    assert [s.title for s in sections] == ["ARM", "IOMMU", "TOP-LEVEL FILES", "THE REST"]   # no F:, no section
+    arm, iommu, top, rest = sections
     assert arm == Section("ARM", ["Alice Arm <alice@example.org>", "Anna Arm <anna@example.org>"],
                           ["devel@lists.example.org"], ["xen/arch/arm/", "xen/drivers/passthrough/arm/"],
                           ["xen/drivers/passthrough/arm/smmu*"])
     assert iommu.lists == ["iommu@lists.example.org"] and iommu.excludes == []
-    assert [s.catch_all for s in sections] == [False, False, True]
+    assert [s.catch_all for s in sections] == [False, False, True, True]
     assert Section("x", files=["*/"]).catch_all and not Section("x", files=["*.c"]).catch_all
 
 
@@ -97,7 +102,8 @@ def test_recipients_in_file_order_catch_all_only_when_nothing_else():
                       "Ivan Iommu <ivan@example.org>"]                          # ALICE ARM: a repeat
     assert recipients(sections, ["docs/README"]) == (["devel@lists.example.org"], ["Rita Rest <rita@example.org>"])
     assert recipients(sections, ["Makefile", "xen/arch/arm/setup.c"])[1] == [
-        "Alice Arm <alice@example.org>", "Anna Arm <anna@example.org>", "Rita Rest <rita@example.org>"]
+        "Alice Arm <alice@example.org>", "Anna Arm <anna@example.org>", "Tom Top <tom@example.org>",
+        "Rita Rest <rita@example.org>"]
     # an excluded file falls to the next specific section, never to THE REST
     assert recipients(sections, ["xen/drivers/passthrough/arm/smmu.c"]) == (
         ["iommu@lists.example.org"], ["Ivan Iommu <ivan@example.org>", "ALICE ARM <Alice@Example.org>"])
