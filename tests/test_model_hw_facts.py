@@ -41,10 +41,13 @@ model's own constants, so a wrong constant in reference_model fails a test:
 Where the model makes its own choice (the error codes of address-size and
 access-flag faults, not caching permission-faulting walks) the test says so.
 """
+import dataclasses
+
 import pytest
 
 from reference_model import Bypass, Fault, Ipmmu, Memory, Translation, UnmodelledRegister
 from reference_model.regs import decode_offset
+from reference_model.walk import arm_start_level
 
 # [LPAE] descriptor bits, typed in.
 VALID, TABLE_OR_PAGE, BLOCK = 0b01, 0b11, 0b01
@@ -230,7 +233,7 @@ def test_page_descriptor_fields(ctx):
     root, t, l1 = ctx
     map_4k(t, l1, 0x0020_3000, 0xAB_CDEF_5000 | PAGE)
     r = root.translate_context(0, 0x0020_3ABC)
-    assert r == Translation(0x0020_3ABC, 0xAB_CDEF_5ABC, 0x1000, 3, True, False, 0)
+    assert r == Translation(0x0020_3ABC, 0xAB_CDEF_5ABC, 0x1000, 3, True, 0, False)
 
 
 def test_attr_index_is_bits_4_to_2(ctx):
@@ -373,7 +376,7 @@ def test_contiguous_block_spans_16_blocks(ctx):
 def regime(ttbcr, *, va64=False):
     mem = Memory()
     root = Ipmmu("root", mem)
-    t = Tables(mem)
+    t = Tables(mem, start=0x2_4000_0000)         # above 4 GiB: IMTTUBR0/IMTTUBR1 carry bits 39:32
     t0, t1 = t.alloc(), t.alloc()
     program(root, 0, ttbcr, t0, t1, imctr=MMUEN | (VA64 if va64 else 0))
     return root, t, t0, t1
@@ -400,6 +403,32 @@ def test_32bit_t0sz_0_t1sz_2_ttbr1_takes_the_top_gigabyte():
     top = root.translate_context(0, 0xFFFF_FFF0)
     assert (top.pa, top.level, top.size) == (0x5_001F_FFF0, 2, 1 << 21)
     assert root.translate_context(0, 0xC000_0000).kind == "translation"  # TTBR1 index 0 unmapped
+
+
+def test_32bit_t0sz_0_t1sz_1_ttbr1_takes_the_top_half():
+    root, t, t0, t1 = regime(EAE | SL0_L1 | 1 << 16)
+    assert (root.read32(IMTTUBR0), root.read32(IMTTUBR1)) == (2, 2)
+    t.put(t0, 1, 0x1_4000_0000 | BLK)
+    t.put(t1, 1, 0x2_C000_0000 | BLK)            # level 1, 31-bit input: index bit 30 only
+    assert root.translate_context(0, 0x7FFF_FFF0).pa == 0x1_7FFF_FFF0
+    assert root.translate_context(0, 0xC000_0010).pa == 0x2_C000_0010
+    assert root.translate_context(0, 0x8000_0010).kind == "translation"   # TTBR1 index 0 unmapped
+
+
+@pytest.mark.parametrize("bits,level", [(12, 3), (13, 3), (21, 3), (22, 2), (25, 2), (30, 2), (31, 1), (32, 1),
+                                        (39, 1), (40, 0), (48, 0), (49, 3)])
+def test_start_level_implied_by_the_input_size(bits, level):
+    """[LPAE] 4 KiB granule: level 3 resolves bits 20:12, level 2 29:21, level 1 38:30, level 0 47:39."""
+    assert arm_start_level(bits) == level
+
+
+def test_walk_results_are_values():
+    fault, tr = Fault("translation", 1, 0x10), Translation(0x10, 0x10, 0x1000, 3, True, 0)
+    assert {fault, tr} == {Fault("translation", 1, 0x10), Translation(0x10, 0x10, 0x1000, 3, True, 0)}
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'kind'"):
+        fault.kind = "permission"
+    assert str(fault) == "translation fault at level 1 for 0x10"
+    assert str(Fault("secure", 2, 0xAB, "NS clear")) == "secure fault at level 2 for 0xab (NS clear)"
 
 
 def test_32bit_t0sz_2_t1sz_0_ttbr1_takes_the_rest_from_level_1():
