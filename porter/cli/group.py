@@ -1,4 +1,4 @@
-"""The porter command line: thin click commands over the library."""
+"""The porter command group and the decorator every verb module registers with."""
 from __future__ import annotations
 
 import functools
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from . import ui
-from .errors import Findings, PorterError
+from .. import ui
+from ..errors import Findings, PorterError
 
 
 def porter_command(name: str, **kw):
@@ -45,5 +45,3 @@ def main(ctx, directory):
     """Port Linux driver sources into Xen as a reviewable patch series."""
     ctx.obj = Path(directory)
 
-
-from . import commands  # noqa: E402,F401  (registers the commands)

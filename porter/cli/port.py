@@ -5,22 +5,10 @@ from pathlib import Path
 
 import click
 
-from . import ui, workspace
-from .cli import porter_command
-from .cmd_lint import xen_and_ref
-from .errors import BadInput
-
-
-def output_path(cwd: Path, out: str) -> Path:
-    """-o OUT (relative to the current directory); inside a workspace it must stay inside it."""
-    path = Path(out) if Path(out).is_absolute() else cwd / out
-    root = workspace.root_for(cwd)
-    if root is None:
-        return path
-    try:
-        return root / path.resolve().relative_to(root)
-    except ValueError:
-        raise BadInput(f"output {out!r} leaves the workspace {root}") from None
+from .. import ui, workspace
+from ..errors import BadInput
+from .args import output_path, xen_and_ref
+from .group import porter_command
 
 
 @porter_command("port")
@@ -36,10 +24,10 @@ def output_path(cwd: Path, out: str) -> Path:
 @click.option("--commit", default=None, help="Last upstream commit touching the file.")
 def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, commit):
     """Port a Linux FILE to Xen with the rule packs: lint-clean, Linux code kept under #if 0."""
-    from .linux_to_xen import xen_index
-    from .linux_to_xen.xenindex import cache_dir
-    from .linux_to_xen.port import DEFAULT_PACKS, detect_provenance, port_source
-    from .linux_to_xen.rules import load_packs
+    from ..linux_to_xen import xen_index
+    from ..linux_to_xen.port import DEFAULT_PACKS, detect_provenance, port_source
+    from ..linux_to_xen.rules import load_packs
+    from ..linux_to_xen.xenindex import cache_dir
     src_path = Path(file) if Path(file).is_absolute() else cwd / file
     try:
         source = src_path.read_bytes()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from . import gitutil, ui, workspace
-from .cli import porter_command
-from .errors import BadInput
+from .. import gitutil, ui, workspace
+from ..errors import BadInput
+from .group import porter_command
 
 
 def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
@@ -36,7 +36,7 @@ def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
 @click.option("--mutants", is_flag=True, help="Also run broken variants and report which are caught.")
 def validate_cmd(cwd: Path, revision, source, mutants):
     """Build the ported C on the host and check it against the IPMMU-VMSA model."""
-    from .validate import validate_sources
+    from ..validate import validate_sources
 
     if source and revision:
         raise BadInput("give either a revision or --source DIR, not both")

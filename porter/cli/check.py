@@ -1,0 +1,35 @@
+"""`porter check`: the CI gate."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import ui, workspace
+from .group import porter_command
+from .show import show_diff
+
+
+@porter_command("check")
+def check_cmd(cwd: Path):
+    """CI gate: regenerate the newest revision from the recipe and compare it with the committed one.
+
+    Exit 0 when identical; exit 1 naming each patch file that differs, with a short diff.
+    Never touches the committed files."""
+    from ..check import check
+    ws = workspace.load(cwd)
+    with ui.progress("check: regenerating the newest revision") as update:
+        result = check(ws, update)
+    for c in result["conflicts"]:
+        ui.say(f"conflict: {c['file']}:{c.get('line', 0)}: {c.get('unit', '')}: {c['reason']}", style="red")
+    for d in result["drift"]:
+        ui.say(f"drift: {d}", style="red")
+    if not result["differs"]:
+        ui.say(f"ok: series/{ws.name}/{result['revision']} is what the recipe makes from {result['tag']}",
+               style="green")
+    for d in result["differs"]:
+        ui.say(f"differs: series/{ws.name}/{result['revision']}/{d['file']}", style="red")
+        show_diff(d["diff"])
+    if result["differs"]:
+        ui.say(f"{len(result['differs'])} file(s) differ from what the recipe makes: a hand edit, "
+               f"a stale recipe or a changed upstream; run 'porter resync --from {result['tag']}' "
+               f"or update the recipe", style="red")
+    return result
