@@ -103,3 +103,57 @@ def test_a_carried_patch_that_does_not_apply_says_why(repo):
     assert untouched == (b"int a;\n", None)                       # nothing half-applied
     assert subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True,
                           text=True).stdout == ""
+
+
+def test_a_patch_creating_files_only(repo):
+    patch = b"""diff --git a/xen/n/new.c b/xen/n/new.c
+new file mode 100644
+--- /dev/null
++++ b/xen/n/new.c
+@@ -0,0 +1 @@
++int n;
+"""
+    store = ObjectStore(repo)
+    try:
+        tree = WorkTree(store, repo, git(repo, "rev-parse", "HEAD"))
+        assert tree.apply(patch) is None
+        assert tree.read("xen/n/new.c") == b"int n;\n"
+    finally:
+        store.close()
+
+
+def test_a_patch_whose_context_moved_goes_in_three_way(repo):
+    lines = [f"int v{i};\n".encode() for i in range(12)]
+    minirepos.write(repo, "xen/d/a.c", b"".join(lines))
+    minirepos.commit(repo, "twelve", 2)
+    minirepos.write(repo, "xen/d/a.c", b"".join(lines[:6] + [b"int changed;\n"] + lines[7:]))
+    patch = subprocess.run(["git", "-C", str(repo), "diff", "--full-index"], capture_output=True, check=True).stdout
+    git(repo, "checkout", "-q", "--", ".")
+    store = ObjectStore(repo)
+    try:
+        base = git(repo, "rev-parse", "HEAD")
+        tree = WorkTree(store, repo, base)
+        ours = lines[:3] + [b"int moved;\n"] + lines[4:]           # inside the hunk's context: plain apply fails
+        tree.write("xen/d/a.c", b"".join(ours))
+        assert tree.apply(patch) is None
+        assert tree.read("xen/d/a.c") == b"".join(ours[:6] + [b"int changed;\n"] + ours[7:])
+        sha = tree.commit(base, "m\n", "Tess Tester <tess@example.org>", "1600000000 +0000")
+    finally:
+        store.close()
+    assert git(repo, "show", f"{sha}:xen/d/a.c").splitlines()[3:7] == ["int moved;", "int v4;", "int v5;",
+                                                                        "int changed;"]
+
+
+def test_a_port_step_file_outside_the_file_map(tmp_path):
+    up, xen = minirepos.build(tmp_path / "src")
+    ws = tmp_path / "ws"
+    from tests.helpers import porter
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
+    recipe = ws / "series/foo/recipe.toml"
+    recipe.write_text(recipe.read_text().replace(
+        '"xen/drivers/passthrough/arm/foo.c" = "foo.c.edits"', '"xen/drivers/passthrough/arm/bar.c" = "foo.c.edits"'))
+    code, out = porter("resync", "--from", "t1", cwd=ws)
+    assert (code, out) == (2, "porter resync: error: recipe: ported file xen/drivers/passthrough/arm/bar.c "
+                              "is not in the file map\n")
+    assert not (ws / "series/foo/v1").exists()
