@@ -112,7 +112,7 @@ def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover
     date = rfc2822(rec.steps[-1].date)
     blurb = _TEMPLATES.get_template("cover.txt.j2").render(
         purpose=purpose.strip("\n") + "\n" if purpose.strip() else "",
-        tree=ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"],
+        tree=ws.public_url("upstream"),
         tag=built.tag,
         provenance=[{"path": p, "sha": s, "subject": subj} for p, (s, subj) in sorted(built.provenance.items())],
         base=built.base, base_subject=subject_of(str(ws.xen_git), built.base),

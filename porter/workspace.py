@@ -63,6 +63,14 @@ class Workspace:
                 ignore.write_text("*\n")
         return path
 
+    def public_url(self, which: str) -> str:
+        """The URL of a source others can reach (public_url, else url); BadInput for a local path."""
+        url = self.config[which].get("public_url") or self.config[which]["url"]
+        if not is_url(url):
+            raise BadInput(f"porter.toml [{which}] names the local path {url!r}, which patches and CI "
+                           f"cannot name: set [{which}] public_url = \"https://...\"")
+        return url
+
     @property
     def base(self) -> str:
         return self.config["xen"]["base"]
@@ -137,10 +145,13 @@ def cache_for(start: Path) -> Path | None:
 
 
 def load(start: str | os.PathLike | None = None) -> Workspace:
-    root = Path(start or ".").resolve()
+    """The workspace start lies in: the nearest folder at or above start holding porter.toml."""
+    here = Path(start or ".").resolve()
+    root = root_for(here)
+    if root is None:
+        raise BadInput(f"no {CONFIG} in {here} or its parents: not a porter workspace "
+                       f"(run 'porter init' or use -C DIR)")
     path = root / CONFIG
-    if not path.is_file():
-        raise BadInput(f"no {CONFIG} in {root}: not a porter workspace (run 'porter init' or use -C DIR)")
     try:
         config = tomllib.loads(path.read_text("utf-8"))
         name = config["series"]["name"]
@@ -151,10 +162,18 @@ def load(start: str | os.PathLike | None = None) -> Workspace:
     return Workspace(root, config)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, data: bytes) -> None:
+    """Write path whole (temp file then rename), with the mode a plain open() would give (0644)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
@@ -169,6 +188,7 @@ def atomic_dir(target: Path):
     """Yield a temp dir beside target; on success it replaces target whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    tmp.chmod(0o777 & ~_umask())
     try:
         yield tmp
         old = None
@@ -233,8 +253,8 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     root = root.resolve()
     if (root / CONFIG).exists():
         raise BadInput(f"{root / CONFIG} already exists")
-    created = not root.exists()
-    root.mkdir(parents=True, exist_ok=True)
+    if public_url is not None and not is_url(public_url):
+        raise BadInput(f"--public-url {public_url!r} is not a URL others can reach")
     config = {
         "series": {"name": name},
         "upstream": {"url": _source(upstream)},
@@ -242,8 +262,16 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     }
     if release:
         config["xen"]["release"] = release
-    if public_url:
-        config["upstream"]["public_url"] = public_url
+    for which, given in (("upstream", public_url), ("xen", None)):
+        url = given or public_remote(config[which]["url"])
+        if url and url != config[which]["url"]:
+            config[which]["public_url"] = url
+    up = config["upstream"]
+    if not is_url(up.get("public_url") or up["url"]) and gitutil.is_git_repo(up["url"]):
+        raise BadInput(f"upstream {upstream!r} is a local clone without a public remote: pass "
+                       f"--public-url URL (the tree patches will name as the code's origin)")
+    created = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
     ws = Workspace(root, config)
     try:
         for which in ("upstream", "xen"):
@@ -257,6 +285,19 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     ws.series_dir.mkdir(parents=True, exist_ok=True)
     ws.save()
     return ws
+
+
+def is_url(source: str) -> bool:
+    """Whether a source is reachable from elsewhere (a URL or scp-like git@host:path), not a local path."""
+    return "://" in source and not source.startswith("file:") or source.startswith("git@")
+
+
+def public_remote(source: str) -> str | None:
+    """The URL a local clone's origin remote names, when it is one (the tree's public home)."""
+    if is_url(source) or not gitutil.is_git_repo(source):
+        return None
+    url = gitutil.run(source, "config", "--get", "remote.origin.url").stdout.decode("utf-8", "replace").strip()
+    return url if is_url(url) else None
 
 
 def _source(source: str) -> str:

@@ -175,7 +175,7 @@ def test_ci_templates_are_valid_yaml():
 # -- real inputs -----------------------------------------------------------------------------------
 def test_review_real_ipmmu_v1_to_rcar_353(real, tmp_path):
     ws = tmp_path / "ws"
-    code, out = porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp",
+    code, out = porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--public-url", "https://github.com/renesas-rcar/linux-bsp.git",
                        "--xen", real / "xen", "--base", "base-v1")
     assert code == 0, out
     assert porter("learn", "ipmmu_v1", "--from", "rcar-3.5.2", cwd=ws)[0] == 0
