@@ -129,6 +129,7 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tupl
     if old.is_file():
         prev = recipe_mod.load(ws.series_dir)
         rec.to, rec.cc, rec.subject_prefix = prev.to, prev.cc, prev.subject_prefix
+        rec.changes = prev.changes
         rec.cover = prev.cover or rec.cover
     recipe_mod.save(ws.series_dir, rec, step_files)
     return rec, summary
