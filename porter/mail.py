@@ -65,6 +65,23 @@ def checked_sender(sender: str) -> str:
     return sender
 
 
+def checked_address(address: str) -> str:
+    """A --to/--cc address: 'mail@host' or 'Name <mail@host>', one line, not an option."""
+    a = address.strip()
+    if not a or a.startswith("-") or any(c in a for c in ",\n\r") or \
+            not (re.fullmatch(r"[^<>\s]+@[^<>\s]+", a) or IDENT.match(a)):
+        raise BadInput(f"invalid address {address!r}: want 'mail@host' or 'Name <mail@host>'")
+    return a
+
+
+def checked_message_id(value: str) -> str:
+    v = value.strip()
+    v = v if v.startswith("<") else f"<{v}>"
+    if not re.fullmatch(r"<[^<>\s@]+@[^<>\s@]+>", v):
+        raise BadInput(f"invalid Message-Id {value!r}: want <id@host>")
+    return v
+
+
 def with_rfc(prefix: str, rfc: bool) -> str:
     return f"RFC {prefix}" if rfc and not prefix.upper().startswith("RFC") else prefix
 
