@@ -78,7 +78,7 @@ def build(rec, version: int, reviewed: list[dict], old: dict[str, bytes], old_ta
     log = Changelog(cover=list(notes.get("cover", [])))
     if old_tag and old_tag != new_tag:
         log.cover.append(f"Rebase on upstream {new_tag} (v{version - 1} was on {old_tag})")
-    for path, units in sorted(units_changed.items()):
+    for path, units in sorted(units_changed.items() if old_tag != new_tag else ()):
         log.cover.append(f"{path.rsplit('/', 1)[-1]}: follow upstream changes to {', '.join(units)}")
     for p in reviewed:
         number = int(p["file"][:4]) if p["file"][:4].isdigit() else 0

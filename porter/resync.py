@@ -25,7 +25,7 @@ def normalized(data: bytes) -> bytes:
     text = _THREAD.sub("", text)
     if _COVER.search(text):
         text = _SENT.sub("", text)
-    text = _CHANGES.sub("\n", text)
+    text = _CHANGES.sub("", text)
     text = changelog.strip(text)
     text = re.sub(r"^index [0-9a-f]+\.\.[0-9a-f]+.*$", "index", text, flags=re.M)
     return text.encode("utf-8", "surrogateescape")
@@ -133,7 +133,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     if version is not None and revs and version < revs[-1]:
         raise BadInput(f"-v {version}: series/{ws.name}/ already has v{revs[-1]}; a new revision "
                        f"must be numbered after it")
-    explicit = prefix is not None or rfc or sender is not None or version is not None
+    explicit_version = version is not None
     if revs and (version is None or version == revs[-1]):
         newest = revs[-1]
         old = ws.revision_files(newest)
@@ -153,7 +153,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
         raise BadInput(f"-v {version}: series/{ws.name}/v{version} exists and differs from what the "
                        f"recipe makes now; leave -v out to write v{revs[-1] + 1}")
     old = ws.revision_files(revs[-1]) if revs else {}
-    mail = revision.default_mail(ws, rec, prefix, rfc, show_version=version is not None and explicit,
+    mail = revision.default_mail(ws, rec, prefix, rfc, show_version=explicit_version,
                                  sender=sender)
     files = written_revision(ws, rec, built, version, mail, old)
     _, patches = revision_changes(ws, rec, built, old, version, mail=mail)
