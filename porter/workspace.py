@@ -52,12 +52,14 @@ class Workspace:
     def xen_git(self) -> Path:
         return self._mirror("xen")
 
-    def _mirror(self, which: str, progress=None, refresh: bool = False) -> Path:
-        """The cache of a source ("upstream" or "xen"): cloned from porter.toml's URL when missing
-        (a fresh checkout of a committed workspace, in CI), fetched again with refresh."""
+    def _mirror(self, which: str, progress=None, refresh: bool = False, public: bool = False) -> Path:
+        """The cache of a source ("upstream" or "xen"): cloned from porter.toml's URL (public: its
+        public URL) when missing (a fresh checkout of a committed workspace, in CI), fetched again
+        with refresh."""
         path = self.cache / f"{which}.git"
         if refresh or not path.exists():
-            mirror_source(self.config[which]["url"], path, which, progress)
+            source = self.public_url(which) if public else self.config[which]["url"]
+            mirror_source(source, path, which, progress)
             ignore = self.cache / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("*\n")
@@ -67,8 +69,8 @@ class Workspace:
         """The URL of a source others can reach (public_url, else url); BadInput for a local path."""
         url = self.config[which].get("public_url") or self.config[which]["url"]
         if not is_url(url):
-            raise BadInput(f"porter.toml [{which}] names the local path {url!r}, which patches and CI "
-                           f"cannot name: set [{which}] public_url = \"https://...\"")
+            raise BadInput(f"porter.toml [{which}] names the local path {url!r}, which CI runners cannot "
+                           f"reach and patches must not name: set [{which}] public_url = \"https://...\"")
         return url
 
     @property
@@ -87,10 +89,14 @@ class Workspace:
                 pass   # the source is unreachable: the unknown ref is the error to report
             return gitutil.resolve(self._mirror(which), ref, what)
 
-    def fetch(self, progress=None) -> None:
-        """Fetch both sources into .porter/, cloning what is missing."""
+    def fetch(self, progress=None, public: bool = False) -> None:
+        """Fetch both sources into .porter/, cloning what is missing (public: from the public URLs,
+        refusing local paths, as CI must)."""
+        if public:
+            for which in ("upstream", "xen"):
+                self.public_url(which)
         for which in ("upstream", "xen"):
-            self._mirror(which, progress, refresh=True)
+            self._mirror(which, progress, refresh=True, public=public)
 
     def save(self) -> None:
         atomic_write(self.root / CONFIG, tomli_w.dumps(self.config).encode())
