@@ -43,7 +43,7 @@ def reason(origin: str, header: str, upstream_repo: str) -> str:
     where = header.removeprefix("@@").strip().rpartition(": ")[2] if header else ""
     if kind == "upstream":
         subject = _subject(upstream_repo, what) if re.fullmatch(r"[0-9a-f]{7,40}", what) else ""
-        return f'Follow upstream commit {what} ("{subject}")' if subject else f"Follow upstream {what}"
+        return f'Follow upstream commit {what} ("{subject}")' if subject else f"Update to upstream {what}"
     if kind == "learned":
         return f"Update the Xen changes to {what}"
     if kind == "carry":

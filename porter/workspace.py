@@ -251,7 +251,7 @@ def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
 
 
 def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None,
-         public_url: str | None = None, progress=None) -> Workspace:
+         public_url: str | None = None, progress=None, xen_public_url: str | None = None) -> Workspace:
     gitutil.check_ref_syntax(base, "base")
     safe_join(Path("series"), name, "series name")
     if "/" in name or not name.strip():
@@ -259,8 +259,9 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     root = root.resolve()
     if (root / CONFIG).exists():
         raise BadInput(f"{root / CONFIG} already exists")
-    if public_url is not None and not is_url(public_url):
-        raise BadInput(f"--public-url {public_url!r} is not a URL others can reach")
+    for option, value in (("--public-url", public_url), ("--xen-public-url", xen_public_url)):
+        if value is not None and not is_url(value):
+            raise BadInput(f"{option} {value!r} is not a URL others can reach")
     config = {
         "series": {"name": name},
         "upstream": {"url": _source(upstream)},
@@ -268,7 +269,7 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     }
     if release:
         config["xen"]["release"] = release
-    for which, given in (("upstream", public_url), ("xen", None)):
+    for which, given in (("upstream", public_url), ("xen", xen_public_url)):
         url = given or public_remote(config[which]["url"])
         if url and url != config[which]["url"]:
             config[which]["public_url"] = url

@@ -101,7 +101,7 @@ def test_cover_changes_come_from_review(ws2):
     cover = (ws2 / "series/bar/v2/0000-cover-letter.patch").read_text()
     section = cover.split("Changes since v1:\n", 1)[1].split("\n\n", 1)[0]
     assert "  - Rebase on upstream t2 (v1 was on t1)" in section
-    assert re.search(r'^  - Patch 2 "iommu/arm: bar: Add Xen changes": Follow upstream t2$', section, re.M)
+    assert re.search(r'^  - Patch 2 "iommu/arm: bar: Add Xen changes": Update to upstream t2$', section, re.M)
     doc = porter_json("review", cwd=ws2)[1]
     for p in doc["patches"]:
         if p["status"] == "changed":

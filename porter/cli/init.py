@@ -19,7 +19,9 @@ from .group import porter_command
 @click.option("--public-url", default=None,
               help="Upstream URL patches name as the code's origin; needed when --upstream is a local "
                    "clone without a public origin remote.")
-def init_cmd(cwd: Path, target, name, upstream, xen, base, release, public_url):
+@click.option("--xen-public-url", default=None,
+              help="Xen URL CI clones from when --xen is a local clone without a public origin remote.")
+def init_cmd(cwd: Path, target, name, upstream, xen, base, release, public_url, xen_public_url):
     """Create a workspace: porter.toml, series/NAME/ and a git cache in .porter/.
 
     Local clones are used through their public origin remote in patches and CI (porter.toml
@@ -35,7 +37,7 @@ def init_cmd(cwd: Path, target, name, upstream, xen, base, release, public_url):
     from ..revision import release_warning
     root = cwd / target if target else cwd
     with ui.progress("init") as update:
-        ws = workspace.init(root, name, upstream, xen, base, release, public_url, update)
+        ws = workspace.init(root, name, upstream, xen, base, release, public_url, update, xen_public_url)
     ui.say(f"workspace {ws.root} ready: series {ws.name} on {ws.base}")
     warnings = [w for w in [release_warning(ws)] if w]
     for w in warnings:
