@@ -107,7 +107,7 @@ def test_resync_onto_a_clean_new_tag_makes_v2_with_changelog(tmp_path, repos):
     assert code == 0 and res["revision"] == "v2" and res["changed"] and not res["findings"], res
     cover = (ws / "series/foo/v2/0000-cover-letter.patch").read_text()
     assert "Subject: [PATCH v2 0/4]" in cover
-    assert "upstream moved from t1 to t4" in cover
+    assert "  - Rebase on upstream t4 (v1 was on t1)" in cover
     am_series(xen, "base", ws / "series/foo/v2", tmp_path / "am")
     assert "#define FOO_IRQ" in (tmp_path / "am/xen/drivers/passthrough/arm/foo.c").read_text()
 

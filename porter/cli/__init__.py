@@ -6,6 +6,7 @@ from . import (  # noqa: F401  (register the verbs)
                check,
                ci_template,
                demo,
+               export,
                fetch,
                init,
                learn,
@@ -13,6 +14,8 @@ from . import (  # noqa: F401  (register the verbs)
                port,
                resync,
                review,
+               send,
+               status,
                validate,
 )
 from .group import main

@@ -18,7 +18,13 @@ def check_cmd(cwd: Path, no_build):
 
     Exit 0 when identical, free of findings and (with a compiler for the target) building at every
     patch; exit 1 naming each patch file that differs (with a short diff), each finding and each
-    build error. Never touches the committed files."""
+    build error. Never touches the committed files.
+
+    \b
+    Examples:
+      porter check
+      porter check --json     # {"differs": [{"file", "diff"}], ...} for scripts
+    """
     from ..check import check
     ws = workspace.load(cwd)
     with ui.progress("check: regenerating the newest revision") as update:
