@@ -53,6 +53,7 @@ def main():
         def fresh(name):
             ws = tmp / name
             run(*PORTER, "init", str(ws), "--name", "ipmmu-vmsa", "--upstream", str(real / "renesas-bsp"),
+                "--public-url", "https://github.com/renesas-rcar/linux-bsp.git",
                 "--xen", str(real / "xen"), "--base", a.base)
             run(*PORTER, "-C", str(ws), "learn", a.ref, "--from", a.tag)
             run(*PORTER, "-C", str(ws), "resync", "--from", a.tag, "--no-build")

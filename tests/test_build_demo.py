@@ -33,7 +33,7 @@ def demo_src(tmp_path_factory, have_cc) -> Path:
 def new_ws(src: Path, tmp: Path, build: dict | None = None, xen: Path | None = None, base: str = "base") -> Path:
     ws = tmp / "ws"
     code, out = porter("init", ws, "--name", NAME, "--upstream", src / "upstream", "--xen", xen or src / "xen",
-                       "--base", base)
+                       "--base", base, "--public-url", "https://example.org/demo/renesas-bsp.git")
     assert code == 0, out
     config = tomllib.loads((ws / "porter.toml").read_text())
     config["build"] = {"arch": host_arch(), "cc": "cc"} if build is None else build

@@ -20,8 +20,8 @@ def cross(real) -> str:
 
 def learned(real, tmp_path: Path, ref: str, base: str, tag: str) -> Path:
     ws = tmp_path / "ws"
-    assert porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--xen",
-                  real / "xen", "--base", base)[0] == 0
+    assert porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--public-url",
+                  "https://github.com/renesas-rcar/linux-bsp.git", "--xen", real / "xen", "--base", base)[0] == 0
     assert porter("learn", ref, "--from", tag, cwd=ws)[0] == 0
     return ws
 
