@@ -115,7 +115,8 @@ def build(root: Path) -> tuple[Path, Path]:
     write(xen, "MAINTAINERS", MAINTAINERS)
     write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\n")
     write(xen, "xen/include/xen/lib.h", XEN_LIB)
-    write(xen, "xen/include/asm-arm/io.h", b"unsigned int ioread32(const volatile void *addr);\n")
+    write(xen, "xen/include/asm-arm/io.h", b"unsigned int ioread32(const volatile void *addr);\n"
+                                           b"unsigned int readl_relaxed(const volatile void *addr);\n")
     commit(xen, "Xen 4.9.0 release", 3)
     write(xen, "xen/include/xen/lib.h", XEN_LIB + b"void *xzalloc_bytes(unsigned long n);\n")
     commit(xen, "xen: add xzalloc_bytes\n\nSigned-off-by: Tess Tester <tess@example.org>", 4)

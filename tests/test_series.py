@@ -79,9 +79,12 @@ def test_resync_onto_new_tag_with_a_finding_writes_no_revision(tmp_path, repos):
     up, xen = repos
     ws = make_ws(tmp_path, repos)
     assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
-    code, res = porter_json("resync", "--from", "t2", cwd=ws)
-    # foo_read, which the port keeps, changed upstream to use readl_relaxed: a finding for a human
-    assert code == 1 and [f["symbol"] for f in res["findings"]] == ["readl_relaxed"]
+    minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T2.replace(b"readl_relaxed", b"readq_relaxed"))
+    minirepos.commit(up, "foo: read 64 bits", 9)
+    git(up, "tag", "t6")
+    code, res = porter_json("resync", "--from", "t6", cwd=ws)
+    # foo_read, which the port keeps, changed upstream to use readq_relaxed: a finding for a human
+    assert code == 1 and [f["symbol"] for f in res["findings"]] == ["readq_relaxed"]
     assert res["findings"][0]["unit"] == "function foo_read"
     # so no v2: the regenerated series waits in the scratch worktree, as conflicts do
     assert res["revision"] is None and res["not_written"] == ["1 open finding(s)"], res
@@ -91,7 +94,7 @@ def test_resync_onto_new_tag_with_a_finding_writes_no_revision(tmp_path, repos):
     assert "function foo_reset" in note["message"] and "iowrite32" in note["message"]
     ported = (Path(res["scratch"]) / "xen/drivers/passthrough/arm/foo.c").read_text()
     assert "#if 0 /* Xen: uses Linux-only iowrite32 (new upstream code) */\nstatic void foo_reset" in ported
-    assert "return readl_relaxed(foo->base + reg);" in ported
+    assert "return readq_relaxed(foo->base + reg);" in ported
     assert git(Path(res["scratch"]), "rev-parse", "HEAD") == git(ws / ".porter/xen.git", "rev-parse", res["branch"])
 
 

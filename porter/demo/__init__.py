@@ -156,8 +156,8 @@ def run(target: Path, progress=lambda text: None) -> dict:
         checked = validate_tip(ws, target / "v1-sources")
         progress(f"resync onto {RELEASES[-1]}")
         update = resync.resync(ws, RELEASES[-1], progress, sender=sender)
-        progress(f"validating {update['revision']} against the IPMMU model")
-        checked_update = validate_tip(ws, target / f"{update['revision']}-sources")
+        progress(f"validating {update['revision'] or 'the update'} against the IPMMU model")
+        checked_update = validate_tip(ws, target / f"{update['revision'] or 'update'}-sources")
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
