@@ -54,10 +54,13 @@ def test_review_upstream_move(ws2):
 def test_review_import_hunk_names_the_upstream_commit(ws2):
     from tests.helpers import git
     doc = porter_json("review", cwd=ws2)[1]
-    origins = {h["origin"] for h in by_number(doc)["0001"]["hunks"]}
+    hunks = by_number(doc)["0001"]["hunks"]
+    assert [h["header"] for h in hunks] == ["@@ Commit message", "@@ xen/drivers/passthrough/arm/bar.c"]
     # bar_status and the pdev check come from two upstream commits: one hunk, so the tag
-    assert origins <= {"upstream:t2"} | {f"upstream:{c[:12]}" for c in
-                                        git(ws2 / ".porter/upstream.git", "rev-list", "t1..t2").split()}
+    assert [h["origin"] for h in hunks] == ["upstream:t2", "upstream:t2"]
+    newest, older = git(ws2 / ".porter/upstream.git", "rev-list", "t1..t2").split()
+    assert hunks[1]["origins"] == sorted([f"upstream:{older[:12]}", f"upstream:{newest[:12]}"])
+    assert f'+  drivers/iommu/bar.c: commit {newest[:12]} ("bar: check pdev in probe")' in hunks[0]["diff"]
 
 
 def test_review_hand_edit_is_manual(ws2):
@@ -169,9 +172,23 @@ def test_ci_templates():
 
 def test_ci_templates_are_valid_yaml():
     yaml = pytest.importorskip("yaml")
-    for kind in ("github", "gitlab"):
-        doc = yaml.safe_load(porter("ci-template", kind)[1])
-        assert isinstance(doc, dict) and doc
+    gh = yaml.safe_load(porter("ci-template", "github")[1])
+    assert gh[True] == {"pull_request": None, "push": {"branches": ["main", "master"]}}    # YAML 1.1: on -> True
+    assert gh["permissions"] == {"contents": "read", "pull-requests": "write"}
+    steps = gh["jobs"]["porter"]["steps"]
+    assert steps[0] == {"uses": "actions/checkout@v4", "with": {"fetch-depth": 0}}
+    runs = [s.get("run", "").strip() for s in steps]
+    assert runs.index('python -m pip install "porter"') < runs.index("porter fetch") < runs.index("porter check")
+    review = next(s for s in steps if s.get("name") == "porter review")
+    assert "porter review --markdown > porter-review.md" in review["run"] and "always()" in review["if"]
+    gl = yaml.safe_load(porter("ci-template", "gitlab")[1])
+    assert list(gl) == ["porter"]
+    job = gl["porter"]
+    assert job["variables"] == {"GIT_DEPTH": "0"}
+    assert job["before_script"] == ['python -m pip install "porter"', "porter fetch"]
+    assert job["script"] == ["porter check"]
+    assert "porter review --markdown > porter-review.md" in job["after_script"][0]
+    assert job["artifacts"]["paths"] == ["porter-review.md"] and job["artifacts"]["when"] == "always"
 
 
 # -- real inputs -----------------------------------------------------------------------------------
