@@ -215,3 +215,15 @@ def test_status_from_a_subdirectory(tmp_path, repos):
     code, out = porter("status", cwd=sub)
     assert code == 0 and "v1: [RFC PATCH] 4 patches + cover letter from t1" in out
     assert "porter send v1 --dry-run" in out
+
+
+def test_non_ascii_sender_round_trips_through_check(tmp_path, repos):
+    ws = make_ws(tmp_path, repos)
+    sender = "Jürgen Groß <jgross@example.org>"
+    assert porter("resync", "--from", "t1", "--sender", sender, cwd=ws)[0] == 0
+    cover = (ws / "series/foo/v1/0000-cover-letter.patch").read_text()
+    assert f"\nFrom: {sender}\n" in cover
+    code, out = porter("check", cwd=ws)
+    assert code == 0, out
+    code, doc = porter_json("status", cwd=ws)
+    assert doc["revisions"][0]["sender"] == sender
