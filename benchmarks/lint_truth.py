@@ -130,7 +130,7 @@ def main() -> None:
                 {"smmu-v3.c": show(sx, "smmuv3", ARM + "smmu-v3.c")}, {}, tmp)
             (tmp / "smmu").mkdir()
             report["false_alarms_smmuv3"] = false_alarms(
-                sx, "smmuv3-base", {"smmu-v3.c": show(sx, "smmuv3", ARM + "smmu-v3.c")}, tmp / "smmu")
+                sx, "smmuv3", {"smmu-v3.c": show(sx, "smmuv3", ARM + "smmu-v3.c")}, tmp / "smmu")
         report["generic_port"] = generic_port(real, tmp)
     print(json.dumps(report, indent=1))
 
