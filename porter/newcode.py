@@ -46,7 +46,8 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
             state["previous"] = set().union(*(_names(src, names) for src in previous))
             state["previous_text"] = b"\n".join(previous)
             state["previous_sources"] = previous
-        found = [f for f in lint_sources({unit: text}, index) if f["symbol"] not in state["defined"]]
+        scope = {"port": previous[-1]} if previous and previous[-1] else {}
+        found = [f for f in lint_sources({unit: text}, index, scope) if f["symbol"] not in state["defined"]]
         if not found:
             return text, []
         kind, _, name = unit.partition(" ")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import cparse, gitutil
 from . import engine, symbols
-from .lint import lint_sources
+from .lint import Scope, lint_sources, local_headers
 from .rules import Anchor, Rule, load_packs, pack_names
 from .xenindex import XenIndex
 
@@ -86,6 +86,34 @@ def _needed_helpers(output: bytes, helpers: dict, index: XenIndex) -> list:
     for n in wanted:
         add(n)
     return [helpers[n] for n in chosen if helpers[n].text.strip()]
+
+
+def add_needed_headers(output: bytes, filename: str, index: XenIndex) -> bytes:
+    """Include the Xen header of every Xen name the live code uses that its includes do not reach."""
+    scope = Scope({filename: output}, local_headers({filename: output}), index)
+    if scope.names is None:
+        return output
+    syms = symbols.collect(output, known=index.macro_known, live_defs=True)
+    own = syms.defines | syms.fields
+    wanted: list[str] = []
+    for use in syms.uses:
+        if use.kind == "field" or use.name in own or symbols.is_builtin(use.name) or scope.has(use.name):
+            continue
+        homes = index.headers_defining(use.name)
+        if homes and homes[0] not in wanted:
+            wanted.append(homes[0])
+    st = engine._State(output, index.macro_known)
+    live = [item for item, chain in st.items() if item.type == "preproc_include"
+            and engine._live_chain(st, chain) and not st.is_dead(item.start_byte)
+            and st.text(item).split(None, 1)[-1].startswith("<")]
+    if not wanted:
+        return output
+    lines = b"".join(f"#include <{h}>\n".encode() for h in sorted(wanted))
+    if not live:
+        return lines + output
+    at = output.find(b"\n", live[-1].start_byte)
+    at = len(output) if at == -1 else at + 1
+    return output[:at] + lines + output[at:]
 
 
 def _top_items(parsed: cparse.Parsed, dead: symbols.Ranges):
@@ -200,6 +228,7 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
         r2 = engine.apply_rules(out, [rule], filename=filename)
         out = r2.output
         res.drift += r2.drift
+    out = add_needed_headers(out, filename, index)
     t2 = time.perf_counter()
     # last resort: disable what still uses Linux-only API
     findings = []

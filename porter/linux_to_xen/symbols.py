@@ -20,6 +20,9 @@ _MACRO_LOCAL = re.compile(
     rb"\b(?:int|long|char|bool|unsigned|signed|short|void|u8|u16|u32|u64|s8|s16|s32|s64|\w+_t"
     rb"|typeof\s*\([^()]*(?:\([^()]*\)[^()]*)*\)|__typeof__\s*\([^()]*(?:\([^()]*\)[^()]*)*\)"
     rb"|struct\s+\w+)[\s*]+(\w+)\s*(?:=|;|\[|,)")
+_TYPEOF_LOCAL = re.compile(
+    rb"\b(?:typeof|__typeof__|__typeof)\s*\([^()]*(?:\([^()]*(?:\([^()]*\)[^()]*)*\)[^()]*)*\)"
+    rb"[\s*]*(?:const\s+|volatile\s+)*([A-Za-z_]\w*)\s*(?:=|;|,|\[)")
 _COMMENT_OR_STRING = re.compile(
     rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
 _DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(\w+)", re.M)
@@ -292,6 +295,7 @@ class _Collector:
             if _HANDLERS.get(node.type, _Collector.descend)(self, node):
                 stack.extend(node.children)
         self.standin_uses()
+        self.typeof_locals()
         self.out.uses.sort(key=lambda u: u.offset)
         return self.out
 
@@ -322,7 +326,9 @@ class _Collector:
     def macro_definition(self, node) -> bool:
         value = node.child_by_field_name("value")
         body = self.src[value.start_byte:value.end_byte] if value is not None else b""
-        nonname = _nonname_params(body, _macro_params(node, self.src))
+        params = node.child_by_field_name("parameters")
+        variadic = params is not None and b"..." in self.src[params.start_byte:params.end_byte]
+        nonname = _nonname_params(body, _macro_params(node, self.src), variadic)
         mname = node.child_by_field_name("name")
         if nonname and mname is not None:
             self.out.nonname_params[self.text(mname)] = nonname
@@ -335,6 +341,12 @@ class _Collector:
         if node.start_byte not in self.dead:
             self.out.uses.extend(_macro_body_uses(self.src, node.start_byte, node.end_byte, params))
         return False
+
+    def typeof_locals(self) -> None:
+        """`typeof(x) name = ...;` declares name (tree-sitter reads it as an expression)."""
+        for m in _TYPEOF_LOCAL.finditer(blank_comments_strings(self.src)):
+            if m.start(1) not in self.def_dead:
+                self.out.defines.add(m.group(1).decode())
 
     def standin_uses(self) -> None:
         """Spans the stand-ins hid from tree-sitter (for_each macros, annotations)."""
@@ -385,8 +397,14 @@ def _arg_of(node, parent, src: bytes) -> tuple[str, int] | None:
     return None
 
 
-def _nonname_params(body: bytes, params: list[str]) -> list[int]:
-    """Parameters a macro body ignores, pastes (##) or stringizes (#): their arguments are not uses."""
+def ignores_arg(spec, i: int) -> bool:
+    """Whether argument i of a macro with nonname_params spec is never a name of its own."""
+    return i in spec or (bool(spec) and spec[-1] == -1 and i >= spec[-2])
+
+
+def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> list[int]:
+    """Parameters a macro body ignores, pastes (##) or stringizes (#): their arguments are not uses.
+    A variadic macro whose body ignores __VA_ARGS__ ends its list with len(params), -1."""
     clean = blank_comments_strings(body)
     plain = set()
     for m in _IDENT.finditer(clean):
@@ -395,7 +413,10 @@ def _nonname_params(body: bytes, params: list[str]) -> list[int]:
         if before.endswith(b"#") or after.startswith(b"##"):
             continue
         plain.add(m.group(0).decode())
-    return [i for i, p in enumerate(params) if p not in plain]
+    out = [i for i, p in enumerate(params) if p not in plain]
+    if variadic and "__VA_ARGS__" not in plain:
+        out += [len(params), -1]
+    return out
 
 
 def _use_kind(node, parent, src: bytes) -> str:
