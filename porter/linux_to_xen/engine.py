@@ -122,8 +122,11 @@ def _with_semicolon(src: bytes, end: int) -> int:
 
 
 def _live_chain(st: _State, chain) -> bool:
-    """No enclosing #if, or only the #else side of an `#if 0` porter (or a person) wrote."""
+    """No enclosing #if but a header's include guard, or only the #else side of an `#if 0`
+    porter (or a person) wrote."""
     for c in chain:
+        if _is_include_guard(st, c):
+            continue
         if c.type == "preproc_if":
             cond = c.child_by_field_name("condition")
             if cond is not None and st.text(cond).strip() == "0":
@@ -134,6 +137,18 @@ def _live_chain(st: _State, chain) -> bool:
                 continue
         return False
     return True
+
+
+def _is_include_guard(st: _State, node) -> bool:
+    """`#ifndef X` whose first item is `#define X`."""
+    if node.type != "preproc_ifdef" or not st.text(node).lstrip().startswith("#ifndef"):
+        return False
+    name = node.child_by_field_name("name")
+    first = next((c for c in node.named_children if c.id != (name.id if name else None)
+                  and c.type != "comment"), None)
+    return name is not None and first is not None and first.type == "preproc_def" \
+        and first.child_by_field_name("name") is not None \
+        and st.text(first.child_by_field_name("name")) == st.text(name)
 
 
 def _field_decls(body):
@@ -250,7 +265,8 @@ def _find_call(st: _State, rule: Rule) -> list[Match]:
     a, out = rule.anchor, []
     for n in _walk(st.parsed.tree.root_node):
         f = n.child_by_field_name("function") if n.type == "call_expression" else None
-        if f is not None and f.type == "identifier" and _glob(a.name, st.text(f)) and _inside(st, a, n):
+        if f is not None and f.type == "identifier" and _glob(a.name, st.text(f)) and _inside(st, a, n) \
+                and (not a.value or n.parent is None or n.parent.type != "expression_statement"):
             out.append(Match(n.start_byte, n.end_byte, n, f"call {st.text(f)}"))
     return out
 

@@ -89,13 +89,13 @@ def _own_definitions(files, extra, parsed, index):
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
-        table.update(structs.table(cparse.parse(s)))
+        table.update(structs.table(cparse.parse(s), symbols.dead_ranges(s, index.macro_known)))
     for n, s in files.items():
         syms = symbols.collect(s, parsed[n], live_only=False, known=index.macro_known, live_defs=True)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
-        table.update(structs.table(parsed[n]))
+        table.update(structs.table(parsed[n], symbols.dead_ranges(s, index.macro_known)))
     return defines, fields, nonname, table
 
 

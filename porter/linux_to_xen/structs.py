@@ -65,7 +65,8 @@ def _walk(node):
         stack.extend(n.children)
 
 
-def table(parsed: cparse.Parsed) -> StructTable:
+def table(parsed: cparse.Parsed, dead=()) -> StructTable:
+    """The structs parsed defines; members inside `dead` ranges (start, end) do not count."""
     src, out = parsed.source, StructTable()
     for node in _walk(parsed.tree.root_node):
         if node.type in _SPECIFIERS:
@@ -73,8 +74,12 @@ def table(parsed: cparse.Parsed) -> StructTable:
             if name is None or body is None:
                 continue
             tag = _text(name, src)
-            out.members.setdefault(tag, set()).update(
-                m.group(0).decode() for m in _IDENT.finditer(cparse_blank(src[body.start_byte:body.end_byte])))
+            text = bytearray(cparse_blank(src[body.start_byte:body.end_byte]))
+            for start, end in dead:
+                lo, hi = max(start, body.start_byte), min(end, body.end_byte)
+                if lo < hi:
+                    text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)
+            out.members.setdefault(tag, set()).update(m.group(0).decode() for m in _IDENT.finditer(bytes(text)))
             types = out.member_types.setdefault(tag, {})
             for fd in (c for c in _walk(body) if c.type == "field_declaration"):
                 ftag = type_tag(fd.child_by_field_name("type"), src, {})
@@ -97,7 +102,8 @@ def table(parsed: cparse.Parsed) -> StructTable:
 
 
 def cparse_blank(body: bytes) -> bytes:
-    return re.sub(rb"/\*.*?\*/|//[^\n]*", b" ", body, flags=re.S)
+    """Comments blanked, same length."""
+    return re.sub(rb"/\*.*?\*/|//[^\n]*", lambda m: b" " * len(m.group(0)), body, flags=re.S)
 
 
 class StructTypes:
