@@ -207,10 +207,11 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
             entry["symbols"].append(f["symbol"])
     for name in [e["unit"][len("function "):] for e in units.values() if e["unit"].startswith("function ")]:
         for s, e in _prototypes(parsed, items, name):     # a prototype left alone: declared, never defined
-            units.setdefault((s, e), {"unit": f"declaration {name}", "symbols": [f"{name} (disabled)"]})
+            units.setdefault((s, e), {"unit": f"declaration {name}", "symbols": [],
+                                      "reason": "its definition is disabled"})
     ranges, report = [], []
     for (s, e), entry in sorted(units.items()):
-        reason = "uses Linux-only " + ", ".join(entry["symbols"][:6]) + (
+        reason = entry.get("reason") or "uses Linux-only " + ", ".join(entry["symbols"][:6]) + (
             " ..." if len(entry["symbols"]) > 6 else "")
         ranges.append((s, e, reason))
         report.append({"unit": entry["unit"], "reason": reason})
