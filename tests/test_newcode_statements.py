@@ -56,3 +56,31 @@ def test_a_final_return_stays_a_finding_and_later_lines_shift():
     assert [n["symbol"] for n in notes] == ["linux_a"]
     assert left == [dict(fb, line=fb["line"] + 2)]
     assert out.split(b"\n")[left[0]["line"] - 1].strip() == b"return linux_b(d);"
+
+
+def test_resync_check_disables_new_statements_in_a_known_function(tmp_path, monkeypatch):
+    """make_check_new (what resync runs on every changed unit) against a self-written Xen tree."""
+    import sys
+    from pathlib import Path
+
+    from porter.linux_to_xen import xenindex
+    from porter.newcode import make_check_new
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "linux_to_xen"))
+    from fakexen import make_xen
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xenindex._MEMO.clear()
+    xen = make_xen(tmp_path / "xen")
+    old_up = b"#include <linux/slab.h>\n" + OLD
+    old_fn = OLD.replace(b"\tret = my_hw_init(d);\n", b"\tret = my_hw_init(d);\n\tprintk(\"x\");\n")
+    decls = b"struct my_dom { struct { int bits; } cfg; };\nint my_hw_init(struct my_dom *d);\n"
+    learned = b"#include <xen/lib.h>\n" + decls + old_fn
+    new = old_fn.replace(b"\td->cfg.bits = 32;\n", b"\td->cfg.bits = 32;\n\td->geo.end = LINUX_MASK(32);\n")
+    check = make_check_new(xen, "base", [new, learned], [old_up, learned], tmp_path / "cache" / "xen-index")
+    out, notes = check(new, "function setup_ctx")
+    assert b"#if 0 /* Xen: uses Linux-only LINUX_MASK, end, geo (new upstream code) */\n\td->geo.end" in out
+    assert [n.get("disabled") for n in notes] == [True], notes
+    assert "function setup_ctx" in notes[0]["message"]
+    # Linux-only code the port already had live is still a finding
+    worse = new.replace(b"\tret = my_hw_init(d);", b"\tret = linux_init(d);")
+    out, notes = check(worse, "function setup_ctx")
+    assert any(n["symbol"] == "linux_init" and not n.get("disabled") for n in notes)
