@@ -88,3 +88,20 @@ static int probe(int reg)
     # the same shapes still report what is really missing
     got = found(xen, tmp_path, src.replace(b"return helper_defined_here(copy);", b"return linux_helper(copy);"))
     assert list(got) == ["linux_helper"]
+
+
+def test_code_under_an_option_a_default_build_leaves_off_is_not_live(xen, tmp_path):
+    from porter.linux_to_xen import xen_index
+    assert xen_index(xen, "base").kconfig_off == {"HAS_FOO"}
+    src = b"""#include <xen/lib.h>
+#ifdef CONFIG_HAS_FOO
+static void a(void) { linux_a(); }
+#endif
+#ifdef CONFIG_ON_BY_DEFAULT
+static void b(void) { linux_b(); }
+#endif
+#ifdef CONFIG_SELECTED
+static void c(void) { linux_c(); }
+#endif
+"""
+    assert set(found(xen, tmp_path, src)) == {"linux_b", "linux_c"}

@@ -2,7 +2,8 @@
 
 A name used in live code is fine when the file(s) define it (or a local header they include),
 C itself does, or a Xen header the file reaches through its includes defines it (transitively,
-with xen/config.h, which Xen's build force-includes).  While a file still includes headers Xen
+with xen/config.h, which Xen's build force-includes); code under a Kconfig option a default arm
+build leaves off (no default, selected by nothing, in no defconfig) is not live.  While a file still includes headers Xen
 does not have (each one a finding), any name Xen's headers define counts.  A member access whose
 struct the code names (a variable, parameter or member of known struct type, a cast, a designated
 initializer) is checked against that struct's members.  Everything else is a finding.
@@ -64,7 +65,7 @@ class Scope:
         reached: list[str] = []
         strict = bool(index.header_names) and bool(files)     # no file to read includes from: any
         for src in [*files.values(), *extra.values()]:
-            system, quoted = _includes(src, index.macro_known)
+            system, quoted = _includes(src, index.default_config_known)
             for inc in system:
                 h = index.resolve(inc)
                 strict = strict and h is not None
@@ -89,13 +90,13 @@ def _own_definitions(files, extra, parsed, index):
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
-        table.update(structs.table(cparse.parse(s), symbols.dead_ranges(s, index.macro_known)))
+        table.update(structs.table(cparse.parse(s), symbols.dead_ranges(s, index.default_config_known)))
     for n, s in files.items():
-        syms = symbols.collect(s, parsed[n], live_only=False, known=index.macro_known, live_defs=True)
+        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
-        table.update(structs.table(parsed[n], symbols.dead_ranges(s, index.macro_known)))
+        table.update(structs.table(parsed[n], symbols.dead_ranges(s, index.default_config_known)))
     return defines, fields, nonname, table
 
 
@@ -124,7 +125,7 @@ def lint_sources(files: dict[str, bytes], index: XenIndex,
     def known(name: str):
         if name in file_defines:
             return None
-        return index.macro_known(name)
+        return index.default_config_known(name)
 
     findings = []
     for n, s in files.items():

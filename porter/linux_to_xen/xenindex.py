@@ -20,13 +20,16 @@ from ..errors import BadInput
 from ..workspace import atomic_write, cache_for
 from . import structs, symbols
 
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 FORCED = ("xen/config.h",)       # Xen's build passes -include xen/config.h
 _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]', re.M)
 HEADER_ROOTS = ("xen/include/",)
 SKIP = ("xen/include/asm-x86/", "xen/include/asm-ia64/", "xen/include/public/arch-x86",
         "xen/include/public/arch-ia64")
 _KCONFIG = re.compile(rb"^[ \t]*(?:menu)?config[ \t]+(\w+)", re.M)
+_KCONFIG_ENTRY = re.compile(rb"^[ \t]*(?:menu)?config[ \t]+(\w+)[^\n]*\n((?:(?![ \t]*(?:menu)?config[ \t]|"
+                            rb"[ \t]*(?:endmenu|menu|choice|endchoice|source|if|endif)\b)[^\n]*\n?)*)", re.M)
+_SELECT = re.compile(rb"^[ \t]*(?:select|imply)[ \t]+(\w+)", re.M)
 
 
 @dataclass
@@ -38,6 +41,7 @@ class XenIndex:
     fields: frozenset
     kconfig: frozenset
     headers: frozenset = frozenset()
+    kconfig_off: frozenset = frozenset()    # options an arm build has off unless asked (no default, unselected)
     nonname_params: dict = field(default_factory=dict)
     header_names: dict = field(default_factory=dict)      # header -> names it defines (and its fields)
     header_includes: dict = field(default_factory=dict)   # header -> headers it includes
@@ -88,6 +92,12 @@ class XenIndex:
         found = self._scopes["_homes"].get(name, [])
         spelled = ["asm/" + h[len("asm-arm/"):] if h.startswith("asm-arm/") else h for h in found]
         return sorted(spelled, key=lambda h: (h.count("/"), not h.startswith("xen/"), h))
+
+    def default_config_known(self, name: str) -> bool | None:
+        """Like macro_known, and an option off in a default arm build is known undefined."""
+        if name.startswith("CONFIG_") and name[7:] in self.kconfig_off:
+            return False
+        return self.macro_known(name)
 
     def macro_known(self, name: str) -> bool | None:
         """For preprocessor conditions: a CONFIG_ option Xen lacks is known undefined."""
@@ -143,6 +153,24 @@ def _header_names(src: bytes, nonname: dict, parsed=None) -> tuple[set[str], set
     return names, fields
 
 
+def _off_by_default(kconfigs: list[bytes], defconfigs: list[bytes]) -> frozenset:
+    """Options no arm build turns on by itself: no default, selected by nothing, in no defconfig."""
+    on: set[str] = set()
+    entries: dict[str, bytes] = {}
+    for text in kconfigs:
+        on |= {m.group(1).decode() for m in _SELECT.finditer(text)}
+        for m in _KCONFIG_ENTRY.finditer(text):
+            entries[m.group(1).decode()] = entries.get(m.group(1).decode(), b"") + m.group(2)
+    for text in defconfigs:
+        on |= {m.group(1).decode() for m in re.finditer(rb"^CONFIG_(\w+)=[ym]", text, re.M)}
+    off = set()
+    for name, body in entries.items():
+        defaults = re.findall(rb"^[ \t]*(?:default|def_bool|def_tristate)[ \t]+(\S+)", body, re.M)
+        if name not in on and all(d == b"n" for d in defaults):
+            off.add(name)
+    return frozenset(off)
+
+
 def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
     files = gitutil.ls_tree(repo, commit)
     headers = {p: s for p, s in files.items()
@@ -169,6 +197,13 @@ def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
     kconfig: set[str] = set()
     for sha in kconfigs.values():
         kconfig |= {m.group(1).decode() for m in _KCONFIG.finditer(blobs.get(sha, b""))}
+    arm = {p: s for p, s in kconfigs.items() if not p.startswith("xen/arch/x86/")}
+    defconfigs = [s for p, s in files.items() if p.startswith("xen/arch/arm/configs/")]
+    for sha in defconfigs:
+        if sha not in blobs:
+            blobs.update(_read_blobs(repo, [sha]))
+    kconfig_off = _off_by_default([blobs.get(s, b"") for s in arm.values()],
+                                  [blobs.get(s, b"") for s in defconfigs])
     # include paths as code spells them: <xen/lib.h>, <asm/io.h>, <public/xen.h>
     spelled = set()
     for p in headers:
@@ -177,7 +212,7 @@ def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
         if rel.startswith("asm-arm/"):
             spelled.add("asm/" + rel[len("asm-arm/"):])
     index = XenIndex(ref, commit, tree, frozenset(names), frozenset(fields), frozenset(kconfig),
-                     frozenset(spelled), nonname, per_header, {}, table)
+                     frozenset(spelled), kconfig_off, nonname, per_header, {}, table)
     for rel, incs in spelled_includes.items():
         found = (index.resolve(inc, rel if quote == '"' else "") for quote, inc in incs)
         index.header_includes[rel] = sorted({h for h in found if h})
@@ -204,7 +239,7 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
             doc = json.loads(path.read_text("utf-8"))
             index = XenIndex(ref, commit, tree, frozenset(doc["names"]), frozenset(doc["fields"]),
                              frozenset(doc["kconfig"]), frozenset(doc["headers"]),
-                             doc["nonname_params"], doc["header_names"], doc["header_includes"],
+                             frozenset(doc["kconfig_off"]), doc["nonname_params"], doc["header_names"], doc["header_includes"],
                              structs.StructTable.from_json(doc["structs"]))
         except (ValueError, KeyError, OSError):
             index = None
@@ -212,7 +247,8 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
         index = build(repo, commit, tree, ref)
         doc = {"version": INDEX_VERSION, "tree": tree, "names": sorted(index.names),
                "fields": sorted(index.fields), "kconfig": sorted(index.kconfig),
-               "headers": sorted(index.headers), "nonname_params": index.nonname_params,
+               "headers": sorted(index.headers), "kconfig_off": sorted(index.kconfig_off),
+               "nonname_params": index.nonname_params,
                "header_names": index.header_names, "header_includes": index.header_includes,
                "structs": index.structs.to_json()}
         try:
