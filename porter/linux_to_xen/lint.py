@@ -109,62 +109,67 @@ def _member_of(use, types: structs.StructTypes, tables: tuple[structs.StructTabl
     return tag if tag and any(tag in t.members for t in tables) else None
 
 
+class _Checker:
+    """Whether each use in one set of files is Linux-only, and why."""
+
+    def __init__(self, files: dict[str, bytes], index: XenIndex, scope_files: dict[str, bytes] | None):
+        self.index = index
+        self.parsed = {n: cparse.parse(s) for n, s in files.items()}
+        extra = local_headers(files)
+        self.defines, self.fields, self.nonname, self.own_structs = \
+            _own_definitions(files, extra, self.parsed, index)
+        self.scope = Scope(files, extra, index) if scope_files is None else \
+            Scope(scope_files, local_headers(scope_files), index)
+        self.structs = structs.StructTable()
+        self.structs.update(self.own_structs)
+        self.structs.update(index.structs)
+
+    def known(self, name: str):
+        return None if name in self.defines else self.index.default_config_known(name)
+
+    def problem(self, use, types: structs.StructTypes, root) -> dict | None:
+        """None when the use is fine, else the finding's kind (and the struct it is not in)."""
+        name = use.name
+        if symbols.is_builtin(name):
+            return None
+        if use.arg_of and (symbols.ignores_arg(self.nonname.get(use.arg_of[0], ()), use.arg_of[1])
+                           or name.startswith("CONFIG_")):
+            return None     # an argument the macro never uses as a name; a Kconfig option
+        owner = _member_of(use, types, (self.own_structs, self.index.structs), root) \
+            if use.kind == "field" else None
+        if owner is not None:
+            return None if name in self.structs.members.get(owner, ()) else {"kind": "field", "struct": owner}
+        if name in self.defines or self.scope.has(name) or (use.kind == "field" and name in self.fields):
+            return None
+        return {"kind": use.kind}
+
+    def file_findings(self, n: str, s: bytes) -> list[dict]:
+        parsed = self.parsed[n]
+        types = structs.StructTypes(parsed, self.structs)
+        seen: dict[str, dict] = {}
+        for use in symbols.collect(s, parsed, known=self.known).uses:
+            if use.name in seen:
+                seen[use.name]["count"] += 1
+                continue
+            bad = self.problem(use, types, parsed.tree.root_node)
+            if bad is not None:
+                seen[use.name] = {"symbol": use.name, "file": n, "line": parsed.line_of(use.offset),
+                                  "count": 1, **bad}
+        dead = symbols.Ranges(symbols.dead_ranges(s, self.known))
+        for m in _SYS_INCLUDE.finditer(symbols.blank_comments(s)):
+            path = m.group(1).decode("utf-8", "replace")
+            if m.start() not in dead and not self.index.has_header(path):
+                seen.setdefault("<" + path + ">", {"symbol": path, "file": n, "line": parsed.line_of(m.start()),
+                                                    "kind": "include", "count": 1})
+        return [_message(f, self.index) for f in seen.values()]
+
+
 def lint_sources(files: dict[str, bytes], index: XenIndex,
                  scope_files: dict[str, bytes] | None = None) -> list[dict]:
     """Findings for files (name -> bytes) against a Xen index; scope_files, when given, are the
     files whose includes decide what Xen names are in scope (a unit linted on its own)."""
-    parsed = {n: cparse.parse(s) for n, s in files.items()}
-    extra = local_headers(files)
-    file_defines, file_fields, nonname, own_structs = _own_definitions(files, extra, parsed, index)
-    scope = Scope(files, extra, index) if scope_files is None else \
-        Scope(scope_files, local_headers(scope_files), index)
-    both = structs.StructTable()
-    both.update(own_structs)
-    both.update(index.structs)
-
-    def known(name: str):
-        if name in file_defines:
-            return None
-        return index.default_config_known(name)
-
-    findings = []
-    for n, s in files.items():
-        syms = symbols.collect(s, parsed[n], known=known)
-        types = structs.StructTypes(parsed[n], both)
-        seen: dict[str, dict] = {}
-        for use in syms.uses:
-            name = use.name
-            if name in seen:
-                seen[name]["count"] += 1
-                continue
-            if symbols.is_builtin(name) or name in file_defines:
-                continue
-            if use.arg_of and (symbols.ignores_arg(nonname.get(use.arg_of[0], ()), use.arg_of[1])
-                               or name.startswith("CONFIG_")):
-                continue   # an argument the macro never uses as a name; a Kconfig option
-            owner = _member_of(use, types, (own_structs, index.structs), parsed[n].tree.root_node) \
-                if use.kind == "field" else None
-            if owner is not None:
-                if name in both.members.get(owner, ()):
-                    continue
-                seen[name] = {"symbol": name, "file": n, "line": parsed[n].line_of(use.offset),
-                              "kind": "field", "count": 1, "struct": owner}
-                continue
-            if scope.has(name) or (use.kind == "field" and name in file_fields):
-                continue
-            seen[name] = {"symbol": name, "file": n, "line": parsed[n].line_of(use.offset),
-                          "kind": use.kind, "count": 1}
-        dead = symbols.Ranges(symbols.dead_ranges(s, known))
-        clean = symbols.blank_comments(s)
-        for m in _SYS_INCLUDE.finditer(clean):
-            path = m.group(1).decode("utf-8", "replace")
-            if m.start() in dead or index.has_header(path):
-                continue
-            seen.setdefault("<" + path + ">", {"symbol": path, "file": n,
-                                                "line": s.count(b"\n", 0, m.start()) + 1,
-                                                "kind": "include", "count": 1})
-        for f in seen.values():
-            findings.append(_message(f, index))
+    checker = _Checker(files, index, scope_files)
+    findings = [f for n, s in files.items() for f in checker.file_findings(n, s)]
     findings.sort(key=lambda f: (f["file"], f["line"], f["symbol"]))
     return findings
 
