@@ -54,6 +54,10 @@ static struct my_priv bad = { .missing = 1 };
     assert got["driver_data"]["line"] == 3 and got["driver_data"]["kind"] == "field"
     assert "struct device" in got["driver_data"]["message"]
     assert "struct my_priv" in got["missing"]["message"]
+    # through a typedef'd member
+    chain = src.split(b"static void *get(")[0] + (b"typedef struct device dev_t2;\nstruct holder { dev_t2 *d; };\n"
+                                                 b"static void *h(struct holder *h) { return h->d->driver_data; }\n")
+    assert "struct device" in found(xen, tmp_path, chain)["driver_data"]["message"]
     # on a struct nobody defines, a member is only checked by name (the type is the finding)
     assert set(found(xen, tmp_path, src.split(b"static void *get(")[0] +
                      b"static int h(struct unknown_s *u) { return u->driver_data != 0; }\n")) == {"unknown_s"}

@@ -67,38 +67,46 @@ def _walk(node):
 
 def table(parsed: cparse.Parsed, dead=()) -> StructTable:
     """The structs parsed defines; members inside `dead` ranges (start, end) do not count."""
-    src, out = parsed.source, StructTable()
+    out = StructTable()
     for node in _walk(parsed.tree.root_node):
         if node.type in _SPECIFIERS:
-            name, body = node.child_by_field_name("name"), node.child_by_field_name("body")
-            if name is None or body is None:
-                continue
-            tag = _text(name, src)
-            text = bytearray(cparse_blank(src[body.start_byte:body.end_byte]))
-            for start, end in dead:
-                lo, hi = max(start, body.start_byte), min(end, body.end_byte)
-                if lo < hi:
-                    text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)
-            out.members.setdefault(tag, set()).update(m.group(0).decode() for m in _IDENT.finditer(bytes(text)))
-            types = out.member_types.setdefault(tag, {})
-            for fd in (c for c in _walk(body) if c.type == "field_declaration"):
-                ftag = type_tag(fd.child_by_field_name("type"), src, {})
-                for d in fd.children_by_field_name("declarator"):
-                    member = cparse.declarator_name(d, src)
-                    if member and ftag:
-                        types[member] = ftag
+            _add_struct(node, parsed.source, dead, out)
         elif node.type == "type_definition":
-            t = node.child_by_field_name("type")
-            tag = t is not None and t.type in _SPECIFIERS and t.child_by_field_name("name")
-            if tag:
-                for d in node.children_by_field_name("declarator"):
-                    alias = cparse.declarator_name(d, src)
-                    if alias:
-                        out.typedefs[alias] = _text(tag, src)
-    for tag, types in out.member_types.items():    # members typed through a typedef
-        for member, ftag in list(types.items()):
-            types[member] = out.typedefs.get(ftag, ftag)
+            _add_typedef(node, parsed.source, out)
     return out
+
+
+def _add_struct(node, src: bytes, dead, out: StructTable) -> None:
+    name, body = node.child_by_field_name("name"), node.child_by_field_name("body")
+    if name is None or body is None:
+        return
+    tag = _text(name, src)
+    text = bytearray(cparse_blank(src[body.start_byte:body.end_byte]))
+    for start, end in dead:
+        lo, hi = max(start, body.start_byte), min(end, body.end_byte)
+        if lo < hi:
+            text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)
+    out.members.setdefault(tag, set()).update(m.group(0).decode() for m in _IDENT.finditer(bytes(text)))
+    types = out.member_types.setdefault(tag, {})
+    for fd in (c for c in _walk(body) if c.type == "field_declaration"):
+        t = fd.child_by_field_name("type")
+        # a struct tag, or a typedef name resolved when looked up
+        ftag = type_tag(t, src, {}) or (_text(t, src) if t is not None and t.type == "type_identifier" else None)
+        for d in fd.children_by_field_name("declarator"):
+            member = cparse.declarator_name(d, src)
+            if member and ftag:
+                types[member] = ftag
+
+
+def _add_typedef(node, src: bytes, out: StructTable) -> None:
+    t = node.child_by_field_name("type")
+    tag = t.child_by_field_name("name") if t is not None and t.type in _SPECIFIERS else None
+    if tag is None:
+        return
+    for d in node.children_by_field_name("declarator"):
+        alias = cparse.declarator_name(d, src)
+        if alias:
+            out.typedefs[alias] = _text(tag, src)
 
 
 def cparse_blank(body: bytes) -> bytes:
@@ -165,7 +173,8 @@ class StructTypes:
         owner = self.tag_of(obj) if obj is not None else None
         if owner is None or member is None:
             return None
-        return self.structs.member_types.get(owner, {}).get(_text(member, self.src))
+        found = self.structs.member_types.get(owner, {}).get(_text(member, self.src))
+        return self.structs.typedefs.get(found, found) if found else None
 
     def owner(self, field_node) -> str | None:
         """The struct tag whose member field_node names, when the code around it tells."""
@@ -195,5 +204,6 @@ class StructTypes:
             outer = self._initialized(holder)
             desig = holder.child_by_field_name("designator")
             if outer and desig is not None and desig.type == "field_designator" and desig.named_children:
-                return self.structs.member_types.get(outer, {}).get(_text(desig.named_children[0], self.src))
+                found = self.structs.member_types.get(outer, {}).get(_text(desig.named_children[0], self.src))
+                return self.structs.typedefs.get(found, found) if found else None
         return None
