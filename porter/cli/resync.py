@@ -18,7 +18,8 @@ def resync_cmd(cwd: Path, tag):
     with ui.progress("resync") as update:
         result = resync(ws, tag, update)
     for c in result["conflicts"]:
-        ui.say(f"conflict: {c['file']}:{c.get('line', 0)}: {c.get('unit', '')}: {c['reason']}", style="red")
+        hunk = f" (hunk {c['hunk']})" if c.get("hunk") else ""
+        ui.say(f"conflict: {c['file']}:{c.get('line', 0)}: {c.get('unit', '')}{hunk}: {c['reason']}", style="red")
     for d in result["drift"]:
         ui.say(f"drift: {d}", style="red")
     for f in result["findings"]:
@@ -26,9 +27,12 @@ def resync_cmd(cwd: Path, tag):
     for n in result["notes"]:
         ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message', '')}")
     if result.get("scratch"):
+        commits = sorted({c["commit"][:12] for c in result["conflicts"] if c.get("commit")})
         ui.say(f"the series with conflict markers is checked out in {result['scratch']} "
-               f"(branch {result['branch']}); fix the port commit there, then run "
-               f"'porter learn {result['branch']} --from {tag}' and resync again")
+               f"(branch {result['branch']}): there, 'git rebase -i {result['base_branch']}', mark "
+               f"{', '.join(commits) or 'the conflicted commits'} as edit, resolve, "
+               f"'git commit -a --amend --no-edit && git rebase --continue', 'git branch -f fixed HEAD'; "
+               f"then 'porter learn fixed --from {tag}' and resync again")
     if result["revision"] and not result["changed"]:
         ui.say(f"no change: series/{ws.name}/{result['revision']} is up to date")
     elif result["revision"]:
