@@ -102,7 +102,8 @@ class WorkTree:
             if 2 in stages and 3 in stages:
                 merged = _merge_with_markers(self.repo, self.store, stages, label)
                 self.write(path, merged)
-                line = next((n for n, text in enumerate(merged.splitlines(), 1) if text.startswith(b"<<<<<<< ")), 0)
+                mark = f"<<<<<<< series before {label}".encode()
+                line = next((n for n, text in enumerate(merged.splitlines(), 1) if text == mark), 0)
             mine = [m for m in plain + three if path in m] or plain + three
             failures.append({"file": path, "hunk": _failed_hunk(patch, path, plain), "line": line,
                              "reason": "; ".join(dict.fromkeys(mine)) or f"git apply exit {proc.returncode}"})
