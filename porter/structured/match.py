@@ -48,8 +48,8 @@ def _ratio(a: bytes, b: bytes, threshold: float, common: set[bytes]) -> float:
     db = [line for line in lb if line not in common]
     if not da or not db:
         return 0.0
-    if SequenceMatcher(None, da, db, autojunk=False).ratio() < threshold:
-        return 0.0
+    if SequenceMatcher(None, da, db, autojunk=False).ratio() < min(threshold, 0.5):
+        return 0.0     # (a rename changes the signature, often half of a short unit's own lines)
     return ratio
 
 

@@ -79,6 +79,7 @@ class Piece:
     porter_disabled: bool = False   # check_new disabled it (and reported it)
     conflicted: bool = False
     fallback: bytes | None = None   # removed upstream: the port's text, restored if still used
+    unused: tuple | None = None     # removed upstream, the port changed it: (markers, conflict) if unused
 
     def say(self, kind: str, rec: dict, off: int = 0) -> None:
         self.records.append((kind, rec, off))
@@ -257,14 +258,13 @@ def _merge_edit(s: Segment, p: Piece, base: bytes, theirs: bytes | None, lint: L
     label, ours = p.label, s.text
     if theirs is None:
         changed.append(label)
+        p.fallback = None if s.disabled else ours
         if s.disabled or _only_trimmed(base, ours):
-            p.fallback = None if s.disabled else ours
             p.say("note", _note(path, label, "unit the port disabled or trimmed was removed upstream: removed"))
         else:
-            p.text = _markers(ours, base, b"")
-            p.say("conflict", _conflict(path, label, "upstream removed a unit the port changed", ours, b"",
-                                        "drop the port's version unless Xen still needs it; then remove the "
-                                        "markers"))
+            p.unused = (_markers(ours, base, b""), _conflict(
+                path, label, "upstream removed a unit the port changed", ours, b"",
+                "drop the port's version unless Xen still needs it; then remove the markers"))
         return
     if theirs == base or theirs == ours:
         p.text = ours
@@ -289,6 +289,10 @@ def _merge_edit(s: Segment, p: Piece, base: bytes, theirs: bytes | None, lint: L
 def post(m: Matched, pieces: list[Piece], lint: Lint, changed: list[str]) -> list[Piece]:
     ordered = _place_new_units(m, pieces, lint, changed)
     invariants.restore_used(m, ordered)
+    for p in ordered:
+        if p.unused is not None and not p.text:
+            p.text = p.unused[0]
+            p.say("conflict", p.unused[1])
     _drop_empty_regions(m, pieces)
     invariants.lint_new_lines(m, ordered, lint)
     return ordered
