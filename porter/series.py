@@ -169,9 +169,8 @@ def map_line(before: bytes, after: bytes, line: int) -> int:
     """Line `line` (1-based) of before, as a line of after (where its text went)."""
     if before == after or line <= 0:
         return line
-    from difflib import SequenceMatcher
-    sm = SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+    from .structured.states import align
+    for tag, i1, i2, j1, j2 in align(before.splitlines(), after.splitlines())[1]:
         if i1 <= line - 1 < i2 or (i1 == i2 == line - 1):
             return j1 + (line - 1 - i1 if tag == "equal" else 0) + 1
     return after.count(b"\n") + 1

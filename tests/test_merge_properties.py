@@ -20,6 +20,11 @@ class Fn:
     name: str
     body: list[str]
     disabled: bool = False
+    origin: str | None = None      # its name in the first version (None: new since)
+
+    def __post_init__(self):
+        if self.origin is None and self.name.startswith("gen_fn") and "_" not in self.name[6:]:
+            self.origin = self.name
 
 
 @dataclass
@@ -86,7 +91,7 @@ def _upstream(d: Driver, ops, draw) -> Driver:
                 g.body = [line for line in g.body if not line.startswith(f"{fn.name}(")]
         elif op == "split" and len(fn.body) > 1:
             half = len(fn.body) // 2
-            tail = Fn(fn.name + "_tail", fn.body[half:])
+            tail = Fn(fn.name + "_tail", fn.body[half:], origin="")
             fn.body = fn.body[:half] + [f"{tail.name}(d, c);"]
             d.fns.insert(i, tail)
         elif op == "rewrite":
@@ -114,10 +119,14 @@ def _port(d: Driver, ops, draw) -> tuple[Driver, set[str]]:
             break
         i = draw(st.integers(0, len(d.fns) - 1))
         fn = d.fns[i]
-        if op == "disable" and not _calls(d, fn.name):
+        if op == "disable" and not _calls(d, fn.name) and fn.name not in used:
             fn.disabled = True
         elif op == "edit" and fn.body:
             fn.body[0] += " /* Xen */"
+        elif op == "disable_line" and fn.body and not fn.body[-1].startswith("#"):
+            k = draw(st.integers(0, len(fn.body) - 1))
+            if not fn.body[k].startswith("#"):
+                fn.body[k:k + 1] = ["#if 0 /* Xen: not needed */", fn.body[k], "#endif"]
         elif op == "xen" and not fn.disabled:
             n = len(d.extra)
             d.extra += [f"/* Xen: glue {n} */", f"int xen_glue{n}(struct gen_dev *d)", "{",
@@ -141,7 +150,7 @@ class Recorder:
 
 UP_OPS = st.lists(st.sampled_from(["rename", "move", "delete", "split", "rewrite", "move_data", "linux"]),
                   max_size=4)
-PORT_OPS = st.lists(st.sampled_from(["disable", "edit", "xen", "delete"]), max_size=4)
+PORT_OPS = st.lists(st.sampled_from(["disable", "edit", "xen", "delete", "disable_line"]), max_size=4)
 
 
 @st.composite
@@ -184,11 +193,21 @@ def test_merge_invariants_hold(history):
         # a function the port disabled stays disabled (or is gone with upstream, or it was said)
         if fn.disabled and at is not None:
             assert dead[at] or f"function {fn.name}" in said or "compiled" in reasons
+    # lines the port disabled inside a function stay disabled (upstream's new text of them too)
+    for fn in port_d.fns:
+        for k, line in enumerate(fn.body[1:-1], 1):
+            if fn.body[k - 1].startswith("#if 0") and fn.body[k + 1] == "#endif":
+                for text in (line, line.replace(" = ", " = 100 + ")):
+                    for at, out_line in enumerate(lines):
+                        if out_line == f"\t{text}".encode() and not dead[at]:
+                            assert any(c["unit"].endswith(fn.name) for c in res.conflicts) or \
+                                "compiled" in reasons, (fn.name, text)
     # no upstream function vanishes unless upstream or the port deleted it
     port_names = {fn.name for fn in port_d.fns}
     for fn in new_d.fns:
-        if fn.name in port_names or fn.name not in {f.name for f in old_d.fns}:
-            assert defined(fn.name) is not None or f"function {fn.name}" in said, fn.name
+        if not fn.origin or fn.origin in port_names:
+            assert defined(fn.name) is not None or f"function {fn.name}" in said \
+                or f"function {fn.origin}" in said, fn.name
     # what the port's own live code calls exists live, or is reported
     for name in used:
         at = defined(name)

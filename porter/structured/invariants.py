@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .. import cparse
@@ -46,11 +48,6 @@ def _names(label: str) -> list[str]:
 _DEFINING = {"function", "define", "struct", "union", "enum", "typedef", "declaration"}
 
 
-def _symbols(text: bytes):
-    from ..linux_to_xen import symbols
-    return symbols.collect(text, live_only=True, live_defs=True)
-
-
 def restore_used(m: "Matched", ordered: list["Piece"]) -> None:
     """Units upstream removed whose names the port's own live code (its edits and insertions)
     still uses come back as the port had them."""
@@ -59,17 +56,15 @@ def restore_used(m: "Matched", ordered: list["Piece"]) -> None:
         cands = [p for p in ordered if p.fallback is not None and not p.text]
         if not cands:
             return
-        text = _layout(ordered)[0]
-        syms = _symbols(text)
-        own, at = [], 0
-        for p in ordered:
-            if p.seg is not None and m.segs[p.seg].op in ("edit", "insert") and p.text:
-                own.append((at, at + len(p.text)))
-            at += len(p.text)
-        used = {u.name for u in syms.uses if u.kind != "field" and any(a <= u.offset < b for a, b in own)}
+        text, starts = _layout(ordered)
+        live = _live_code_lines(text)
+        defined = _live_defined(ordered, live, starts)
+        own = [line for p, start in zip(ordered, starts)
+               if p.seg is not None and m.segs[p.seg].op in ("edit", "insert")
+               for line in live_lines_of(p, start, live)]
         back = False
         for p in cands:
-            hit = [n for n in _names(p.label) if n in used and n not in syms.defines]
+            hit = [n for n in _names(p.label) if n not in defined and _used(n, own)]
             if not hit:
                 continue
             p.text, p.fallback, back = p.fallback, None, True
@@ -80,6 +75,52 @@ def restore_used(m: "Matched", ordered: list["Piece"]) -> None:
                                          f"new upstream, then drop it)"})
         if not back:
             return
+
+
+def _live_code_lines(text: bytes) -> list[bytes | None]:
+    """Per line of text: the line with comments and strings blanked when it is live code, else None
+    (disabled, a conflict marker or the upstream side of a conflict)."""
+    from ..linux_to_xen.symbols import blank_comments_strings
+    dead = states.line_states(text)
+    inside = states.marker_lines(text)
+    ours = _ours_lines(text, inside)
+    return [line if not dead[k] and (k not in inside or k in ours) else None
+            for k, line in enumerate(blank_comments_strings(text).splitlines())]
+
+
+def _ours_lines(text: bytes, inside: set[int]) -> set[int]:
+    out, side = set(), None
+    for k, line in enumerate(text.splitlines()):
+        if k not in inside:
+            continue
+        if line.startswith(b"<<<<<<< "):
+            side = "ours"
+        elif line.startswith((b"||||||| ", b"=======", b">>>>>>> ")):
+            side = None
+        elif side == "ours":
+            out.add(k)
+    return out
+
+
+def live_lines_of(p: "Piece", start: int, live: list) -> list[bytes]:
+    return [line for line in live[start:start + p.text.count(b"\n")] if line is not None]
+
+
+def _live_defined(ordered, live, starts) -> set[str]:
+    """Names of the units whose first code line is live."""
+    out: set[str] = set()
+    for p, start in zip(ordered, starts):
+        lines = p.text.splitlines()
+        first = next((k for k, line in enumerate(lines)
+                      if states.code_line(line) or line.lstrip().startswith(b"#")), None)
+        if first is not None and start + first < len(live) and live[start + first] is not None:
+            out.update(_names(p.label))
+    return out
+
+
+def _used(name: str, lines: list[bytes]) -> bool:
+    pat = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
+    return any(pat.search(line) for line in lines)
 
 
 def lint_new_lines(m: "Matched", ordered: list["Piece"], lint: "Lint") -> None:
@@ -133,22 +174,23 @@ def check(m: "Matched", ordered: list["Piece"], old_upstream: bytes, new_upstrea
                            f"port's and upstream's #if 0 regions", "put the lines in (or out of) the port's "
                            "#if 0 region as the port had them", b"\n".join(lines[i] for i in group[:5]))
 
-    resolved, origin = _resolved_with_origin(text, resolve_markers)
-    out_syms = _symbols(resolved)
-    port_syms = _symbols(port)
-    external = {u.name for u in port_syms.uses} - port_syms.defines
+    live = _live_code_lines(text)
+    defined = _live_defined(ordered, live, starts)
     local = {n for u in m.old + m.new for n in _names(u.label())} | \
             {n for s in m.segs if s.op == "insert" for n in _names(s.label())}
-    seen = set()
-    for use in out_syms.uses:
-        name = use.name
-        if use.kind == "field" or name in seen or name not in local or name in out_syms.defines \
-                or name in external:
+    port_live = _live_code_lines(port)
+    port_defined = {n for i, s in enumerate(m.segs) if m.learned[i] and not s.disabled
+                    for n in _names(s.label() if s.port_name is None else f"{s.kind} {s.port_name}")}
+    port_lines = [line for line in port_live if line is not None]
+    for name in sorted(local - defined):
+        if name not in port_defined and _used(name, port_lines):
+            continue        # the port uses it without defining it: Xen has it
+        pat = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
+        at = next((k for k, line in enumerate(live) if line is not None and pat.search(line)), None)
+        if at is None:
             continue
-        seen.add(name)
-        line = origin[resolved.count(b"\n", 0, use.offset)]
-        piece, off = _piece_at(ordered, starts, line)
-        piece.say("finding", {"file": path, "unit": piece.label, "line": 0, "symbol": name, "kind": use.kind,
+        piece, off = _piece_at(ordered, starts, at)
+        piece.say("finding", {"file": path, "unit": piece.label, "line": 0, "symbol": name, "kind": "reference",
                               "message": f"live code uses {name}, which this file now defines only in disabled "
                                          f"code or not at all"}, off)
 
@@ -158,12 +200,18 @@ def check(m: "Matched", ordered: list["Piece"], old_upstream: bytes, new_upstrea
         conflict(0, f"upstream unit(s) {', '.join(lost[:6])} vanished from the merge",
                  "report this as a porter bug; take the units from upstream by hand")
 
+    resolved, origin = _resolved_with_origin(text, resolve_markers)
     errors = cparse.parse(resolved).errors
-    before = max(len(cparse.parse(port).errors), len(cparse.parse(new_upstream).errors))
+    before = max(_error_count(port), _error_count(new_upstream))
     if len(errors) > before:
         first = origin[min(errors[0][0] - 1, len(origin) - 1)] if origin else 0
         conflict(first, f"the merged file parses worse than its inputs ({len(errors)} syntax errors, the port "
                         f"and upstream have at most {before})", "check the merged text around this line")
+
+
+@lru_cache(maxsize=16)
+def _error_count(text: bytes) -> int:
+    return len(cparse.parse(text).errors)
 
 
 def _resolved_with_origin(text: bytes, resolve_markers) -> tuple[bytes, list[int]]:

@@ -10,6 +10,8 @@ new upstream.  Lines porter disabled on purpose (new Linux-only code, reported) 
 from __future__ import annotations
 
 import re
+import bisect
+from collections import Counter
 from difflib import SequenceMatcher
 
 from .edits import region_events
@@ -33,7 +35,7 @@ def line_states(text: bytes) -> list[bool]:
             out.append(False)
             continue
         dead = any(f[0] and not f[1] for f in stack)
-        if side in ("base", "theirs"):
+        if side in ("base", "theirs") or not line.lstrip().startswith(b"#"):
             out.append(dead)
             continue
         for d, if0 in region_events(line + b"\n"):
@@ -58,7 +60,7 @@ def balance(text: bytes) -> int | None:
         if m:
             side = {b"<<<<<<< ": "ours", b"||||||| ": "base", b"=======": "theirs"}.get(m.group(1))
             continue
-        if side in ("base", "theirs"):
+        if side in ("base", "theirs") or not line.lstrip().startswith(b"#"):
             continue
         for d, _ in region_events(line + b"\n"):
             if d.startswith("if"):
@@ -90,13 +92,75 @@ def marker_lines(text: bytes) -> set[int]:
     return out
 
 
-def _align(a: list[bytes], b: list[bytes]) -> tuple[dict[int, int], list]:
-    sm = SequenceMatcher(None, a, b, autojunk=False)
-    pairs = {}
-    for i, j, size in sm.get_matching_blocks():
-        for k in range(size):
-            pairs[i + k] = j + k
-    return pairs, sm.get_opcodes()
+def align(a: list, b: list) -> tuple[dict[int, int], list]:
+    """Matching lines of a and b (patience style: lines unique to both anchor, difflib fills the
+    small gaps between anchors), and the opcodes of a against b."""
+    pairs: dict[int, int] = {}
+    _patience(a, b, 0, len(a), 0, len(b), pairs)
+    ops, i, j = [], 0, 0
+    for ai in sorted(pairs):
+        bj = pairs[ai]
+        if ai > i or bj > j:
+            ops.append(("replace" if ai > i and bj > j else "delete" if ai > i else "insert", i, ai, j, bj))
+        if ops and ops[-1][0] == "equal" and ops[-1][2] == ai and ops[-1][4] == bj:
+            ops[-1] = ("equal", ops[-1][1], ai + 1, ops[-1][3], bj + 1)
+        else:
+            ops.append(("equal", ai, ai + 1, bj, bj + 1))
+        i, j = ai + 1, bj + 1
+    if i < len(a) or j < len(b):
+        ops.append(("replace" if i < len(a) and j < len(b) else "delete" if i < len(a) else "insert",
+                    i, len(a), j, len(b)))
+    return pairs, ops
+
+
+def _patience(a, b, a0, a1, b0, b1, pairs) -> None:
+    while a0 < a1 and b0 < b1 and a[a0] == b[b0]:
+        pairs[a0] = b0
+        a0, b0 = a0 + 1, b0 + 1
+    while a0 < a1 and b0 < b1 and a[a1 - 1] == b[b1 - 1]:
+        a1, b1 = a1 - 1, b1 - 1
+        pairs[a1] = b1
+    if a0 >= a1 or b0 >= b1:
+        return
+    count_a, count_b = Counter(a[a0:a1]), Counter(b[b0:b1])
+    where_b = {b[j]: j for j in range(b0, b1) if count_b[b[j]] == 1}
+    anchors = [(i, where_b[a[i]]) for i in range(a0, a1) if count_a[a[i]] == 1 and a[i] in where_b]
+    anchors = _increasing(anchors)
+    if not anchors:
+        sm = SequenceMatcher(None, a[a0:a1], b[b0:b1], autojunk=False) \
+            if (a1 - a0) * (b1 - b0) <= 250_000 else None
+        for i, j, size in (sm.get_matching_blocks() if sm else []):
+            for k in range(size):
+                pairs[a0 + i + k] = b0 + j + k
+        return
+    prev_a, prev_b = a0, b0
+    for i, j in anchors:
+        _patience(a, b, prev_a, i, prev_b, j, pairs)
+        pairs[i] = j
+        prev_a, prev_b = i + 1, j + 1
+    _patience(a, b, prev_a, a1, prev_b, b1, pairs)
+
+
+def _increasing(anchors: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest run of anchors increasing in both coordinates (anchors come sorted by a)."""
+    tails: list[int] = []          # index into anchors of the smallest tail of each length
+    tail_js: list[int] = []
+    back: list[int] = [-1] * len(anchors)
+    for k, (_, j) in enumerate(anchors):
+        pos = bisect.bisect_left(tail_js, j)
+        if pos:
+            back[k] = tails[pos - 1]
+        if pos == len(tails):
+            tails.append(k)
+            tail_js.append(j)
+        else:
+            tails[pos] = k
+            tail_js[pos] = j
+    out, k = [], tails[-1] if tails else -1
+    while k != -1:
+        out.append(anchors[k])
+        k = back[k]
+    return out[::-1]
 
 
 def _keys(text: bytes) -> list[bytes]:
@@ -108,11 +172,11 @@ def silent_changes(old: bytes, port: bytes, new: bytes, output: bytes,
     """0-based lines of output whose disabled/live state changed silently (see module doc)."""
     O, P, N, M = _keys(old), _keys(port), _keys(new), _keys(output)
     so, sp, sn, sm = line_states(old), line_states(port), line_states(new), line_states(output)
-    o2p, _ = _align(O, P)
-    o2n, _ = _align(O, N)
-    n2o, n_ops = _align(N, O)
-    m2p, _ = _align(M, P)
-    m2n, _ = _align(M, N)
+    o2p, _ = align(O, P)
+    o2n, _ = align(O, N)
+    n2o, n_ops = align(N, O)
+    m2p, _ = align(M, P)
+    m2n, _ = align(M, N)
     in_markers = marker_lines(output)
     p2o = {v: k for k, v in o2p.items()}
     port_region = _port_region_states(O, o2p, so, sp, n_ops, len(N))
