@@ -268,3 +268,21 @@ def test_merged_result_that_parses_worse_is_a_conflict(monkeypatch):
     monkeypatch.setattr(merge_mod, "merge3", lambda ours, base, theirs: (ours.replace(b"}\n", b""), []))
     res = merged(START, port, new)
     assert any("parses worse" in c["reason"] for c in res.conflicts)
+
+
+def test_5_live_callers_of_new_units_porter_disabled_are_reported():
+    new = CLK.replace(b"static int foo_probe", b"static int foo_irq_setup(struct foo *f)\n{\n"
+                      b"\treturn devm_request_irq(f->dev, f->irq);\n}\n\nstatic int foo_probe").replace(
+        b"\tf->ready = 1;\n", b"\tf->ready = foo_irq_setup(f);\n")
+
+    def disable_devm(text, unit):
+        if b"devm_" in text and unit.startswith("function "):
+            return (b"#if 0 /* Xen: uses Linux-only devm_request_irq (new upstream code) */\n" + text + b"#endif\n",
+                    [{"line": 1, "disabled": True, "symbol": "devm_request_irq", "message": "disabled"}])
+        return text, []
+
+    res = merged(CLK, CLK, new, disable_devm)
+    assert state_of(res.output, b"devm_request_irq(f->dev") is True
+    [f] = [f for f in res.findings if f["symbol"] == "foo_irq_setup"]
+    assert f["unit"] == "function foo_probe"
+    assert res.output.splitlines()[f["line"] - 1].strip() == b"f->ready = foo_irq_setup(f);"

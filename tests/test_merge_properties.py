@@ -96,6 +96,9 @@ def _upstream(d: Driver, ops, draw) -> Driver:
             d.fns.insert(i, tail)
         elif op == "rewrite":
             fn.body = [line.replace(" = ", " = 100 + ") for line in fn.body]
+        elif op == "tweak" and fn.body:
+            k = draw(st.integers(0, len(fn.body) - 1))
+            fn.body[k] = fn.body[k].replace(" = ", " = 100 + ")
         elif op == "move_data":
             f = draw(st.sampled_from(["irq", "mode", "flags"]))
             src = d.owner(f)
@@ -148,7 +151,7 @@ class Recorder:
         return text, []
 
 
-UP_OPS = st.lists(st.sampled_from(["rename", "move", "delete", "split", "rewrite", "move_data", "linux"]),
+UP_OPS = st.lists(st.sampled_from(["rename", "move", "delete", "split", "rewrite", "tweak", "move_data", "linux"]),
                   max_size=4)
 PORT_OPS = st.lists(st.sampled_from(["disable", "edit", "xen", "delete", "disable_line"]), max_size=4)
 

@@ -107,14 +107,13 @@ def live_lines_of(p: "Piece", start: int, live: list) -> list[bytes]:
 
 
 def _live_defined(ordered, live, starts) -> set[str]:
-    """Names of the units whose first code line is live."""
+    """Names of the units with a live line (a port may disable one variant of a signature and
+    keep its `#else`)."""
     out: set[str] = set()
     for p, start in zip(ordered, starts):
-        lines = p.text.splitlines()
-        first = next((k for k, line in enumerate(lines)
-                      if states.code_line(line) or line.lstrip().startswith(b"#")), None)
-        if first is not None and start + first < len(live) and live[start + first] is not None:
-            out.update(_names(p.label))
+        names = _names(p.label)
+        if names and any(line is not None and line.strip() for line in live[start:start + p.text.count(b"\n")]):
+            out.update(names)
     return out
 
 
