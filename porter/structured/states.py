@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import bisect
+from functools import lru_cache
 from collections import Counter
 from difflib import SequenceMatcher
 
@@ -20,7 +21,8 @@ _MARK = re.compile(rb"^(<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> )")
 _NOT_CODE = re.compile(rb"^\s*(?:[{}]\s*[;,]?\s*|/\*.*\*/\s*|//.*|\*.*|/\*.*|#.*)?$")
 
 
-def line_states(text: bytes) -> list[bool]:
+@lru_cache(maxsize=32)
+def line_states(text: bytes) -> tuple[bool, ...]:
     """Per line of text: True when the line is in an `#if 0` region (the directive lines of the
     region count as disabled too).  Lines of the upstream and base sides of conflict markers are
     read as text; only the port side's directives count."""
@@ -47,7 +49,7 @@ def line_states(text: bytes) -> list[bool]:
             elif d == "endif" and stack:
                 stack.pop()
         out.append(dead)
-    return out
+    return tuple(out)
 
 
 def balance(text: bytes) -> int | None:
