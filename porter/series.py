@@ -59,7 +59,7 @@ class WorkTree:
         self.pending[path] = self.store.write(b"blob", data) if data is not None else None
         self.files[path] = data
 
-    def apply(self, patch: bytes, label: str) -> list[dict]:
+    def apply(self, patch: bytes, label: str = "carry") -> list[dict]:
         """Apply a carried patch to the files it touches; 3-way through an index when plain fails.
 
         Returns [] on success, else one failure per file that did not apply: {file, hunk, line,
