@@ -98,7 +98,8 @@ def _repos(root):
 def ws(tmp_path):
     up, xen = _repos(tmp_path / "src")
     ws = tmp_path / "ws"
-    assert porter("init", ws, "--name", "bar", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "bar", "--upstream", up, "--xen", xen, "--base", "base",
+                  "--public-url", "https://example.org/bar.git")[0] == 0
     code, learned = porter_json("learn", "port", "--from", "t1", cwd=ws)
     assert code == 0 and [s["kind"] for s in learned["steps"]] == ["import", "port", "build", "carry", "carry"]
     assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
