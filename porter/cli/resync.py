@@ -45,7 +45,8 @@ def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender, no_build):
     for w in result.get("warnings", []):
         ui.say(f"warning: {w}", style="yellow")
     for c in result["conflicts"]:
-        ui.say(f"conflict: {c['file']}:{c.get('line', 0)}: {c.get('unit', '')}: {c['reason']}", style="red")
+        hunk = f" (hunk {c['hunk']})" if c.get("hunk") else ""
+        ui.say(f"conflict: {c['file']}:{c.get('line', 0)}: {c.get('unit', '')}{hunk}: {c['reason']}", style="red")
     for d in result["drift"]:
         ui.say(f"drift: {d}", style="red")
     for f in result["findings"]:
@@ -57,9 +58,13 @@ def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender, no_build):
         ui.say(f"no revision written: {'; '.join(result['not_written'])}", style="red")
     if result.get("scratch"):
         what = "with conflict markers " if result["conflicts"] else ""
+        commits = sorted({c["commit"][:12] for c in result["conflicts"] if c.get("commit")})
+        fix = "the conflicted commits" if result["conflicts"] else "the commits to fix"
         ui.say(f"the series {what}is checked out in {result['scratch']} "
-               f"(branch {result['branch']}); fix the port commit there, then run "
-               f"'porter learn {result['branch']} --from {tag}' and resync again")
+               f"(branch {result['branch']}): there, 'git rebase -i {result['base_branch']}', mark "
+               f"{', '.join(commits) or fix} as edit, resolve, "
+               f"'git commit -a --amend --no-edit && git rebase --continue', 'git branch -f fixed HEAD'; "
+               f"then 'porter learn fixed --from {tag}' and resync again")
     if result.get("refreshed"):
         ui.say(f"rewrote series/{ws.name}/{result['revision']}/ in place: same patches, new changelog "
                f"or mail options", style="green")
