@@ -139,7 +139,7 @@ def apply_file(edits: FileEdits, old_upstream: bytes, new_upstream: bytes, path:
     merge(m, pieces, lint, changed)
     ordered = post(m, pieces, lint, changed)
     if new_upstream != old_upstream or b"".join(p.text for p in ordered) != m.port:
-        invariants.check(m, ordered, old_upstream, new_upstream, lint)   # (the learned port itself passes)
+        invariants.check(m, ordered, old_upstream, new_upstream)   # (the learned port itself passes)
     return render(ordered, changed)
 
 
