@@ -58,7 +58,7 @@ def restore_used(m: "Matched", ordered: list["Piece"]) -> None:
             return
         text, starts = _layout(ordered)
         live = _live_code_lines(text)
-        defined = _live_defined(ordered, live, starts)
+        defined = _live_defined(text)
         own = [line for p, start in zip(ordered, starts)
                if p.seg is not None and m.segs[p.seg].op in ("edit", "insert")
                for line in live_lines_of(p, start, live)]
@@ -106,13 +106,18 @@ def live_lines_of(p: "Piece", start: int, live: list) -> list[bytes]:
     return [line for line in live[start:start + p.text.count(b"\n")] if line is not None]
 
 
-def _live_defined(ordered, live, starts) -> set[str]:
-    """Names of the units with a live line (a port may disable one variant of a signature and
-    keep its `#else`)."""
+def _live_defined(text: bytes) -> set[str]:
+    """Names of the units of text (conflicts read as the port's side) that have a live line (a
+    port may disable one variant of a signature and keep its `#else`)."""
+    from .merge import resolve_markers
+    from .units import segment
+    resolved = resolve_markers(text, "ours")
+    dead = states.line_states(resolved)
     out: set[str] = set()
-    for p, start in zip(ordered, starts):
-        names = _names(p.label)
-        if names and any(line is not None and line.strip() for line in live[start:start + p.text.count(b"\n")]):
+    for u in segment(resolved):
+        names = _names(u.label())
+        first = u.line - 1
+        if names and any(not dead[first + k] and line.strip() for k, line in enumerate(u.text.splitlines())):
             out.update(names)
     return out
 
@@ -153,10 +158,12 @@ class _Out:
         self.text, self.starts = _layout(ordered)
         self.lines = self.text.splitlines()
 
-    def conflict(self, line: int, reason: str, suggestion: str, excerpt: bytes = b"") -> None:
+    def conflict(self, line: int, reason: str, suggestion: str, excerpt: bytes = b"") -> dict:
         from .merge import _conflict
         piece, off = _piece_at(self.ordered, self.starts, line)
-        piece.say("conflict", _conflict(self.m.path, piece.label, reason, excerpt, b"", suggestion), off)
+        rec = _conflict(self.m.path, piece.label, reason, excerpt, b"", suggestion)
+        piece.say("conflict", rec, off)
+        return rec
 
     def finding(self, line: int, symbol: str, kind: str, message: str) -> None:
         piece, off = _piece_at(self.ordered, self.starts, line)
@@ -194,16 +201,18 @@ def _check_states(out: _Out, old_upstream: bytes, new_upstream: bytes) -> None:
         piece, _ = _piece_at(out.ordered, out.starts, line)
         by_piece.setdefault(id(piece), []).append(line)
     for group in by_piece.values():
-        out.conflict(group[0], f"the merge changes whether {len(group)} line(s) here are compiled, against the "
-                               f"port's and upstream's #if 0 regions", "put the lines in (or out of) the port's "
-                               "#if 0 region as the port had them", b"\n".join(out.lines[i] for i in group[:5]))
+        rec = out.conflict(group[0], f"the merge changes whether {len(group)} line(s) here are compiled, against "
+                                     f"the port's and upstream's #if 0 regions", "put the lines in (or out of) "
+                                     "the port's #if 0 region as the port had them",
+                           b"\n".join(out.lines[i] for i in group[:5]))
+        rec["lines"] = [i - group[0] for i in group]     # offsets from "line" (render adds it)
 
 
 def _check_references(out: _Out) -> None:
     """A name this file defines (in any version) that live code uses is defined in live code."""
     m = out.m
     live = _live_code_lines(out.text)
-    defined = _live_defined(out.ordered, live, out.starts)
+    defined = _live_defined(out.text)
     local = {n for u in m.old + m.new for n in _names(u.label())} | \
             {n for s in m.segs if s.op == "insert" for n in _names(s.label())}
     port_defined = {n for i, s in enumerate(m.segs) if m.learned[i] and not s.disabled

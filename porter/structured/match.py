@@ -27,12 +27,23 @@ def content_lines(text: bytes) -> list[bytes]:
     return [b"".join(line.split()) for line in text.splitlines() if not _NO_CONTENT.match(line)]
 
 
+_GENERIC = re.compile(rb"\b(?:[a-z_]+_t|int|long|short|char|unsigned|signed|bool|void|u8|u16|u32|u64|s32|"
+                      rb"const|static|struct|return|if|else|for|while|do|break|continue|goto|switch|case|"
+                      rb"default|sizeof|NULL|true|false|ret|err|rc|res|i|j|k|n|val|flags|out|fail|E[A-Z0-9]+|"
+                      rb"0x[0-9a-fA-F]+|\d+)\b")
+
+
 def boilerplate(*versions: list[Unit]) -> set[bytes]:
-    """Content lines found in more than one unit of some version."""
+    """Content lines that say nothing of their own: made only of keywords, numbers, error codes and
+    the usual local names (`int ret;`, `if (ret)`, `return -EINVAL;`), or found in more than two
+    units of some version."""
     out: set[bytes] = set()
     for units in versions:
         seen = Counter(line for u in units for line in set(content_lines(u.text)))
-        out |= {line for line, n in seen.items() if n > 1}
+        out |= {line for line, n in seen.items() if n > 2}
+        for u in units:
+            out |= {b"".join(line.split()) for line in u.text.splitlines()
+                    if not re.search(rb"[A-Za-z_]", _GENERIC.sub(b"", line))}
     return out
 
 
