@@ -195,7 +195,11 @@ def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, pref
     """The mail options revision `version` was written with (read from its cover letter), with
     what the command line changes."""
     cover = next((d for n, d in files.items() if n.startswith("0000-")), b"")
-    mail = mail_mod.from_cover(cover, version) or revision.default_mail(ws, rec)
+    written = mail_mod.from_cover(cover, version)
+    mail = revision.default_mail(ws, rec)
+    if written is not None:      # what the cover letter shows wins; a hand-damaged header falls back
+        mail = replace(written, sender=written.sender if mail_mod.IDENT.match(written.sender) else mail.sender,
+                       date=written.date or mail.date)
     if prefix is not None or rfc:
         mail = replace(mail, prefix=mail_mod.with_rfc(mail_mod.checked_prefix(prefix or mail.prefix), rfc))
     if sender is not None:
