@@ -308,3 +308,19 @@ def test_real_updates_change_no_line_silently(real, branch, tag):
         assert silent_changes(old, port, new, res.output) == [], xpath
         assert balance(res.output) is None
         assert not [c for c in res.conflicts if any(w in c["reason"] for w in ("compiled", "balance", "parses"))]
+
+
+def test_4_what_lint_would_disable_in_a_conflicted_unit_is_a_finding():
+    port = START.replace(b"WDG_MODE, 2", b"WDG_MODE, 7 /* Xen */")
+    new = START.replace(b"\twdg_write(w, WDG_MODE, 2);\n", b"\tw->buf = devm_kzalloc(w->dev, 8, 0);\n")
+
+    def disabling(text, unit):
+        if b"devm_" in text:
+            return b"#if 0\n" + text + b"#endif\n", [{"line": 1, "disabled": True, "symbol": "devm_kzalloc",
+                                                     "message": "new upstream code disabled"}]
+        return text, []
+
+    res = merged(START, port, new, disabling)
+    [f] = [f for f in res.findings if f["symbol"] == "devm_kzalloc"]
+    assert not f.get("disabled") and "conflicted" in f["message"]
+    assert b"#if 0\n" not in res.output

@@ -114,9 +114,10 @@ class Lint:
             text = resolve_markers(piece.text, side)
             lead = text[:lead_length(text)]
             _, findings = self.check_new(text[len(lead):], piece.label)
-            fresh = [f for f in findings or [] if not f.get("disabled") and f.get("symbol") not in seen]
+            fresh = [dict(f) for f in findings or [] if f.get("symbol") not in seen]
             seen |= {f.get("symbol") for f in fresh}
-            for f in fresh:
+            for f in fresh:     # nothing is disabled in conflicted text: what would be is a finding
+                f.pop("disabled", None)
                 f["line"] = 1
                 f["message"] = f"in a conflicted unit: {f.get('message', '')}"
             self._record(piece, fresh, 0)
