@@ -114,7 +114,7 @@ def _live_defined(text: bytes) -> set[str]:
     resolved = resolve_markers(text, "ours")
     dead = states.line_states(resolved)
     out: set[str] = set()
-    for u in segment(resolved):
+    for u in segment(resolved, _parsed(resolved)):
         names = _names(u.label())
         first = u.line - 1
         if names and any(not dead[first + k] and line.strip() for k, line in enumerate(u.text.splitlines())):
@@ -240,12 +240,17 @@ def _check_parse(out: _Out, new_upstream: bytes) -> None:
     """The merged file (conflicts read as the port's side) parses no worse than its inputs."""
     from .merge import resolve_markers
     resolved, origin = _resolved_with_origin(out.text, resolve_markers)
-    errors = cparse.parse(resolved).errors
+    errors = _parsed(resolved).errors
     before = max(_error_count(out.m.port), _error_count(new_upstream))
     if len(errors) > before:
         first = origin[min(errors[0][0] - 1, len(origin) - 1)] if origin else 0
         out.conflict(first, f"the merged file parses worse than its inputs ({len(errors)} syntax errors, the "
                             f"port and upstream have at most {before})", "check the merged text around this line")
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: bytes) -> cparse.Parsed:
+    return cparse.parse(text)
 
 
 @lru_cache(maxsize=16)
