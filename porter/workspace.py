@@ -12,9 +12,19 @@ from pathlib import Path
 import tomli_w
 
 from .errors import BadInput
-from . import gitutil
+from . import gitutil, schema
 
 CONFIG = "porter.toml"
+
+
+def inside(root: Path, path: Path, what: str = "path") -> Path:
+    """path, after checking that its real location (symlinks resolved) is root or below root."""
+    real_root = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(path))
+    if real != real_root and real_root not in real.parents:
+        raise BadInput(f"{what} {path} leads outside {root} (to {real}): porter reads and writes only "
+                       f"inside the workspace")
+    return path
 
 
 def safe_join(root: Path, rel: str, what: str = "path") -> Path:
@@ -38,11 +48,11 @@ class Workspace:
 
     @property
     def series_dir(self) -> Path:
-        return self.root / "series" / self.name
+        return inside(self.root, self.root / "series" / self.name, "series folder")
 
     @property
     def cache(self) -> Path:
-        return self.root / ".porter"
+        return inside(self.root, self.root / ".porter", "cache folder")
 
     @property
     def upstream_git(self) -> Path:
@@ -94,7 +104,7 @@ class Workspace:
         return revs[-1]
 
     def revision_dir(self, version: int) -> Path:
-        path = self.series_dir / f"v{version}"
+        path = inside(self.root, self.series_dir / f"v{version}", "revision folder")
         if not path.is_dir():
             have = ", ".join(f"v{n}" for n in self.revisions()) or "none"
             raise BadInput(f"no revision v{version} in series/{self.name}/ (have: {have})")
@@ -102,7 +112,8 @@ class Workspace:
 
     def revision_files(self, version: int) -> dict[str, bytes]:
         """{file name: bytes} of series/NAME/vN/."""
-        return {p.name: p.read_bytes() for p in sorted(self.revision_dir(version).iterdir()) if p.is_file()}
+        return {p.name: inside(self.root, p, "revision file").read_bytes()
+                for p in sorted(self.revision_dir(version).iterdir()) if p.is_file()}
 
     def revisions(self) -> list[int]:
         if not self.series_dir.is_dir():
@@ -141,14 +152,19 @@ def load(start: str | os.PathLike | None = None) -> Workspace:
     path = root / CONFIG
     if not path.is_file():
         raise BadInput(f"no {CONFIG} in {root}: not a porter workspace (run 'porter init' or use -C DIR)")
+    inside(root, path, CONFIG)
     try:
         config = tomllib.loads(path.read_text("utf-8"))
-        name = config["series"]["name"]
-        config["xen"]["base"], config["xen"]["url"], config["upstream"]["url"]
-    except (tomllib.TOMLDecodeError, KeyError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: malformed workspace config ({exc})") from None
-    safe_join(root / "series", name, "series name")
-    return Workspace(root, config)
+    schema.workspace_config(config, str(path))
+    name = config["series"]["name"]
+    safe_join(root / "series", name, f"{path}: [series] name")
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise BadInput(f"{path}: [series] name {name!r} must be a single folder name")
+    ws = Workspace(root, config)
+    recover_swap(ws.root / "series" / name)
+    return ws
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -181,6 +197,47 @@ def atomic_dir(target: Path):
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def _old(target: Path) -> Path:
+    return target.parent / f".{target.name}.old"
+
+
+@contextmanager
+def replace_dir(target: Path, keep=lambda name: False):
+    """Yield a temp dir beside target; on success it becomes target as a whole, with the entries of
+    the old target that keep(name) selects carried over (hard links, nothing copied or lost).
+
+    A kill at any point leaves either the old or the new target, or the old one renamed aside,
+    which recover_swap() (run by load()) puts back."""
+    recover_swap(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        yield tmp
+        if target.is_dir():
+            for entry in target.iterdir():
+                if keep(entry.name) and not (tmp / entry.name).exists():
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.copytree(entry, tmp / entry.name, symlinks=True, copy_function=os.link)
+                    else:
+                        os.link(entry, tmp / entry.name, follow_symlinks=False)
+            os.replace(target, _old(target))
+        os.replace(tmp, target)
+        shutil.rmtree(_old(target), ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def recover_swap(target: Path) -> None:
+    """Finish or undo a replace_dir() that was killed between its two renames."""
+    old = _old(target)
+    if old.is_dir() and not old.is_symlink():
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, target)
 
 
 def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:

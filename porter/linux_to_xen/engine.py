@@ -319,7 +319,7 @@ def _env(rule: Rule) -> jinja2.Environment:
     dirs = [str(TEMPLATE_DIR)]
     if rule.source:
         dirs.insert(0, str(Path(rule.source).parent))
-    return templating.environment(jinja2.FileSystemLoader(dirs), keep_trailing_newline=False)
+    return templating.confined(dirs, keep_trailing_newline=False)
 
 
 def render(rule: Rule, context: dict) -> bytes:
