@@ -113,7 +113,10 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
     if revs:
         old = ws.revision_files(revs[-1])
         if revision_tag(old) == tag:      # from another tag, the cover letter differs anyway
-            again = revision.format_series(ws, rec, built, revs[-1], [])
+            # the newest revision as resync wrote it then, "Changes since" included (as check does)
+            previous = ws.revision_files(revs[-2]) if len(revs) > 1 else {}
+            lines, _ = revision_changes(ws, rec, built, previous, revs[-1])
+            again = revision.format_series(ws, rec, built, revs[-1], lines)
             if _same(old, again):
                 result.update(revision=f"v{revs[-1]}", patches=compare(old, again), ok=not built.findings)
                 return result

@@ -284,14 +284,16 @@ def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
 def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None,
          public_url: str | None = None, progress=None) -> Workspace:
     gitutil.check_ref_syntax(base, "base")
+    if release is not None:
+        gitutil.check_ref_syntax(release, "release")
     safe_join(Path("series"), name, "series name")
-    if "/" in name or not name.strip():
+    if "/" in name or "\\" in name or not name.strip() or name in (".", "..") or schema.CONTROL.search(name):
         raise BadInput(f"invalid series name {name!r}")
     root = root.resolve()
-    if (root / CONFIG).exists():
+    if root.exists() and not root.is_dir():
+        raise BadInput(f"{root} exists and is not a folder")
+    if (root / CONFIG).exists() or (root / CONFIG).is_symlink():
         raise BadInput(f"{root / CONFIG} already exists")
-    created = not root.exists()
-    root.mkdir(parents=True, exist_ok=True)
     config = {
         "series": {"name": name},
         "upstream": {"url": _source(upstream)},
@@ -301,18 +303,40 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
         config["xen"]["release"] = release
     if public_url:
         config["upstream"]["public_url"] = public_url
-    ws = Workspace(root, config)
+    schema.workspace_config(config, "porter init")
+    created: list[Path] = []           # what this init made, removed (newest first) when it fails
+
+    def make(path: Path) -> None:
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        path.mkdir(parents=True, exist_ok=True)
+        created.extend(reversed(missing))
+
     try:
+        make(root)
+        ws = Workspace(root, config)
+        make(ws.cache)
+        for which in ("upstream", "xen"):
+            mirror = ws.cache / f"{which}.git"
+            if not mirror.exists():
+                created.append(mirror)
+        ignore = ws.cache / ".gitignore"
+        if not ignore.exists():
+            created.append(ignore)
         for which in ("upstream", "xen"):
             ws._mirror(which, progress)
         gitutil.resolve(ws.xen_git, base, "base")
         if release:
             gitutil.resolve(ws.xen_git, release, "release")
+        make(ws.series_dir)
+        created.append(root / CONFIG)
+        ws.save()
     except BaseException:
-        shutil.rmtree(root if created else ws.cache, ignore_errors=True)
+        for path in reversed(created):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
         raise
-    ws.series_dir.mkdir(parents=True, exist_ok=True)
-    ws.save()
     return ws
 
 

@@ -8,7 +8,7 @@ from .group import porter_command
 from .show import show_diff
 
 
-@porter_command("check")
+@porter_command("check", writes=True)
 def check_cmd(cwd: Path):
     """CI gate: regenerate the newest revision from the recipe and compare it with the committed one.
 

@@ -7,7 +7,7 @@ from .. import ui, workspace
 from .group import porter_command
 
 
-@porter_command("fetch")
+@porter_command("fetch", writes=True)
 def fetch_cmd(cwd: Path):
     """Fetch the upstream and Xen trees porter.toml names into .porter/ (cloning them if missing)."""
     ws = workspace.load(cwd)

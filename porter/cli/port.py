@@ -11,7 +11,7 @@ from .args import output_path, xen_and_ref
 from .group import porter_command
 
 
-@porter_command("port")
+@porter_command("port", writes=True)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out", required=True, help="Where to write the ported file.")
 @click.option("--xen", default=None, help="Xen git repository (default: the workspace's).")

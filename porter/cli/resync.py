@@ -9,7 +9,7 @@ from .. import ui, workspace
 from .group import porter_command
 
 
-@porter_command("resync")
+@porter_command("resync", writes=True)
 @click.option("--from", "tag", required=True, help="Upstream tag to regenerate the series from.")
 def resync_cmd(cwd: Path, tag):
     """Regenerate the series from upstream TAG into series/NAME/v<N>/."""

@@ -29,7 +29,7 @@ def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
     return tree
 
 
-@porter_command("validate")
+@porter_command("validate", writes=True)
 @click.argument("revision", required=False)
 @click.option("--source", "source", type=click.Path(file_okay=False),
               help="Validate the ported files found in DIR instead of a revision.")
