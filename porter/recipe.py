@@ -138,7 +138,16 @@ def _step(s, i: int, series_dir: Path, where: str) -> Step:
         raise BadInput(f"{msg}: not UTF-8 text") from None
     if not step.message.strip():
         raise BadInput(f"{msg}: empty commit message")
+    if schema.CONTROL.search(step.subject.replace("\t", " ")):
+        raise BadInput(f"{msg}: the subject line holds a control character")
     return step
+
+
+def _prefix(series: dict, where: str) -> str:
+    prefix = schema.text(series, "subject_prefix", where, required=False, default="PATCH")
+    if "]" in prefix or "[" in prefix:
+        raise BadInput(f"{where}: subject_prefix must not contain brackets, got {prefix!r}")
+    return prefix or "PATCH"
 
 
 def load(series_dir: Path) -> Recipe:
@@ -165,18 +174,34 @@ def load(series_dir: Path) -> Recipe:
     cover = series_dir / "cover.txt"
     if cover.exists():
         inside(series_dir, cover, "cover letter text")
-    prefix = schema.text(series, "subject_prefix", sw, required=False, default="PATCH")
-    if "]" in prefix or "[" in prefix:
-        raise BadInput(f"{sw}: subject_prefix must not contain brackets, got {prefix!r}")
+    prefix = _prefix(series, sw)
     try:
         cover_text = cover.read_text("utf-8") if cover.is_file() else ""
     except UnicodeDecodeError:
         raise BadInput(f"{cover}: not UTF-8 text") from None
     return Recipe(upstream_tag=schema.text(series, "upstream_tag", sw), files=files, steps=steps,
-                  subject_prefix=prefix or "PATCH",
+                  subject_prefix=prefix,
                   to=schema.strings(series, "to", sw), cc=schema.strings(series, "cc", sw),
                   learned=dict(schema.table(series, "learned", sw, required=False)),
                   cover=cover_text)
+
+
+def kept_settings(series_dir: Path) -> Recipe | None:
+    """The settings learn keeps from an existing recipe (to, cc, subject_prefix, cover): the recipe
+    when it loads, else its [series] table when that alone is sound, else None."""
+    try:
+        return load(series_dir)
+    except BadInput:
+        pass
+    try:
+        series = schema.table(tomllib.loads((series_dir / "recipe.toml").read_text("utf-8")), "series", "recipe")
+        cover = series_dir / "cover.txt"
+        return Recipe(upstream_tag="", files={}, steps=[],
+                      subject_prefix=_prefix(series, "recipe"),
+                      to=schema.strings(series, "to", "recipe"), cc=schema.strings(series, "cc", "recipe"),
+                      cover=inside(series_dir, cover, "cover").read_text("utf-8") if cover.is_file() else "")
+    except (OSError, ValueError, BadInput):
+        return None
 
 
 RECIPE_ENTRIES = ("recipe.toml", "cover.txt", "steps")

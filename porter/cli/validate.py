@@ -34,9 +34,15 @@ def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
 @click.option("--source", "source", type=click.Path(file_okay=False),
               help="Validate the ported files found in DIR instead of a revision.")
 @click.option("--mutants", is_flag=True, help="Also run broken variants and report which are caught.")
-def validate_cmd(cwd: Path, revision, source, mutants):
-    """Build the ported C on the host and check it against the IPMMU-VMSA model."""
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default=None,
+              help="Where the built code runs: bwrap (read-only file system, no network, own PID "
+                   "namespace), process (resource limits only) or auto (bwrap when it works; the default, "
+                   "or $PORTER_SANDBOX).")
+def validate_cmd(cwd: Path, revision, source, mutants, sandbox):
+    """Build the ported C on the host and check it against the IPMMU-VMSA model, in a sandbox."""
+    from ..validate import sandbox as sandbox_mod
     from ..validate import validate_sources
+    sandbox_mod.request(sandbox)
 
     if source and revision:
         raise BadInput("give either a revision or --source DIR, not both")
@@ -55,6 +61,7 @@ def validate_cmd(cwd: Path, revision, source, mutants):
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+    doc["sandbox"] = sandbox_mod.mode()
     report(doc)
     return doc
 
