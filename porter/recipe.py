@@ -167,10 +167,10 @@ def load(series_dir: Path) -> Recipe:
     raw_steps = schema.get(doc, "steps", list, where)
     if not raw_steps:
         raise BadInput(f"{where}: steps must list at least one step")
-    steps = [_step(s, i, series_dir, where) for i, s in enumerate(raw_steps)]
-    dirs = [s.dir for s in steps]
-    if len(set(dirs)) != len(dirs):
+    dirs = [s.get("dir") for s in raw_steps if isinstance(s, dict)]
+    if len(set(map(str, dirs))) != len(dirs):
         raise BadInput(f"{where}: two steps share one dir")
+    steps = [_step(s, i, series_dir, where) for i, s in enumerate(raw_steps)]
     cover = series_dir / "cover.txt"
     if cover.exists():
         inside(series_dir, cover, "cover letter text")

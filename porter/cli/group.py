@@ -63,24 +63,24 @@ def fail(name: str, line: str, code: int, as_json: bool):
     if as_json:
         ui.emit_json({"command": name, "ok": False, "error": line, "exit": code})
     else:
-        click.echo(f"porter {name}: error: {line}", err=True)
+        click.echo(f"porter{'' if name == 'porter' else ' ' + name}: error: {line}", err=True)
     sys.exit(code)
 
 
 class PorterGroup(click.Group):
-    """Usage errors are one line too, and a JSON document under --json."""
+    """Usage errors are one line too (exit 2), and a JSON document under --json."""
 
     def main(self, args=None, prog_name=None, **extra):
         argv = list(sys.argv[1:] if args is None else args)
-        if "--json" not in argv:
-            return super().main(argv, prog_name or "porter", **extra)
+        extra.pop("standalone_mode", None)
         try:
-            return super().main(argv, prog_name or "porter", standalone_mode=False, **extra)
+            code = super().main(argv, prog_name or "porter", standalone_mode=False, **extra)
         except click.ClickException as exc:
             name = next((a for a in argv if a in self.commands), "porter")
-            fail(name, " ".join(exc.format_message().split()), 2, True)
+            fail(name, " ".join(exc.format_message().split()), 2, "--json" in argv)
         except click.Abort:
-            fail("porter", "aborted", 2, True)
+            fail("porter", "aborted", 130, "--json" in argv)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(cls=PorterGroup, context_settings={"help_option_names": ["-h", "--help"]})
