@@ -99,6 +99,7 @@ def test_a_learn_killed_between_its_two_renames_is_recovered(ws, monkeypatch):
     the two leaves `.foo.old`, which the next command puts back."""
     before = snapshot(ws / "series" / "foo")
     import porter.workspace as wsmod
+    from porter.learn import learn
     real = os.replace
     calls = []
 
@@ -109,7 +110,7 @@ def test_a_learn_killed_between_its_two_renames_is_recovered(ws, monkeypatch):
         return real(src, dst)
     monkeypatch.setattr(wsmod.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
-        wsmod.load(ws) and __import__("porter.learn").learn.learn(wsmod.load(ws), "port", "t1")
+        learn(wsmod.load(ws), "port", "t1")
     monkeypatch.setattr(wsmod.os, "replace", real)
     assert not (ws / "series" / "foo").exists() and (ws / "series" / ".foo.old").is_dir()
     code, out = run(ws, "resync", "--from", "t1")
