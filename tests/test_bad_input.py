@@ -103,3 +103,16 @@ def test_bad_input_is_one_line_and_harmless(base, tmp_path, case):
     assert row["clean"], (row["codes"], row["outputs"])
     assert not row["lost"], "the failed command changed the workspace"
     assert not row["outside"], "the command wrote outside the workspace"
+
+
+def test_thousands_of_nested_ifdefs_do_not_exhaust_the_recursion_limit():
+    from porter import cparse
+    from porter.linux_to_xen import apply_rules, load_rules, symbols
+    depth = 3000
+    src = (b"".join(b"#ifdef A%d\n" % i for i in range(depth)) + b"static int x(void) { pr_err(\"x\"); return 1; }\n"
+           + b"#endif\n" * depth)
+    items = list(cparse.top_level_items(cparse.parse(src).tree.root_node))
+    assert [i.type for i, _ in items] == ["function_definition"] and len(items[0][1]) == depth
+    symbols.collect(src, known=set(), live_defs=True)
+    out = apply_rules(src, load_rules(["logging"], []), filename="x.c").output
+    assert b"printk(XENLOG_ERR \"x\")" in out
