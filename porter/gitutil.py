@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,40 @@ _GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "LC_ALL": "C",
     "TZ": "UTC",
+    # settings no repository config may override (a cache committed by a pull request is input):
+    # no hooks, no fsmonitor command
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "core.hooksPath", "GIT_CONFIG_VALUE_0": "/dev/null",
+    "GIT_CONFIG_KEY_1": "core.fsmonitor", "GIT_CONFIG_VALUE_1": "false",
 }
+
+# what porter's own caches hold in their config; anything else (a command to run, a filter, a
+# credential helper) was not written by porter and is refused
+CACHE_CONFIG = re.compile(r"^(core\.(repositoryformatversion|filemode|bare|logallrefupdates|ignorecase|"
+                          r"precomposeunicode|symlinks)|remote\.origin\.(url|fetch|tagopt)|"
+                          r"extensions\.(objectformat|worktreeconfig))=", re.I)
+
+
+_checked: set[tuple[str, int]] = set()
+
+
+def check_cache_config(repo: str | os.PathLike) -> None:
+    """Refuse a cache whose git config porter did not write (it would run commands)."""
+    config = Path(repo) / "config"
+    try:
+        key = (str(config), config.stat().st_mtime_ns)
+        text = config.read_text("utf-8", "replace")
+    except OSError:
+        return
+    if key in _checked:
+        return
+    out = run(repo, "config", "--file", str(config), "--list")
+    lines = out.stdout.decode("utf-8", "replace").splitlines() if out.returncode == 0 else [text[:60]]
+    bad = [line.split("=", 1)[0] for line in lines if not CACHE_CONFIG.match(line)]
+    if bad:
+        raise BadInput(f"{config}: setting {bad[0]!r} was not written by porter; delete the cache "
+                       f"folder (porter fetch rebuilds it) if you did not add it yourself")
+    _checked.add(key)
 
 
 class GitError(BadInput):

@@ -66,6 +66,8 @@ class Workspace:
         """The cache of a source ("upstream" or "xen"): cloned from porter.toml's URL when missing
         (a fresh checkout of a committed workspace, in CI), fetched again with refresh."""
         path = self.cache / f"{which}.git"
+        if path.exists():
+            gitutil.check_cache_config(inside(self.root, path, f"{which} cache"))
         if refresh or not path.exists():
             mirror_source(self.config[which]["url"], path, which, progress)
             ignore = self.cache / ".gitignore"

@@ -145,6 +145,7 @@ CASES = [
     ("outside the workspace", "revision-file-symlink", link("series/foo/v1/0001-iommu-arm-foo-Add-foo-support.patch", "p"), CK, 2, "outside"),
     ("outside the workspace", "cache-symlink", link(".porter", "cache"), RS, 2, "outside"),
     ("outside the workspace", "config-symlink", link("porter.toml", "porter.toml"), RS, 2, "outside"),
+    ("code execution", "cache-config-command", text(".porter/xen.git/config", "[core]\n\tbare = true\n\tsshCommand = touch /tmp/porter-pwned\n[credential]\n\thelper = !touch /tmp/porter-pwned\n"), RS, 2, "core.sshcommand"),
     ("outside the workspace", "step-dir-dotdot", step(1, dir="../../../x"), RS, 2, "leaves"),
     ("outside the workspace", "step-dir-absolute", step(1, dir="/tmp/x"), RS, 2, "relative path"),
     ("outside the workspace", "template-file-dotdot", lambda ws, o: recipe(lambda d: d["steps"][2]["templates"][0].update(file="../x"))(ws, o), RS, 2, "leaves"),

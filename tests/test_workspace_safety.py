@@ -246,3 +246,18 @@ def test_json_is_a_document_for_usage_errors_too(ws):
     assert code == 2 and json.loads(out)["ok"] is False
     code, out = run(ws, "nosuchverb", "--json")
     assert code == 2 and "nosuchverb" in json.loads(out)["error"]
+
+
+def test_hooks_in_the_cache_do_not_run(ws):
+    """A pull request may commit .porter/: the scratch checkout after a conflict runs no hook."""
+    hook = ws / ".porter/xen.git/hooks/post-checkout"
+    mark = ws.parent / "hook-ran"
+    hook.write_text(f"#!/bin/sh\ntouch {mark}\n")
+    hook.chmod(0o755)
+    next((ws / "series/foo/steps").glob("04-*")).joinpath("change.patch").write_text(
+        "--- a/xen/drivers/passthrough/arm/foo.c\n+++ b/xen/drivers/passthrough/arm/foo.c\n@@ -1 +1 @@\n-nope\n+x\n")
+    for _ in range(2):
+        code, out = run(ws, "resync", "--from", "t1")
+        assert code == 1 and "conflict" in out, out
+        assert (ws / ".porter/scratch").is_dir()
+    assert not mark.exists()

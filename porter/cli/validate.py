@@ -18,7 +18,8 @@ def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
     n = workspace.parse_version(rev)
     if n is None:
         n = ws.newest_revision()
-    patches = sorted(p for p in ws.revision_dir(n).glob("*.patch") if not p.name.startswith("0000-"))
+    patches = sorted(workspace.inside(ws.root, p, "patch") for p in ws.revision_dir(n).glob("*.patch")
+                     if not p.name.startswith("0000-"))
     if not patches:
         raise BadInput(f"{ws.revision_dir(n)} holds no patch files")
     tree = dest / "xen"
