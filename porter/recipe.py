@@ -218,7 +218,10 @@ def save(series_dir: Path, recipe: Recipe, step_files: dict[str, dict[str, bytes
         "files": recipe.files,
         "steps": [s.to_toml() for s in recipe.steps],
     }
-    with replace_dir(series_dir, keep=lambda name: name not in RECIPE_ENTRIES) as tmp:
+    def keep(name: str) -> bool:         # not the recipe, nor a temp dir a killed command left
+        return name not in RECIPE_ENTRIES and not re.match(r"^\..*\.(tmp|old)-", name)
+
+    with replace_dir(series_dir, keep=keep) as tmp:
         for step in recipe.steps:
             d = safe_join(tmp / "steps", step.dir, "step dir")
             d.mkdir(parents=True)

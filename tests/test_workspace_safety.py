@@ -128,6 +128,7 @@ def test_learn_repairs_a_recipe_broken_by_a_kill(ws):
     one_line(out, "missing")
     code, out = run(ws, "learn", "port", "--from", "t1")
     assert code == 0, out
+    assert not (ws / "series" / "foo" / ".foo.tmp-x").exists()
     code, out = run(ws, "resync", "--from", "t1")
     assert code == 0 and "no change" in out, out
 
