@@ -64,6 +64,7 @@ class Recipe:
     cc: list[str] = field(default_factory=list)
     learned: dict = field(default_factory=dict)     # {ref, commit}
     cover: str = ""
+    changes: dict = field(default_factory=dict)     # {"v2": {"cover" | patch number | step dir: [note]}}
 
     @property
     def xen_to_upstream(self) -> dict[str, str]:
@@ -183,7 +184,7 @@ def load(series_dir: Path) -> Recipe:
                   subject_prefix=prefix,
                   to=schema.strings(series, "to", sw), cc=schema.strings(series, "cc", sw),
                   learned=dict(schema.table(series, "learned", sw, required=False)),
-                  cover=cover_text)
+                  cover=cover_text, changes=_changes(doc.get("changes", {}), where))
 
 
 def kept_settings(series_dir: Path) -> Recipe | None:
@@ -194,9 +195,10 @@ def kept_settings(series_dir: Path) -> Recipe | None:
     except BadInput:
         pass
     try:
-        series = schema.table(tomllib.loads((series_dir / "recipe.toml").read_text("utf-8")), "series", "recipe")
+        doc = tomllib.loads((series_dir / "recipe.toml").read_text("utf-8"))
+        series = schema.table(doc, "series", "recipe")
         cover = series_dir / "cover.txt"
-        return Recipe(upstream_tag="", files={}, steps=[],
+        return Recipe(upstream_tag="", files={}, steps=[], changes=_changes(doc.get("changes", {}), "recipe"),
                       subject_prefix=_prefix(series, "recipe"),
                       to=schema.strings(series, "to", "recipe"), cc=schema.strings(series, "cc", "recipe"),
                       cover=inside(series_dir, cover, "cover").read_text("utf-8") if cover.is_file() else "")
@@ -205,6 +207,19 @@ def kept_settings(series_dir: Path) -> Recipe | None:
 
 
 RECIPE_ENTRIES = ("recipe.toml", "cover.txt", "steps")
+
+
+def _changes(doc, where: str) -> dict:
+    """[changes.vN]: the author's notes per revision, {"cover" | patch number | step dir: [lines]}."""
+    if not isinstance(doc, dict):
+        raise BadInput(f"{where}: [changes] must be a table of [changes.vN] tables")
+    for version, notes in doc.items():
+        if not re.fullmatch(r"v[1-9]\d*", version) or not isinstance(notes, dict):
+            raise BadInput(f"{where}: [changes.{version}]: want [changes.vN] tables (v2, v3...)")
+        for key, lines in notes.items():
+            if not isinstance(lines, list) or not all(isinstance(x, str) and "\n" not in x for x in lines):
+                raise BadInput(f"{where}: changes.{version}.{key} must be a list of one-line strings")
+    return doc
 
 
 def save(series_dir: Path, recipe: Recipe, step_files: dict[str, dict[str, bytes]]) -> None:
@@ -218,6 +233,9 @@ def save(series_dir: Path, recipe: Recipe, step_files: dict[str, dict[str, bytes
         "files": recipe.files,
         "steps": [s.to_toml() for s in recipe.steps],
     }
+    if recipe.changes:
+        doc["changes"] = recipe.changes
+
     def keep(name: str) -> bool:         # not the recipe, nor a temp dir a killed command left
         return name not in RECIPE_ENTRIES and not re.match(r"^\..*\.(tmp|old)-", name)
 

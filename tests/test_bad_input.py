@@ -23,7 +23,7 @@ def base(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("bad-input")
     up, xen = minirepos.build(root / "src")
     ws = root / "ws"
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base", "--public-url", "https://example.org/foo.git")[0] == 0
     assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
     assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
     return ws

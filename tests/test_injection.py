@@ -19,7 +19,7 @@ def test_learned_build_glue_is_reproduced_literally(tmp_path):
     minirepos.commit(xen, "iommu/arm: more glue\n\nSigned-off-by: Tess Tester <tess@example.org>", 9)
     git(xen, "checkout", "-q", "base")
     ws = tmp_path / "ws"
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base", "--public-url", "https://example.org/foo.git")[0] == 0
     code, out = porter("learn", "evil", "--from", "t1", cwd=ws)
     assert code == 0, out
     code, out = porter("resync", "--from", "t1", cwd=ws)
@@ -47,7 +47,7 @@ def test_an_upstream_subject_with_a_comment_terminator_stays_in_the_comment(tmp_
 def test_a_cover_title_with_control_characters_makes_one_subject_header(tmp_path):
     up, xen = minirepos.build(tmp_path / "src")
     ws = tmp_path / "ws"
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base", "--public-url", "https://example.org/foo.git")[0] == 0
     assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
     cover = ws / "series/foo/cover.txt"
     cover.write_text("Add foo\x1b[2J\x0bBcc: evil@example.org\n\nPurpose.\n")

@@ -30,7 +30,7 @@ def repos(tmp_path_factory):
 def learned(repos, tmp_path_factory) -> Path:
     up, xen = repos
     ws = tmp_path_factory.mktemp("learned") / "ws"
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base", "--public-url", "https://example.org/foo.git")[0] == 0
     assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
     assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
     return ws
@@ -69,7 +69,8 @@ def test_a_failed_init_keeps_a_porter_folder_that_was_there(repos, tmp_path):
     (target / ".porter").mkdir(parents=True)
     (target / ".porter" / "notes.txt").write_text("mine\n")
     (target / "README").write_text("mine too\n")
-    code, out = run(None, "init", target, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "nope")
+    code, out = run(None, "init", target, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "nope",
+                    "--public-url", "https://example.org/foo.git")
     assert code == 2
     one_line(out, "nope")
     assert sorted(p.name for p in target.rglob("*")) == [".porter", "README", "notes.txt"]
@@ -80,7 +81,7 @@ def test_a_failed_init_removes_the_folders_it_created_and_nothing_else(repos, tm
     up, xen = repos
     (tmp_path / "keep.txt").write_text("x")
     code, out = run(None, "init", tmp_path / "a" / "b", "--name", "foo", "--upstream", up, "--xen", tmp_path / "nope",
-                    "--base", "base")
+                    "--base", "base", "--public-url", "https://example.org/foo.git")
     assert code == 2
     one_line(out, "nope")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
@@ -90,7 +91,7 @@ def test_init_refuses_a_porter_toml_symlink(repos, tmp_path):
     up, xen = repos
     (tmp_path / "ws").mkdir()
     os.symlink(tmp_path / "elsewhere.toml", tmp_path / "ws" / "porter.toml")
-    code, out = run(None, "init", tmp_path / "ws", "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")
+    code, out = run(None, "init", tmp_path / "ws", "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base", "--public-url", "https://example.org/foo.git")
     assert code == 2 and not (tmp_path / "elsewhere.toml").exists()
 
 

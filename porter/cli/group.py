@@ -86,7 +86,7 @@ class PorterGroup(click.Group):
 @click.group(cls=PorterGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "directory", type=click.Path(file_okay=False), default=".",
               help="Run in this workspace instead of the current directory.")
-@click.version_option(package_name="porter")
+@click.version_option(package_name="xen-porter", prog_name="porter")
 @click.pass_context
 def main(ctx, directory):
     """Port Linux driver sources into Xen as a reviewable patch series."""
