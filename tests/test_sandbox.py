@@ -151,3 +151,18 @@ def test_a_compile_that_takes_too_long_is_stopped(demo_port, tmp_path, have_cc, 
 def test_the_environment_is_scrubbed():
     env = sandbox.clean_env("/tmp/x")
     assert set(env) == {"PATH", "HOME", "TMPDIR", "LC_ALL", "LANG"}
+
+
+@pytest.mark.parametrize("mode", ["process", "bwrap"])
+def test_a_driver_crash_is_reported_as_a_crash_in_every_mode(demo_port, tmp_path, have_cc, monkeypatch, mode):
+    if mode == "bwrap" and not sandbox.bwrap_works():
+        pytest.skip("bubblewrap not available")
+    monkeypatch.setenv("PORTER_SANDBOX", mode)
+    src = tmp_path / "port"
+    shutil.copytree(demo_port, src)
+    f = next(src.rglob("io-pgtable-arm.c"))
+    f.write_text(f.read_text() + "\n#include <signal.h>\n__attribute__((constructor)) static void boom(void) "
+                                 "{ raise(SIGSEGV); }\n")
+    doc = validate_sources(src, cache=tmp_path / "cache")
+    assert not doc["ok"]
+    assert any("crashed (SIGSEGV)" in s["detail"] for s in doc["scenarios"]), doc["scenarios"]

@@ -103,6 +103,8 @@ class Child:
         if self.proc is not None:
             self.proc.stdout.close()
             returncode = self.proc.wait()
+            if returncode > 128 and returncode - 128 in signal.valid_signals():
+                returncode = 128 - returncode        # bwrap reports its child's death by signal N as 128+N
         else:
             os.close(self.fd)
             _, status = os.waitpid(self.pid, 0)
