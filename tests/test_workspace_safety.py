@@ -263,3 +263,14 @@ def test_hooks_in_the_cache_do_not_run(ws):
         assert code == 1 and "conflict" in out, out
         assert (ws / ".porter/scratch").is_dir()
     assert not mark.exists()
+
+
+def test_temp_objects_a_killed_write_left_are_removed_by_the_next_build(ws):
+    objects = ws / ".porter" / "xen.git" / "objects"
+    stale, fresh = objects / "ab" / ".tmp-obj-stale", objects / "ab" / ".tmp-obj-fresh"
+    stale.parent.mkdir(exist_ok=True)
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    os.utime(stale, (1, 1))
+    assert run(ws, "resync", "--from", "t1")[0] == 0
+    assert not stale.exists() and fresh.exists()
