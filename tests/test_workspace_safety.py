@@ -274,3 +274,59 @@ def test_temp_objects_a_killed_write_left_are_removed_by_the_next_build(ws):
     os.utime(stale, (1, 1))
     assert run(ws, "resync", "--from", "t1")[0] == 0
     assert not stale.exists() and fresh.exists()
+
+
+BWRAP = shutil.which("bwrap")
+
+
+def _bwrap_ok() -> bool:
+    from porter.validate import sandbox
+    return sandbox.bwrap_works()
+
+
+FULL_DISK = r"""
+set -e
+cp -a "$1" /mnt/small/ws
+python3 - <<'PY' || true
+f = open("/mnt/small/fill", "wb")
+try:
+    while True:
+        f.write(b"\0" * 4096)
+        f.flush()
+except OSError:
+    pass
+PY
+set +e
+out=$("$2" -m porter.cli -C /mnt/small/ws resync --from t2 2>&1)
+echo "exit=$?"
+echo "$out"
+echo "tmpobj=$(find /mnt/small/ws/.porter -name '.tmp-obj-*' | wc -l)"
+echo "revisions=$(ls /mnt/small/ws/series/foo | grep -c '^v')"
+"""
+
+
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap not installed")
+def test_a_really_full_disk_is_one_line_and_leaves_no_temp_object(ws):
+    if not _bwrap_ok():
+        pytest.skip("bubblewrap cannot create namespaces here")
+    proc = subprocess.run([BWRAP, "--bind", "/", "/", "--dev", "/dev", "--size", str(8 << 20), "--tmpfs", "/mnt/small",
+                           "sh", "-c", FULL_DISK, "sh", str(ws), sys.executable],
+                          capture_output=True, text=True, timeout=300)
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == "exit=2", proc.stdout + proc.stderr
+    assert len(lines) == 4 and "No space left on device" in lines[1], proc.stdout
+    assert lines[2] == "tmpobj=0" and lines[3] == "revisions=1", proc.stdout
+
+
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap not installed")
+def test_a_really_read_only_series_folder_is_one_line(ws):
+    if not _bwrap_ok():
+        pytest.skip("bubblewrap cannot create namespaces here")
+    before = snapshot(ws / "series")
+    proc = subprocess.run([BWRAP, "--bind", "/", "/", "--dev", "/dev", "--ro-bind", str(ws / "series"), str(ws / "series"),
+                           sys.executable, "-m", "porter.cli", "-C", str(ws), "resync", "--from", "t2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    one_line(proc.stderr, "Read-only file system")
+    assert snapshot(ws / "series") == before
+    no_temp_objects(ws)
