@@ -82,9 +82,11 @@ class ObjectStore:
                 f.write(zlib.compress(raw, 1))
             os.chmod(tmp, 0o444)
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
+            if isinstance(exc, OSError) and not exc.filename:   # say where: the git object store
+                raise OSError(exc.errno, exc.strerror, str(self.objects)) from None
             raise
         self._known.add(sha)
         return sha
