@@ -20,18 +20,22 @@ _GIT_ENV = {
     "GIT_CONFIG_KEY_1": "core.fsmonitor", "GIT_CONFIG_VALUE_1": "false",
 }
 
-# what porter's own caches hold in their config; anything else (a command to run, a filter, a
-# credential helper) was not written by porter and is refused
-CACHE_CONFIG = re.compile(r"^(core\.(repositoryformatversion|filemode|bare|logallrefupdates|ignorecase|"
-                          r"precomposeunicode|symlinks)|remote\.origin\.(url|fetch|tagopt)|"
-                          r"extensions\.(objectformat|worktreeconfig))=", re.I)
+# settings of a cache's git config that run a command, load more config or redirect a transport:
+# porter never writes them (a human working in the scratch worktree has no need to), and a cache
+# committed by a pull request must not bring them
+CACHE_REFUSED = re.compile(
+    r"^(include\.|includeif\.|credential\.|filter\.|diff\..*\.(command|textconv)=|merge\..*\.driver=|"
+    r"uploadpack\.|uploadarchive\.|receive\.|protocol\.|url\..*insteadof=|"
+    r"remote\..*\.(uploadpack|receivepack|vcs|proxy)=|core\.(sshcommand|gitproxy|fsmonitor|hookspath|askpass|"
+    r"editor|pager|worktree|alternaterefscommand|attributesfile)=|gpg\.|sequence\.editor=|pager\.|sendemail\.|"
+    r"alias\.|http\.|transfer\.|submodule\.|extensions\.(?!objectformat=|worktreeconfig=))", re.I)
 
 
 _checked: set[tuple[str, int]] = set()
 
 
 def check_cache_config(repo: str | os.PathLike) -> None:
-    """Refuse a cache whose git config porter did not write (it would run commands)."""
+    """Refuse a cache whose git config would run commands (a cache committed by a pull request)."""
     config = Path(repo) / "config"
     try:
         key = (str(config), config.stat().st_mtime_ns)
@@ -42,10 +46,10 @@ def check_cache_config(repo: str | os.PathLike) -> None:
         return
     out = run(repo, "config", "--file", str(config), "--list")
     lines = out.stdout.decode("utf-8", "replace").splitlines() if out.returncode == 0 else [text[:60]]
-    bad = [line.split("=", 1)[0] for line in lines if not CACHE_CONFIG.match(line)]
+    bad = [line.split("=", 1)[0] for line in lines if CACHE_REFUSED.match(line)]
     if bad:
-        raise BadInput(f"{config}: setting {bad[0]!r} was not written by porter; delete the cache "
-                       f"folder (porter fetch rebuilds it) if you did not add it yourself")
+        raise BadInput(f"{config}: setting {bad[0]!r} would let the cache run commands or redirect git; "
+                       f"porter never writes it: delete the cache folder (porter fetch rebuilds it)")
     _checked.add(key)
 
 
