@@ -166,3 +166,22 @@ def test_a_driver_crash_is_reported_as_a_crash_in_every_mode(demo_port, tmp_path
     doc = validate_sources(src, cache=tmp_path / "cache")
     assert not doc["ok"]
     assert any("crashed (SIGSEGV)" in s["detail"] for s in doc["scenarios"]), doc["scenarios"]
+
+
+@pytest.mark.parametrize("mode", ["process", "bwrap"])
+def test_what_the_driver_prints_does_not_reach_porters_output(demo_port, tmp_path, have_cc, mode):
+    import json
+    import subprocess
+    import sys
+    if mode == "bwrap" and not sandbox.bwrap_works():
+        pytest.skip("bubblewrap not available")
+    src = tmp_path / "port"
+    shutil.copytree(demo_port, src)
+    f = next(src.rglob("io-pgtable-arm.c"))
+    f.write_text(f.read_text() + '\n#include <stdio.h>\n__attribute__((constructor)) static void noisy(void) '
+                                 '{ printf("{ not json\\n"); fflush(stdout); fprintf(stderr, "noise\\n"); }\n')
+    proc = subprocess.run([sys.executable, "-m", "porter.cli", "validate", "--source", str(src), "--sandbox", mode,
+                           "--json"], capture_output=True, text=True, cwd=tmp_path,
+                          env=dict(os.environ, PORTER_VALIDATE_CACHE=str(tmp_path / "cache")))
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] and doc["sandbox"] == mode and "noise" not in proc.stderr

@@ -38,20 +38,21 @@ def serve(lib_path: str, spec: PlatformSpec, group: str, stop_early: bool, out_f
 
 class Child:
     """One platform's scenario group, run in a sandboxed child (see sandbox.py): forked in process
-    mode, `python -m porter.validate.runner` under bwrap in bwrap mode."""
+    mode, `python -m porter.validate.child` under bwrap in bwrap mode."""
 
     def __init__(self, lib_path: str, spec: PlatformSpec, group: str, stop_early: bool, mode: str, workdir: str):
         self.spec, self.group = spec, group
         self.proc = None
         if mode == "bwrap":
             lib_dir = os.path.dirname(os.path.abspath(lib_path))
-            argv = [sys.executable, "-m", "porter.validate.runner", lib_path, spec.name, group,
+            argv = [sys.executable, "-m", "porter.validate.child", lib_path, spec.name, group,
                     "1" if stop_early else "0"]
             env = sandbox.clean_env(workdir)
             env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
             self.proc = subprocess.Popen(sandbox.wrap(sandbox.limited(argv), workdir, (lib_dir,), mode),
                                          cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, start_new_session=True)
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         start_new_session=True)
             self.pid, self.fd = self.proc.pid, self.proc.stdout.fileno()
         else:
             r, w = os.pipe()
@@ -60,6 +61,7 @@ class Child:
                 code = 3
                 try:
                     os.close(r)
+                    _quiet()
                     os.setsid()
                     os.chdir(workdir)
                     os.environ.clear()
@@ -152,13 +154,17 @@ def run_platforms(lib_path: str, specs, stop_early: bool = False, timeout: float
     return out
 
 
-def _main(argv: list[str]) -> int:
+def _quiet() -> None:
+    """stdin, stdout and stderr of a child to /dev/null: what the driver prints is not porter's output."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def child_main(argv: list[str]) -> int:
     lib_path, platform, group, stop_early = argv
     spec = next(p for p in PLATFORMS if p.name == platform)
     out = os.dup(1)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)      # what the driver prints is not a result
+    _quiet()
     return serve(lib_path, spec, group, stop_early == "1", out)
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
