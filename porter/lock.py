@@ -9,7 +9,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .errors import BadInput
-from .workspace import inside, root_for
+from .workspace import check_cache, inside, root_for
 
 
 @contextmanager
@@ -19,7 +19,8 @@ def workspace_lock(start: Path):
     if root is None:
         yield
         return
-    cache = inside(root, root / ".porter", "cache folder")
+    check_cache(root)
+    cache = root / ".porter"
     cache.mkdir(exist_ok=True)
     ignore = cache / ".gitignore"
     if not ignore.exists():

@@ -160,7 +160,21 @@ def parse_version(text: str | None) -> int | None:
 def cache_for(start: Path) -> Path | None:
     """The .porter/ cache of the workspace start lies in, if any."""
     root = root_for(start)
-    return root / ".porter" if root else None
+    return inside(root, root / ".porter", "cache folder") if root else None
+
+
+def check_cache(root: Path) -> None:
+    """Refuse a .porter/ whose folders (two levels, git stores aside) lead outside the workspace
+    through a symlink: commands write into them."""
+    cache = inside(root, root / ".porter", "cache folder")
+    if not cache.is_dir():
+        return
+    for entry in cache.iterdir():
+        inside(root, entry, "cache entry")
+        if entry.is_dir() and not entry.name.endswith(".git"):
+            for sub in entry.iterdir():
+                if sub.is_symlink():
+                    inside(root, sub, "cache entry")
 
 
 def load(start: str | os.PathLike | None = None) -> Workspace:
