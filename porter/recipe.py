@@ -31,6 +31,7 @@ class Step:
     files: list[str] = field(default_factory=list)   # Xen paths this step touches
     edits: dict[str, str] = field(default_factory=dict)       # port: Xen path -> .edits file
     rules: list[str] = field(default_factory=list)            # port: rule packs / rule files
+    file_rules: dict[str, list[str]] = field(default_factory=dict)   # port: Xen path -> its own rule files
     templates: list[dict] = field(default_factory=list)       # build: {file, after, template}
     patch: str = ""                                           # carry
     message: str = ""                                         # loaded from steps/DIR/message
@@ -46,6 +47,8 @@ class Step:
             d["edits"] = self.edits
         if self.rules:
             d["rules"] = self.rules
+        if self.file_rules:
+            d["file_rules"] = self.file_rules
         if self.templates:
             d["templates"] = self.templates
         if self.patch:
@@ -63,6 +66,7 @@ class Recipe:
     cc: list[str] = field(default_factory=list)
     learned: dict = field(default_factory=dict)     # {ref, commit}
     cover: str = ""
+    name: str = ""                                  # a shipped recipe's series name
 
     @property
     def xen_to_upstream(self) -> dict[str, str]:
@@ -105,6 +109,8 @@ def load(series_dir: Path) -> Recipe:
                         edits={_relpath(k, f"{where}: steps[{i}].edits"): _relpath(v, f"{where}: steps[{i}].edits")
                                for k, v in s.get("edits", {}).items()},
                         rules=list(s.get("rules", [])),
+                        file_rules={_relpath(k, f"{where}: steps[{i}].file_rules"): list(v)
+                                    for k, v in s.get("file_rules", {}).items()},
                         templates=list(s.get("templates", [])),
                         patch=s.get("patch", ""))
             sdir = safe_join(series_dir / "steps", step.dir, f"{where}: steps[{i}].dir")
@@ -115,7 +121,9 @@ def load(series_dir: Path) -> Recipe:
             for t in step.templates:
                 _relpath(t["file"], f"{where}: steps[{i}].templates.file")
             names = ([t["template"] for t in step.templates] + list(step.edits.values())
-                     + ([step.patch] if step.patch else []))
+                     + ([step.patch] if step.patch else [])
+                     + [r for r in step.rules if r.endswith(".toml")]
+                     + [r for rs in step.file_rules.values() for r in rs])
             for name in names:
                 if not safe_join(sdir, name, f"{where}: steps[{i}]").is_file():
                     raise BadInput(f"{sdir / name}: missing, but step {step.dir} names it")
@@ -129,7 +137,8 @@ def load(series_dir: Path) -> Recipe:
                       subject_prefix=series.get("subject_prefix", "PATCH"),
                       to=list(series.get("to", [])), cc=list(series.get("cc", [])),
                       learned=dict(series.get("learned", {})),
-                      cover=cover.read_text("utf-8") if cover.is_file() else "")
+                      cover=cover.read_text("utf-8") if cover.is_file() else "",
+                      name=str(series.get("name", "")))
     except KeyError as exc:
         raise BadInput(f"{where}: missing field {exc.args[0]!r}") from None
 

@@ -224,8 +224,30 @@ def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
             shutil.rmtree(tmp)
 
 
-def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None,
-         public_url: str | None = None, progress=None) -> Workspace:
+RECIPES = Path(__file__).parent / "recipes"
+
+
+def shipped_recipes() -> list[str]:
+    return sorted(p.name for p in RECIPES.iterdir() if (p / "recipe.toml").is_file())
+
+
+def shipped_recipe(name: str) -> Path:
+    """The folder of a recipe porter ships (series/NAME/ in its source tree)."""
+    path = RECIPES / name
+    if "/" in name or name.startswith(".") or not (path / "recipe.toml").is_file():
+        raise BadInput(f"unknown recipe {name!r} (porter ships: {', '.join(shipped_recipes()) or 'none'})")
+    return path
+
+
+def init(root: Path, name: str | None, upstream: str, xen: str, base: str, release: str | None = None,
+         public_url: str | None = None, progress=None, recipe: str | None = None) -> Workspace:
+    """A new workspace; with recipe, series/NAME/ starts as a copy of that shipped recipe
+    (NAME defaults to the recipe's series name)."""
+    source = shipped_recipe(recipe) if recipe else None
+    if source is not None and not name:
+        name = _recipe_name(source) or recipe
+    if not name:
+        raise BadInput("a series name is needed: --name NAME (or --recipe RECIPE)")
     gitutil.check_ref_syntax(base, "base")
     safe_join(Path("series"), name, "series name")
     if "/" in name or not name.strip():
@@ -254,9 +276,20 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     except BaseException:
         shutil.rmtree(root if created else ws.cache, ignore_errors=True)
         raise
+    if source is not None:
+        with atomic_dir(ws.series_dir) as tmp:
+            shutil.copytree(source, tmp, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"))
     ws.series_dir.mkdir(parents=True, exist_ok=True)
     ws.save()
     return ws
+
+
+def _recipe_name(path: Path) -> str:
+    try:
+        return str(tomllib.loads((path / "recipe.toml").read_text("utf-8")).get("series", {}).get("name", ""))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path / 'recipe.toml'}: {exc}") from None
 
 
 def _source(source: str) -> str:

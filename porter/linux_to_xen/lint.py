@@ -42,10 +42,10 @@ def _local_headers(files: dict[str, bytes]) -> dict[str, bytes]:
     return found
 
 
-def lint_sources(files: dict[str, bytes], index: XenIndex) -> list[dict]:
-    """Findings for files (name -> bytes) against a Xen index."""
+def lint_sources(files: dict[str, bytes], index: XenIndex, headers: dict[str, bytes] | None = None) -> list[dict]:
+    """Findings for files (name -> bytes) against a Xen index; headers: local headers held in memory."""
     parsed = {n: cparse.parse(s) for n, s in files.items()}
-    extra = _local_headers(files)
+    extra = {**(headers or {}), **_local_headers(files)}
     file_defines: set[str] = set()
     file_fields: set[str] = set()
     for n, s in extra.items():

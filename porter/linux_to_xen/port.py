@@ -178,7 +178,8 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
 
 def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_PACKS,
                 rule_files=(), provenance: Provenance | None = None,
-                max_iterations: int = 12) -> PortOutcome:
+                max_iterations: int = 12, headers: dict[str, bytes] | None = None) -> PortOutcome:
+    """headers: the local headers the file includes, when they are not on disk beside it."""
     t0 = time.perf_counter()
     loaded = load_packs(packs, rule_files)
     rules = [r for p in loaded for r in p.rules]
@@ -204,7 +205,7 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
     # last resort: disable what still uses Linux-only API
     findings = []
     for _ in range(max_iterations):
-        findings = lint_sources({filename: out}, index)
+        findings = lint_sources({filename: out}, index, headers)
         if not findings:
             break
         new, report = disable_findings(out, findings)
