@@ -111,7 +111,7 @@ def build_series(xen_repo: Path, base: str, patches: list[Path], options: list[s
 if __name__ == "__main__":
     import json
     import sys
-    revision = Path(sys.argv[3])
+    revision = Path(sys.argv[3]).resolve()
     out = build_series(Path(sys.argv[1]), sys.argv[2],
                        sorted(p for p in revision.glob("*.patch") if not p.name.startswith("0000-")))
     print(json.dumps(out, indent=1))

@@ -3,7 +3,8 @@
 1. the rules of the packs (and any recipe rules) rewrite what they know;
 2. the compat block defines the packs' helpers that the live code still uses and Xen lacks;
 3. whatever Linux-only API is still live gets its smallest enclosing unit disabled (a void call
-   statement, a struct field, else the function or declaration), until lint is clean;
+   statement, a struct field, else the function or declaration), until lint is clean, and then
+   every static function or variable that only disabled code used;
 4. the provenance header says where the code came from.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .. import cparse, gitutil
 from . import engine, symbols
 from .lint import lint_sources
 from .rules import Anchor, Rule, load_packs, pack_names
+from .unused import REASON, unused_statics
 from .xenindex import XenIndex
 
 DEFAULT_PACKS = ("includes", "module", "export", "logging", "alloc", "devicetree", "platform",
@@ -213,6 +215,13 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
             break
         out = new
         disabled += report
+    # and what only the disabled code used (Xen builds with -Werror)
+    for _ in range(0 if filename.endswith(".h") else max_iterations):
+        unused = unused_statics(out, index.macro_known)
+        if not unused:
+            break
+        out = engine.disable_ranges(out, [(s, e, REASON) for s, e, _unit in unused])
+        disabled += [{"unit": unit, "reason": REASON} for _s, _e, unit in unused]
     t3 = time.perf_counter()
     prov = provenance or Provenance(upstream_path=filename)
     rule = Rule("porter.provenance", "insert_template", Anchor("file", where="start"),
