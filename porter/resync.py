@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import gitutil, recipe as recipe_mod, revision, series
+from . import gitutil, linux_changes, recipe as recipe_mod, revision, series
 from .errors import BadInput, Findings
 from .workspace import Workspace, atomic_dir
 
@@ -78,10 +78,10 @@ def scratch_branch(ws: Workspace) -> str:
 def scratch_worktree(ws: Workspace, built: series.Built) -> Path:
     """Check the conflicted series out in .porter/scratch (branch porter/NAME/conflicts) for a human."""
     path = ws.cache / "scratch"
-    gitutil.git(ws.xen_git, "branch", "-f", scratch_branch(ws), built.tip)
-    if path.exists():
+    if path.exists():       # it has the branch checked out: git refuses to move the branch then
         gitutil.git(ws.xen_git, "worktree", "remove", "--force", str(path))
     gitutil.git(ws.xen_git, "worktree", "prune")
+    gitutil.git(ws.xen_git, "branch", "-f", scratch_branch(ws), built.tip)
     gitutil.git(ws.xen_git, "worktree", "add", "-q", "--force", str(path), scratch_branch(ws))
     for conflict in built.conflicts:
         if conflict.get("patch"):     # leave the carried patch's conflict markers for a human
@@ -130,5 +130,6 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
     result.update(revision=f"v{version}", changed=True, patches=patches, changes=changes,
-                  ok=not built.findings)
+                  ok=not built.findings,
+                  linux_changes=linux_changes.for_revision(files, [s.kind for s in rec.steps]))
     return result

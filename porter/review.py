@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import unidiff
 
-from . import gitutil, recipe as recipe_mod, revision
+from . import gitutil, linux_changes, recipe as recipe_mod, revision
 from .errors import BadInput, Findings
 from .workspace import Workspace
 
@@ -422,7 +422,15 @@ def review(ws: Workspace, va: int | None = None, vb: int | None = None, progress
     kb = knowledge(ws, old.tag, new.tag)
     patches = review_patches(ws, kb, old.patches, new.patches)
     return {"ok": True, "from": f"v{va}", "to": f"v{vb}", "upstream": {"from": old.tag, "to": new.tag},
-            "patches": [p.to_json() for p in patches]}
+            "patches": [p.to_json() for p in patches],
+            "linux_changes": linux_changes.for_revision(new.files, [s.kind for s in kb.rec.steps]
+                                                        if kb.rec else [])}
+
+
+def describe_linux_changes(result: dict) -> list[str]:
+    """Lines saying how much of the imported Linux code the newer revision changes and disables."""
+    report = result.get("linux_changes") or {"files": []}
+    return [f"{result['to']}: {line}" for line in linux_changes.describe(report)]
 
 
 # -- the cover letter's "Changes since" ------------------------------------------------------------

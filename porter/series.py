@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import gitutil, history, templating
+from . import gitutil, history, rule_port, templating
 from .errors import BadInput, Findings
 from .recipe import Recipe, Step
 from .objects import ObjectStore
@@ -166,7 +166,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     x2u = rec.xen_to_upstream
     series_dir = ws.series_dir
     check_new = None
-    if lint_new and tag_sha != learned_sha:
+    if lint_new and tag_sha != learned_sha and any(s.edits for s in rec.steps):
         check_new = _new_code_checkers(ws, rec, old_up, new_up)
     store = ObjectStore(xen)
     try:
@@ -186,7 +186,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
                 _run_port(step, sdir, tree, x2u, old_up, new_up, built, check_new)
                 for xpath in step.files:
                     if xpath not in step.edits:
-                        _run_generic_port(ws, step, sdir, xpath, tree, x2u, new_up, built, tag)
+                        rule_port.run(ws, step, sdir, xpath, tree, x2u, new_up, built, tag)
             elif step.kind == "build":
                 _run_build(ws, rec, step, sdir, tree, tag)
             else:
@@ -238,36 +238,6 @@ def _run_port(step: Step, sdir: Path, tree: WorkTree, x2u, old_up, new_up, built
             (built.notes if f.get("disabled") else built.findings).append(f)
         if res.units_changed:
             built.units_changed[xpath] = list(res.units_changed)
-
-
-def _run_generic_port(ws: Workspace, step: Step, sdir: Path, xpath: str, tree: WorkTree, x2u,
-                      new_up, built: Built, tag: str) -> None:
-    """A port step written as rules: the named packs and the step's rule files on the file as the
-    tree has it, then the compat block and lint-driven disabling of what is still Linux-only."""
-    from .linux_to_xen import Provenance, port_source, xen_index
-    from .workspace import safe_join
-    if xpath not in x2u:
-        raise BadInput(f"recipe: ported file {xpath} is not in the file map")
-    upath = x2u[xpath]
-    source = tree.read(xpath)
-    if source is None:
-        raise BadInput(f"recipe: step {step.dir} ports {xpath}, which no earlier step imported")
-    names = [r for r in step.rules if r.endswith(".toml")] + step.file_rules.get(xpath, [])
-    files = [safe_join(sdir, r, f"{step.dir}: rules") for r in names]
-    packs = [r for r in step.rules if not r.endswith(".toml")]
-    index = xen_index(ws.xen_git, ws.base, cache=ws.cache / "xen-index")
-    # the local headers it includes: as the tree has them, else as upstream has them
-    headers = {PurePosixPath(x).name: tree.read(x) or new_up[u]
-               for x, u in sorted(x2u.items()) if x.endswith(".h")}
-    sha, subject = built.provenance.get(upath, ("", ""))
-    tree_url = ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"]
-    res = port_source(source, filename=xpath, index=index, packs=packs, rule_files=files,
-                      provenance=Provenance(upath, tree_url, tag, sha, subject), headers=headers)
-    tree.write(xpath, res.output)
-    built.drift.extend(dict(d, file=xpath) for d in res.drift)
-    built.findings.extend(dict(f, file=xpath) for f in res.findings)
-    built.notes.extend({"file": xpath, "unit": d["unit"], "reason": d["reason"], "disabled": True}
-                       for d in res.disabled)
 
 
 def _run_rules(step: Step, sdir: Path, source: bytes, xpath: str, built: Built) -> bytes:

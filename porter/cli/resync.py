@@ -24,7 +24,7 @@ def resync_cmd(cwd: Path, tag):
     for f in result["findings"]:
         ui.say(f"finding: {f.get('file')}:{f.get('line')}: {f.get('message', f)}", style="yellow")
     for n in result["notes"]:
-        ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message', '')}")
+        ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message') or n.get('reason', '')}")
     if result.get("scratch"):
         ui.say(f"the series with conflict markers is checked out in {result['scratch']} "
                f"(branch {result['branch']}); fix the port commit there, then run "
@@ -36,4 +36,7 @@ def resync_cmd(cwd: Path, tag):
                style="green")
         for p in result["patches"]:
             ui.say(f"  {p['status']:<8} {p['subject']}")
+        from ..linux_changes import describe
+        for line in describe(result.get("linux_changes") or {"files": []}):
+            ui.say(f"  {line}")
     return result

@@ -3,8 +3,8 @@
 1. the rules of the packs (and any recipe rules) rewrite what they know;
 2. the compat block defines the packs' helpers that the live code still uses and Xen lacks;
 3. whatever Linux-only API is still live gets its smallest enclosing unit disabled (a void call
-   statement, a struct field, else the function or declaration), until lint is clean, and then
-   every static function or variable that only disabled code used;
+   statement, a struct field, else the function or declaration), until lint is clean (and, for
+   a port the rules complete, every static function or variable only disabled code used);
 4. the provenance header says where the code came from.
 """
 from __future__ import annotations
@@ -180,8 +180,11 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
 
 def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_PACKS,
                 rule_files=(), provenance: Provenance | None = None,
-                max_iterations: int = 12, headers: dict[str, bytes] | None = None) -> PortOutcome:
-    """headers: the local headers the file includes, when they are not on disk beside it."""
+                max_iterations: int = 12, headers: dict[str, bytes] | None = None,
+                disable_unused: bool = False) -> PortOutcome:
+    """headers: the local headers the file includes, when they are not on disk beside it;
+    disable_unused: the rules complete the port (a recipe's Xen glue included), so a static
+    function or variable nothing live uses any more is disabled too."""
     t0 = time.perf_counter()
     loaded = load_packs(packs, rule_files)
     rules = [r for p in loaded for r in p.rules]
@@ -216,7 +219,7 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
         out = new
         disabled += report
     # and what only the disabled code used (Xen builds with -Werror)
-    for _ in range(0 if filename.endswith(".h") else max_iterations):
+    for _ in range(max_iterations if disable_unused and not filename.endswith(".h") else 0):
         unused = unused_statics(out, index.macro_known)
         if not unused:
             break
