@@ -115,7 +115,7 @@ def test_init_from_the_shipped_recipe(tmp_path):
                         "commit", "-qm", "init"], check=True)
     ws = tmp_path / "ws"
     code, out = porter("init", ws, "--recipe", "ipmmu-vmsa", "--upstream", tmp_path / "up",
-                       "--xen", tmp_path / "xen", "--base", "main")
+                       "--public-url", "https://example.org/bsp.git", "--xen", tmp_path / "xen", "--base", "main")
     assert code == 0, out
     assert 'name = "ipmmu-vmsa"' in (ws / "porter.toml").read_text()
     copied = ws / "series" / "ipmmu-vmsa"
@@ -124,7 +124,7 @@ def test_init_from_the_shipped_recipe(tmp_path):
     assert not (copied / "__init__.py").exists()
     recipe_mod.load(copied)
     code, out = porter("init", tmp_path / "ws2", "--recipe", "no-such", "--upstream", tmp_path / "up",
-                       "--xen", tmp_path / "xen", "--base", "main")
+                       "--public-url", "https://example.org/bsp.git", "--xen", tmp_path / "xen", "--base", "main")
     assert code == 2 and "unknown recipe 'no-such'" in out and "ipmmu-vmsa" in out
     assert not (tmp_path / "ws2" / "porter.toml").exists()
 

@@ -23,11 +23,12 @@ from .xenbuild import build_series, have_cross_compiler
 
 PORTED = ("ipmmu-vmsa.c", "io-pgtable-arm.c", "io-pgtable.c", "io-pgtable.h")
 ARM = "xen/drivers/passthrough/arm"
+BSP_URL = "https://github.com/renesas-rcar/linux-bsp.git"
 
 
 def new_ws(real: Path, root: Path) -> workspace.Workspace:
     code, out = porter("init", root, "--recipe", "ipmmu-vmsa", "--upstream", real / "renesas-bsp",
-                       "--xen", real / "xen", "--base", "base-v2")
+                       "--public-url", BSP_URL, "--xen", real / "xen", "--base", "base-v2")
     assert code == 0, out
     return workspace.load(root)
 
