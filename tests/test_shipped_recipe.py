@@ -10,7 +10,6 @@ import pytest
 
 from porter import cparse, recipe as recipe_mod
 from porter.linux_to_xen import apply_rules, load_rules, pack_names
-from porter.linux_to_xen.unused import unused_statics
 from porter.linux_changes import count, disabled_lines
 from porter.series import render_template
 from porter.workspace import RECIPES, shipped_recipe, shipped_recipes
@@ -135,16 +134,6 @@ def test_linux_changes_counts_changed_disabled_and_added_lines():
     assert count(linux, port) == {"linux_lines": 5, "kept": 3, "changed": 1, "disabled": 1, "added": 7}
     lines = ["#if 0", "x", "#ifdef A", "y", "#endif", "#else", "z", "#endif", "w"]
     assert disabled_lines(lines) == {1, 3}
-
-
-def test_unused_statics_are_what_only_disabled_code_used():
-    src = (b"static int helper(int x)\n{\n\treturn helper(x - 1);\n}\n"
-           b"static inline int quiet(void)\n{\n\treturn 0;\n}\n"
-           b"static int used(void)\n{\n\treturn 1;\n}\n"
-           b"int api(void)\n{\n\treturn used();\n}\n"
-           b"#if 0\nint old(void)\n{\n\treturn helper(1);\n}\n#endif\n")
-    found = [unit for _s, _e, unit in unused_statics(src)]
-    assert found == ["function helper"]
 
 
 def test_xen_device_descriptors_parse_and_name_nothing_linux_only():

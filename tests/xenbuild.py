@@ -1,117 +1,143 @@
-"""Build a revision patch by patch in a real Xen tree (tests' stand-in until `porter build` lands).
+"""Compile single C files in a real Xen tree with Xen's own flags (tests and benchmarks only).
 
-A temp clone of the Xen tree at the base, arm64 defconfig, the generated headers prepared once,
-then after each `git am`: the options the series adds are switched on (CONFIG_<NAME>=y) and the
-directory the patch touches is compiled through Xen's Rules.mk (Xen's own flags, -Werror).
+prepare() clones the Xen repository at a ref and runs the hypervisor's configure steps for arm64
+(defconfig, auto.conf, compile.h, the asm link, asm-offsets.h); compile() builds one object
+through xen/Rules.mk in its directory, exactly as the Xen build would.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 CROSS = "aarch64-linux-gnu-"
-ARCH = ["XEN_TARGET_ARCH=arm64", f"CROSS_COMPILE={CROSS}"]
+_ENV = {"LC_ALL": "C", "XEN_TARGET_ARCH": "arm64", "TARGET_ARCH": "arm", "TARGET_SUBARCH": "arm64",
+        "CROSS_COMPILE": CROSS}
+_ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<msg>.*)$", re.M)
 
 
-def have_cross_compiler() -> bool:
+def have_cross() -> bool:
     return shutil.which(CROSS + "gcc") is not None
 
 
-def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+def _make(xen: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **_ENV}
+    return subprocess.run(["make", "-rR", *args], cwd=cwd or xen, env=env, capture_output=True,
+                          text=True, timeout=600)
 
 
-def _make(xen: Path, *args: str, cwd: Path | None = None, rules: bool = False) -> subprocess.CompletedProcess:
-    cmd = ["make", "-rR", *ARCH]
-    if rules:
-        cmd += ["-f", str(xen / "Rules.mk"), f"BASEDIR={xen}", f"XEN_ROOT={xen.parent}"]
-    return _run(cmd + list(args), cwd or xen)
+def _rules(xen: Path, *args: str) -> subprocess.CompletedProcess:
+    """make -f Rules.mk ARGS from xen/Makefile, so that the flags it exports (Xen >= 4.12) are set."""
+    rule = "porter-step: ; $(MAKE) -f $(BASEDIR)/Rules.mk " + " ".join(args)
+    return _make(xen, "--eval", rule, "porter-step")
 
 
-def _prepare(xen: Path) -> None:
-    for args, cwd, rules in ((("defconfig",), xen, False), (("include/config/auto.conf",), xen, False),
-                             (("include/xen/compile.h",), xen, True)):
-        p = _make(xen, *args, cwd=cwd, rules=rules)
-        if p.returncode:
-            raise RuntimeError(f"make {' '.join(args)}: {p.stderr[-2000:]}")
+def prepare(repo: Path, ref: str, dest: Path, patches: list[Path] = ()) -> Path:
+    """A configured Xen tree at ref (patches applied with git am); returns its xen/ directory."""
+    subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(repo), str(dest)], check=True)
+    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", ref + "^{commit}"], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    subprocess.run(["git", "-C", str(dest), "checkout", "-q", "--detach", sha], check=True)
+    for p in patches:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(dest),
+                        "am", "-q", "--keep-cr", str(p)], check=True, capture_output=True)
+    xen = dest / "xen"
+    for step in (lambda: _make(xen, "defconfig"), lambda: _make(xen, "include/config/auto.conf"),
+                 lambda: _rules(xen, "include/xen/compile.h")):
+        r = step()
+        if r.returncode:
+            raise RuntimeError(r.stderr[-2000:])
     link = xen / "include" / "asm"
     if not link.exists():
         link.symlink_to("asm-arm")
-    for args, cwd in ((("-C", "include"), xen), (("-C", "arch/arm", "asm-offsets.s"), xen),
-                      (("include/asm-arm/asm-offsets.h",), xen)):
-        p = _make(xen, *args, cwd=cwd, rules=True)
-        if p.returncode:
-            raise RuntimeError(f"make {' '.join(args)}: {p.stderr[-2000:]}")
+    for args in (("-C", "arch/arm", "asm-offsets.s"), ("include/asm-arm/asm-offsets.h",)):
+        r = _rules(xen, *args)
+        if r.returncode:
+            raise RuntimeError(r.stderr[-2000:])
+    return xen
 
+
+def compile(xen: Path, source: str) -> tuple[int, str]:
+    """Build the object of source (a path under xen/) with Xen's flags: (exit code, compiler output)."""
+    path = Path(source)
+    obj = path.with_suffix(".o").name
+    r = _rules(xen, "-C", str(path.parent), obj)
+    return r.returncode, r.stdout + r.stderr
+
+
+def errors(output: str, name: str | None = None) -> list[dict]:
+    """gcc's `error:` lines as {file, line, message} (only those in file `name` when given)."""
+    out = []
+    for m in _ERROR.finditer(output):
+        if name and Path(m.group("file")).name != name:
+            continue
+        out.append({"file": m.group("file"), "line": int(m.group("line")), "message": m.group("msg")})
+    return out
+
+
+_NAME_IN = (re.compile(r"'(\w+)' undeclared"), re.compile(r"implicit declaration of function '(\w+)'"),
+            re.compile(r"unknown type name '(\w+)'"), re.compile(r"has no member named '(\w+)'"),
+            re.compile(r"(?:storage size|invalid use of undefined type|field) '?(?:struct|union|enum) (\w+)'?"),
+            re.compile(r"expected .* before '(\w+)'"), re.compile(r"'(\w+)' (?:defined|declared) but not used"))
+
+
+def error_names(output: str, name: str | None = None) -> set[str]:
+    """Identifiers gcc's errors name as unknown (undeclared, implicit, unknown type, no member)."""
+    found = set()
+    for e in errors(output, name):
+        for pat in _NAME_IN[:-1]:
+            m = pat.search(e["message"])
+            if m:
+                found.add(m.group(1))
+    return found
+
+
+# -- a series, patch by patch ----------------------------------------------------------------------
 
 def _enable_options(xen: Path, options: list[str]) -> None:
+    """CONFIG_<option>=y for the options a series adds, then Kconfig's own view of the result."""
     config = xen / ".config"
     text = config.read_text()
     missing = [o for o in options if f"CONFIG_{o}=y" not in text]
     if not missing:
         return
-    text = re.sub(r"^# CONFIG_(\w+) is not set\n", lambda m: "" if m.group(1) in missing else m.group(0), text,
-                  flags=re.M)
+    text = re.sub(r"^# CONFIG_(\w+) is not set\n", lambda m: "" if m.group(1) in missing else m.group(0),
+                  text, flags=re.M)
     config.write_text(text + "".join(f"CONFIG_{o}=y\n" for o in missing))
-    p = _make(xen, "olddefconfig")
-    if p.returncode == 0:
-        p = _make(xen, "include/config/auto.conf")
-    if p.returncode:
-        raise RuntimeError(f"enabling {missing}: {p.stderr[-2000:]}")
+    for step in (lambda: _make(xen, "olddefconfig"), lambda: _make(xen, "include/config/auto.conf")):
+        r = step()
+        if r.returncode:
+            raise RuntimeError(f"enabling {missing}: {r.stderr[-2000:]}")
 
 
-def _new_options(patch: bytes) -> list[str]:
-    return re.findall(r"^\+config (\w+)$", patch.decode("utf-8", "replace"), re.M)
-
-
-def _dirs(patch: bytes) -> list[str]:
-    paths = re.findall(r"^\+\+\+ b/(\S+)$", patch.decode("utf-8", "replace"), re.M)
-    return sorted({str(Path(p).parent) for p in paths if p.endswith((".c", ".h", "Makefile"))})
-
-
-def build_series(xen_repo: Path, base: str, patches: list[Path], options: list[str] = ()) -> list[dict]:
-    """[{patch, ok, objects, error}] for each patch applied in order on base."""
+def build_series(repo: Path, base: str, patches: list[Path], dest: Path) -> list[dict]:
+    """Apply the patches on base one by one (git am) in a configured tree at dest; after each, switch
+    on the Kconfig options the series added so far and build the directories the patch touches
+    (built_in.o through Rules.mk, Xen's flags, -Werror). [{patch, ok, objects, error}]"""
+    xen = prepare(repo, base, dest)
+    tree = xen.parent
+    options: list[str] = []
     results = []
-    with tempfile.TemporaryDirectory(prefix="porter-xenbuild-") as tmp:
-        tree = Path(tmp) / "xen"
-        p = _run(["git", "clone", "-q", "--shared", "--no-checkout", str(xen_repo), str(tree)], Path(tmp))
-        if p.returncode:
-            raise RuntimeError(p.stderr)
-        _run(["git", "-c", "advice.detachedHead=false", "checkout", "-q", base], tree)
-        for key, value in (("user.name", "porter test"), ("user.email", "porter@localhost")):
-            _run(["git", "config", key, value], tree)
-        xen = tree / "xen"
-        _prepare(xen)
-        enabled = list(options)
-        for patch in patches:
-            data = patch.read_bytes()
-            p = _run(["git", "am", "-q", str(patch)], tree)
-            if p.returncode:
-                results.append({"patch": patch.name, "ok": False, "objects": [], "error": "git am: " + p.stderr})
+    for patch in patches:
+        data = patch.read_text("utf-8", "replace")
+        r = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(tree),
+                            "am", "-q", "--keep-cr", str(patch)], capture_output=True, text=True)
+        if r.returncode:
+            results.append({"patch": patch.name, "ok": False, "objects": [], "error": "git am: " + r.stderr})
+            break
+        options += re.findall(r"^\+config (\w+)$", data, re.M)
+        if options:
+            _enable_options(xen, options)
+        touched = re.findall(r"^\+\+\+ b/(\S+)$", data, re.M)
+        dirs = sorted({str(Path(p).parent) for p in touched if p.endswith((".c", ".h", "Makefile"))})
+        ok, objects, error = True, [], ""
+        for d in (d for d in dirs if d.startswith("xen/")):
+            r = _rules(xen, "-C", d[4:], "built_in.o")
+            objects += re.findall(r"-c (\S+\.c) -o", r.stdout)
+            if r.returncode:
+                ok, error = False, (r.stdout + r.stderr)[-3000:]
                 break
-            enabled += _new_options(data)
-            if enabled:
-                _enable_options(xen, enabled)
-            ok, objects, error = True, [], ""
-            for d in _dirs(data):
-                if not d.startswith("xen/"):
-                    continue
-                p = _make(xen, "built_in.o", cwd=tree / d, rules=True)
-                objects += re.findall(r"-c (\S+\.c) -o", p.stdout)
-                if p.returncode:
-                    ok, error = False, (p.stdout + p.stderr)[-3000:]
-                    break
-            results.append({"patch": patch.name, "ok": ok, "objects": objects, "error": error})
+        results.append({"patch": patch.name, "ok": ok, "objects": objects, "error": error})
     return results
-
-
-if __name__ == "__main__":
-    import json
-    import sys
-    revision = Path(sys.argv[3]).resolve()
-    out = build_series(Path(sys.argv[1]), sys.argv[2],
-                       sorted(p for p in revision.glob("*.patch") if not p.name.startswith("0000-")))
-    print(json.dumps(out, indent=1))
