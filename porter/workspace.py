@@ -292,6 +292,8 @@ def init(root: Path, name: str | None, upstream: str, xen: str, base: str, relea
     }
     if release:
         config["xen"]["release"] = release
+    if source is not None and _recipe_doc(source).get("build"):
+        config["build"] = dict(_recipe_doc(source)["build"])      # the options the series adds
     for which, given in (("upstream", public_url), ("xen", xen_public_url)):
         url = given or public_remote(config[which]["url"])
         if url and url != config[which]["url"]:
@@ -321,11 +323,15 @@ def init(root: Path, name: str | None, upstream: str, xen: str, base: str, relea
     return ws
 
 
-def _recipe_name(path: Path) -> str:
+def _recipe_doc(path: Path) -> dict:
     try:
-        return str(tomllib.loads((path / "recipe.toml").read_text("utf-8")).get("series", {}).get("name", ""))
+        return tomllib.loads((path / "recipe.toml").read_text("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path / 'recipe.toml'}: {exc}") from None
+
+
+def _recipe_name(path: Path) -> str:
+    return str(_recipe_doc(path).get("series", {}).get("name", ""))
 
 
 def is_url(source: str) -> bool:

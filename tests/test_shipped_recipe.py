@@ -116,7 +116,8 @@ def test_init_from_the_shipped_recipe(tmp_path):
     code, out = porter("init", ws, "--recipe", "ipmmu-vmsa", "--upstream", tmp_path / "up",
                        "--public-url", "https://example.org/bsp.git", "--xen", tmp_path / "xen", "--base", "main")
     assert code == 0, out
-    assert 'name = "ipmmu-vmsa"' in (ws / "porter.toml").read_text()
+    toml = (ws / "porter.toml").read_text()
+    assert 'name = "ipmmu-vmsa"' in toml and '"CONFIG_IPMMU_VMSA=y"' in toml   # what `porter build` enables
     copied = ws / "series" / "ipmmu-vmsa"
     assert (copied / "recipe.toml").read_bytes() == (shipped_recipe("ipmmu-vmsa") / "recipe.toml").read_bytes()
     assert (copied / "steps" / "02-port-driver" / "glue.c.j2").is_file()
