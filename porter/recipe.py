@@ -32,6 +32,7 @@ class Step:
     files: list[str] = field(default_factory=list)   # Xen paths this step touches
     edits: dict[str, str] = field(default_factory=dict)       # port: Xen path -> .edits file
     rules: list[str] = field(default_factory=list)            # port: rule packs / rule files
+    file_rules: dict[str, list[str]] = field(default_factory=dict)   # port: Xen path -> its own rule files
     templates: list[dict] = field(default_factory=list)       # build: {file, after, template}
     patch: str = ""                                           # carry
     message: str = ""                                         # loaded from steps/DIR/message
@@ -47,6 +48,8 @@ class Step:
             d["edits"] = self.edits
         if self.rules:
             d["rules"] = self.rules
+        if self.file_rules:
+            d["file_rules"] = self.file_rules
         if self.templates:
             d["templates"] = self.templates
         if self.patch:
@@ -65,6 +68,7 @@ class Recipe:
     learned: dict = field(default_factory=dict)     # {ref, commit}
     cover: str = ""
     changes: dict = field(default_factory=dict)     # {"v2": {"cover" | patch number | step dir: [note]}}
+    name: str = ""                                  # a shipped recipe's series name
 
     @property
     def xen_to_upstream(self) -> dict[str, str]:
@@ -109,6 +113,8 @@ def _step(s, i: int, series_dir: Path, where: str) -> Step:
                 edits={_relpath(k, f"{at}.edits"): _relpath(v, f"{at}.edits")
                        for k, v in schema.string_map(s, "edits", at).items()},
                 rules=schema.strings(s, "rules", at),
+                file_rules={_relpath(k, f"{at}.file_rules"): schema.strings(s["file_rules"], k, f"{at}.file_rules")
+                            for k in schema.table(s, "file_rules", at, required=False)},
                 patch=schema.text(s, "patch", at, required=False))
     for j, t in enumerate(schema.get(s, "templates", list, at, required=False, default=[])):
         tw = f"{at}.templates[{j}]"
@@ -126,7 +132,8 @@ def _step(s, i: int, series_dir: Path, where: str) -> Step:
     sdir = safe_join(series_dir / "steps", step.dir, f"{at}.dir")
     inside(series_dir, sdir, f"{at}.dir")
     names = ([t["template"] for t in step.templates] + list(step.edits.values())
-             + ([step.patch] if step.patch else []) + [r for r in step.rules if r.endswith(".toml")])
+             + ([step.patch] if step.patch else []) + [r for r in step.rules if r.endswith(".toml")]
+             + [r for rs in step.file_rules.values() for r in rs])
     for name in names:
         _read(sdir, series_dir, name, f"step {step.dir}")
     msg = safe_join(sdir, "message", at)
@@ -184,7 +191,8 @@ def load(series_dir: Path) -> Recipe:
                   subject_prefix=prefix,
                   to=schema.strings(series, "to", sw), cc=schema.strings(series, "cc", sw),
                   learned=dict(schema.table(series, "learned", sw, required=False)),
-                  cover=cover_text, changes=_changes(doc.get("changes", {}), where))
+                  cover=cover_text, changes=_changes(doc.get("changes", {}), where),
+                  name=schema.text(series, "name", sw, required=False))
 
 
 def kept_settings(series_dir: Path) -> Recipe | None:

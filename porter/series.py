@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import gitutil, history, templating
+from . import gitutil, history, rule_port, templating
 from .errors import BadInput, Findings
 from .recipe import Recipe, Step
 from .objects import ObjectStore
@@ -241,7 +241,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     x2u = rec.xen_to_upstream
     series_dir = ws.series_dir
     check_new = None
-    if lint_new and tag_sha != learned_sha:
+    if lint_new and tag_sha != learned_sha and any(s.edits for s in rec.steps):
         check_new = _new_code_checkers(ws, rec, old_up, new_up)
     store = ObjectStore(xen)
     try:
@@ -260,6 +260,9 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
                 message = with_provenance(message, provenance_block(ws, tag, [x2u[x] for x in step.files], built))
             elif step.kind == "port":
                 _run_port(step, sdir, tree, x2u, old_up, new_up, built, check_new)
+                for xpath in step.files:
+                    if xpath not in step.edits:
+                        rule_port.run(ws, step, sdir, xpath, tree, x2u, new_up, built, tag)
             elif step.kind == "build":
                 _run_build(ws, rec, step, sdir, tree, tag)
             else:

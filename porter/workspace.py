@@ -323,8 +323,31 @@ def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
             shutil.rmtree(tmp)
 
 
-def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None,
-         public_url: str | None = None, progress=None, xen_public_url: str | None = None) -> Workspace:
+RECIPES = Path(__file__).parent / "recipes"
+
+
+def shipped_recipes() -> list[str]:
+    return sorted(p.name for p in RECIPES.iterdir() if (p / "recipe.toml").is_file())
+
+
+def shipped_recipe(name: str) -> Path:
+    """The folder of a recipe porter ships (series/NAME/ in its source tree)."""
+    path = RECIPES / name
+    if "/" in name or name.startswith(".") or not (path / "recipe.toml").is_file():
+        raise BadInput(f"unknown recipe {name!r} (porter ships: {', '.join(shipped_recipes()) or 'none'})")
+    return path
+
+
+def init(root: Path, name: str | None, upstream: str, xen: str, base: str, release: str | None = None,
+         public_url: str | None = None, progress=None, xen_public_url: str | None = None,
+         recipe: str | None = None) -> Workspace:
+    """A new workspace; with recipe, series/NAME/ starts as a copy of that shipped recipe
+    (NAME defaults to the recipe's series name)."""
+    source = shipped_recipe(recipe) if recipe else None
+    if source is not None and not name:
+        name = _recipe_name(source) or recipe
+    if not name:
+        raise BadInput("a series name is needed: --name NAME (or --recipe RECIPE)")
     gitutil.check_ref_syntax(base, "base")
     if release is not None:
         gitutil.check_ref_syntax(release, "release")
@@ -346,6 +369,8 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     }
     if release:
         config["xen"]["release"] = release
+    if source is not None and _recipe_doc(source).get("build"):
+        config["build"] = dict(_recipe_doc(source)["build"])      # the options the series adds
     for which, given in (("upstream", public_url), ("xen", xen_public_url)):
         url = given or public_remote(config[which]["url"])
         if url and url != config[which]["url"]:
@@ -378,6 +403,12 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
         gitutil.resolve(ws.xen_git, base, "base")
         if release:
             gitutil.resolve(ws.xen_git, release, "release")
+        if source is not None:
+            missing = [p for p in (ws.series_dir, *ws.series_dir.parents) if not p.exists()]
+            with atomic_dir(ws.series_dir) as tmp:
+                shutil.copytree(source, tmp, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"))
+            created.extend(reversed(missing))
         make(ws.series_dir)
         created.append(root / CONFIG)
         ws.save()
@@ -389,6 +420,17 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
                 path.unlink()
         raise
     return ws
+
+
+def _recipe_doc(path: Path) -> dict:
+    try:
+        return tomllib.loads((path / "recipe.toml").read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path / 'recipe.toml'}: {exc}") from None
+
+
+def _recipe_name(path: Path) -> str:
+    return str(_recipe_doc(path).get("series", {}).get("name", ""))
 
 
 def is_url(source: str) -> bool:

@@ -84,6 +84,8 @@ class Tree:
         if self.cfg.options:
             config = config.rstrip(b"\n") + b"\n" + "".join(o + "\n" for o in self.cfg.options).encode()
         (self.xen / ".config").write_bytes(config)
+        # options the series adds take their Kconfig default (silentoldconfig would ask for them)
+        self._step(["olddefconfig", *self.cfg.make_vars()], "make olddefconfig", base)
         self._step(["include/config/auto.conf", *self.cfg.make_vars()], "make include/config/auto.conf", base)
 
     def _rules(self, targets: list[str], directory: str, what: str, base: str) -> None:

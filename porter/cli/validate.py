@@ -1,6 +1,7 @@
 """porter validate: check a revision (or ported files) against the IPMMU model."""
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,7 +14,10 @@ from .group import porter_command
 
 
 def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
-    """Apply series/<name>/v<N>/*.patch on the base in a scratch clone; return its tree."""
+    """Apply series/<name>/v<N>/*.patch, in order, to the files they touch as the base has them.
+
+    Only those files are written (no clone, no checkout of the Xen tree): that is all validate reads.
+    """
     ws = workspace.load(cwd)
     n = workspace.parse_version(rev)
     if n is None:
@@ -22,11 +26,21 @@ def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
                      if not p.name.startswith("0000-"))
     if not patches:
         raise BadInput(f"{ws.revision_dir(n)} holds no patch files")
+    base = gitutil.resolve(ws.xen_git, ws.base, "base")
     tree = dest / "xen"
-    gitutil.git(dest, "clone", "--quiet", "--no-checkout", "--", str(ws.xen_git), str(tree))
-    gitutil.git(tree, "checkout", "--quiet", "--detach", gitutil.resolve(ws.xen_git, ws.base, "base"))
-    gitutil.git(tree, "-c", "user.name=porter", "-c", "user.email=porter@localhost",
-                "am", "--quiet", "--keep-cr", *map(str, patches))
+    tree.mkdir(parents=True)
+    touched = {m.decode() for p in patches for m in re.findall(rb"^(?:\+\+\+|---) [ab]/(\S+)$", p.read_bytes(), re.M)}
+    for path in sorted(touched):
+        data = gitutil.show_blob(ws.xen_git, base, path)
+        if data is not None:
+            target = workspace.safe_join(tree, path, "patched file")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    for patch in patches:
+        try:
+            gitutil.git(tree, "apply", "-", input=patch.read_bytes(), env={"GIT_CEILING_DIRECTORIES": str(dest)})
+        except gitutil.GitError as exc:
+            raise BadInput(f"{patch.name} does not apply on {ws.base}: {exc}") from None
     return tree
 
 
