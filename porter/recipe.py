@@ -3,9 +3,17 @@
     recipe.toml                 series metadata, file map, step list
     cover.txt                   the cover letter's purpose text (first line: title)
     steps/NN-slug/message       commit message of step NN (subject, body, trailers)
-    steps/NN-slug/*.edits       port: learned structured edits, one per ported file
-    steps/NN-slug/*.j2          build: jinja2 templates of the build glue
-    steps/NN-slug/change.patch  carry: the stored change
+    steps/NN-slug/*.edits       C files: learned structured edits, one per file, against the file as
+                                the previous steps leave it
+    steps/NN-slug/*.j2          build files: jinja2 templates of the build glue
+    steps/NN-slug/*.patch       any other file: its own stored patch (one file each, so one that does
+                                not apply never takes another file's change with it)
+    steps/NN-slug/change.patch  older recipes: a whole stored commit (split per file when replayed)
+
+A step may hold edits, templates and patches together; its kind says what it is made of:
+import (upstream files verbatim), port (C edits only), build (templates only), carry (the rest).
+`[moves.TAG]` in recipe.toml says where an upstream file the recipe imports lives at TAG
+(learned upstream path -> path at TAG) when git's rename detection does not find it.
 """
 from __future__ import annotations
 
@@ -32,7 +40,8 @@ class Step:
     edits: dict[str, str] = field(default_factory=dict)       # port: Xen path -> .edits file
     rules: list[str] = field(default_factory=list)            # port: rule packs / rule files
     templates: list[dict] = field(default_factory=list)       # build: {file, after, template}
-    patch: str = ""                                           # carry
+    patches: dict[str, str] = field(default_factory=dict)     # Xen path -> .patch file of that file
+    patch: str = ""                                           # older recipes: the whole change
     message: str = ""                                         # loaded from steps/DIR/message
 
     @property
@@ -48,6 +57,8 @@ class Step:
             d["rules"] = self.rules
         if self.templates:
             d["templates"] = self.templates
+        if self.patches:
+            d["patches"] = self.patches
         if self.patch:
             d["patch"] = self.patch
         return d
@@ -63,6 +74,7 @@ class Recipe:
     cc: list[str] = field(default_factory=list)
     learned: dict = field(default_factory=dict)     # {ref, commit}
     cover: str = ""
+    moves: dict[str, dict[str, str]] = field(default_factory=dict)   # tag -> {learned path: path at tag}
 
     @property
     def xen_to_upstream(self) -> dict[str, str]:
@@ -106,6 +118,8 @@ def load(series_dir: Path) -> Recipe:
                                for k, v in s.get("edits", {}).items()},
                         rules=list(s.get("rules", [])),
                         templates=list(s.get("templates", [])),
+                        patches={_relpath(k, f"{where}: steps[{i}].patches"): _relpath(v, f"{where}: steps[{i}].patches")
+                                 for k, v in s.get("patches", {}).items()},
                         patch=s.get("patch", ""))
             sdir = safe_join(series_dir / "steps", step.dir, f"{where}: steps[{i}].dir")
             if not isinstance(step.author, str) or not IDENT.match(step.author):
@@ -115,7 +129,7 @@ def load(series_dir: Path) -> Recipe:
             for t in step.templates:
                 _relpath(t["file"], f"{where}: steps[{i}].templates.file")
             names = ([t["template"] for t in step.templates] + list(step.edits.values())
-                     + ([step.patch] if step.patch else []))
+                     + list(step.patches.values()) + ([step.patch] if step.patch else []))
             for name in names:
                 if not safe_join(sdir, name, f"{where}: steps[{i}]").is_file():
                     raise BadInput(f"{sdir / name}: missing, but step {step.dir} names it")
@@ -129,9 +143,17 @@ def load(series_dir: Path) -> Recipe:
                       subject_prefix=series.get("subject_prefix", "PATCH"),
                       to=list(series.get("to", [])), cc=list(series.get("cc", [])),
                       learned=dict(series.get("learned", {})),
-                      cover=cover.read_text("utf-8") if cover.is_file() else "")
+                      cover=cover.read_text("utf-8") if cover.is_file() else "",
+                      moves=_moves(doc.get("moves", {}), where))
     except KeyError as exc:
         raise BadInput(f"{where}: missing field {exc.args[0]!r}") from None
+
+
+def _moves(raw, where: str) -> dict[str, dict[str, str]]:
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise BadInput(f"{where}: [moves.TAG] tables map a learned upstream path to its path at TAG")
+    return {tag: {_relpath(old, f"{where}: moves.{tag}"): _relpath(new, f"{where}: moves.{tag}.{old}")
+                  for old, new in table.items()} for tag, table in raw.items()}
 
 
 def save(series_dir: Path, recipe: Recipe, step_files: dict[str, dict[str, bytes]]) -> None:
@@ -145,6 +167,8 @@ def save(series_dir: Path, recipe: Recipe, step_files: dict[str, dict[str, bytes
         "files": recipe.files,
         "steps": [s.to_toml() for s in recipe.steps],
     }
+    if recipe.moves:
+        doc["moves"] = recipe.moves
     series_dir.mkdir(parents=True, exist_ok=True)
     with atomic_dir(series_dir / "steps") as tmp:
         for step in recipe.steps:

@@ -76,8 +76,8 @@ def test_review_learned_edit_carry_and_recipe_origins(tmp_path):
     steps = ws / "series/bar/steps"
     edits = next(steps.glob("02-*")) / "bar.c.edits"
     edits.write_text(edits.read_text().replace("XENLOG_INFO", "XENLOG_DEBUG"))
-    carry = next(steps.glob("04-*")) / "change.patch"
-    carry.write_text(carry.read_text().replace("bool coherent;", "bool coherent_walk;"))
+    later = next(steps.glob("04-*")) / "bar.c.edits"      # a later port step, learned as C-unit edits
+    later.write_text(later.read_text().replace("bool coherent;", "bool coherent_walk;"))
     msg = next(steps.glob("03-*")) / "message"
     msg.write_text(msg.read_text().replace("Build bar\n", "Build bar\n\nBuilt only with CONFIG_BAR.\n", 1))
     resync(ws, "t1", "v2")
@@ -87,11 +87,11 @@ def test_review_learned_edit_carry_and_recipe_origins(tmp_path):
     assert p["0001"]["status"] == "same"
     assert [h["origin"] for h in p["0002"]["hunks"]] == ["learned:function bar_probe"]
     assert [h["origin"] for h in p["0003"]["hunks"]] == ["recipe:" + msg.parent.name]
-    assert [h["origin"] for h in p["0004"]["hunks"]] == ["carry:" + carry.parent.name]
+    assert [h["origin"] for h in p["0004"]["hunks"]] == ["learned:struct bar_dev"]
     cover = (ws / "series/bar/v2/0000-cover-letter.patch").read_text()
     assert "Changes since v1:" in cover
     assert "  - changed: iommu/arm: bar: Add Xen changes (learned:function bar_probe)" in cover
-    assert f"  - changed: iommu/arm: bar: Track coherency (carry:{carry.parent.name})" in cover
+    assert "  - changed: iommu/arm: bar: Track coherency (learned:struct bar_dev)" in cover
     code, check = porter_json("check", cwd=ws)
     assert code == 0, check
 

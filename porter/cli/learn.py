@@ -12,15 +12,20 @@ from .group import porter_command
 @porter_command("learn")
 @click.argument("ref")
 @click.option("--from", "tag", required=True, help="Upstream tag the port was made from.")
-def learn_cmd(cwd: Path, ref, tag):
+@click.option("--paths", "paths", multiple=True, metavar="PATH",
+              help="Xen file or folder whose commits belong to the series too (repeatable).")
+def learn_cmd(cwd: Path, ref, tag, paths):
     """Read the Xen commits base..REF of an existing port and write the recipe."""
     from ..learn import learn
     ws = workspace.load(cwd)
     with ui.progress("learning") as update:
-        rec, summary = learn(ws, ref, tag, update)
+        rec, summary, left_out = learn(ws, ref, tag, update, paths=tuple(paths))
     for s in summary:
         ui.say(f"  {s['kind']:<6} {s['commit'][:12]} {s['subject']}")
         if s.get("note"):
             ui.say(f"         note: {s['note']}", style="yellow")
-    ui.say(f"recipe written to {ws.series_dir.relative_to(ws.root)}/ ({len(summary)} steps from {tag})")
-    return {"recipe": str(ws.series_dir / "recipe.toml"), "steps": summary}
+    for s in left_out:
+        ui.say(f"  left out {s['commit'][:12]} {s['subject']}: {s['reason']}", style="yellow")
+    ui.say(f"recipe written to {ws.series_dir.relative_to(ws.root)}/ ({len(summary)} steps from {tag}"
+           + (f", {len(left_out)} commits left out (--paths to keep them)" if left_out else "") + ")")
+    return {"recipe": str(ws.series_dir / "recipe.toml"), "steps": summary, "left_out": left_out}

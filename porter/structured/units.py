@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .. import cparse
 
@@ -164,7 +165,19 @@ def _line_starts(src: bytes) -> list[int]:
 
 
 def segment(src: bytes) -> list[Unit]:
-    """The units of src, in file order; b"".join(u.text for u in units) == src."""
+    """The units of src, in file order; b"".join(u.text for u in units) == src.
+
+    Units are shared between calls on the same bytes (a series segments each state of a file as the
+    new side of one step and the old side of the next): callers must not change them."""
+    return list(_segment(src))
+
+
+@lru_cache(maxsize=32)
+def _segment(src: bytes) -> tuple[Unit, ...]:
+    return tuple(_segment_uncached(src))
+
+
+def _segment_uncached(src: bytes) -> list[Unit]:
     if not src:
         return []
     starts = _line_starts(src)
