@@ -78,10 +78,10 @@ def scratch_branch(ws: Workspace) -> str:
 def scratch_worktree(ws: Workspace, built: series.Built) -> Path:
     """Check the conflicted series out in .porter/scratch (branch porter/NAME/conflicts) for a human."""
     path = ws.cache / "scratch"
-    gitutil.git(ws.xen_git, "branch", "-f", scratch_branch(ws), built.tip)
-    if path.exists():
+    if path.exists():      # before moving the branch: git refuses to move a checked-out branch
         gitutil.git(ws.xen_git, "worktree", "remove", "--force", str(path))
     gitutil.git(ws.xen_git, "worktree", "prune")
+    gitutil.git(ws.xen_git, "branch", "-f", scratch_branch(ws), built.tip)
     gitutil.git(ws.xen_git, "worktree", "add", "-q", "--force", str(path), scratch_branch(ws))
     for conflict in built.conflicts:
         if conflict.get("patch"):     # leave the carried patch's conflict markers for a human

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import filemap, gitutil, history, templating
+from . import filemap, gitutil, history, markers, templating
 from .errors import BadInput, Findings
 from .recipe import Recipe, Step
 from .objects import ObjectStore
@@ -205,12 +205,54 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
                         run.patch(step, xpath, data, str(sdir / step.patch))
             parent = tree.commit(parent, message, step.author, step.date)
             built.commits.append(parent)
+        if check_new is not None:
+            _lint_result(ws, rec, run, built)
     finally:
         store.close()
     built.notes = _unique(built.notes)
     built.findings = _unique(built.findings)
     gitutil.git(xen, "update-ref", f"refs/porter/{ws.name}/last", built.tip)
     return built
+
+
+def _lint_result(ws: Workspace, rec: Recipe, run: "Replay", built: Built) -> None:
+    """The last net under the per-unit lint: Linux-only names live in the resynced files that the
+    learned port did not have and nothing reported yet (a name new upstream code uses that the
+    port removed, say) become findings."""
+    from .linux_to_xen import xen_index
+    from .linux_to_xen.lint import lint_sources
+    ported = [x for x in rec.files.values() if C_SOURCE.search(x)]
+    ported += [hx for x in rec.files.values() for _, hx in run.at_tag.header_of(x)]
+    # the Xen headers the series itself changes define names too (a helper it adds)
+    own = {x for step in rec.steps for x in step.edits if x.endswith(".h") and x not in ported}
+    index = xen_index(ws.xen_git, ws.base, cache=ws.cache / "xen-index")
+    files = {x: run.tree.read(x) or b"" for x in ported + sorted(own)}
+    found = [f for f in lint_sources(files, index) if f["file"] in ported]
+    commit = rec.learned.get("commit")
+    learned = {x: gitutil.show_blob(ws.xen_git, commit, x) or b"" for x in files} if commit else {}
+    before = {(f["file"], f["symbol"]) for f in lint_sources(learned, index)} if learned else set()
+    reported = {(r.get("file"), s.strip()) for r in built.findings + built.notes
+                for s in str(r.get("symbol", "")).split(",")}
+    for f in found:
+        key = (f["file"], f["symbol"])
+        if key in before or key in reported or _in_conflict(files[f["file"]], f["line"]):
+            continue
+        built.findings.append(dict(f, unit="", message=f"new upstream code: {f.get('message', f['symbol'])}"))
+
+
+def _in_conflict(text: bytes, line: int) -> bool:
+    inside = False
+    for n, row in enumerate(text.splitlines(), 1):
+        if row.startswith(b"<<<<<<< "):
+            inside = True
+        if n == line:
+            return inside
+        if row.startswith(b">>>>>>> "):
+            inside = False
+    return False
+
+
+C_SOURCE = re.compile(r"\.[ch]$")
 
 
 def _unique(records: list[dict]) -> list[dict]:
@@ -268,10 +310,17 @@ class Replay:
         else:
             base = self.learned[xpath] or b""
             learned_new = apply_file(edits, base, base, xpath).output
-            headers = [(hx, self.tree.read(hx) or b"") for _, hx in self.at_tag.header_of(xpath)]
-            results = split_apply(edits, base, ours, headers, xpath, self.check_new)
+            # conflict blocks of earlier steps ride along on their port side (markers.py)
+            resolved = {p: markers.port_side(self.tree.read(p) or b"")
+                        for p in [xpath] + [hx for _, hx in self.at_tag.header_of(xpath)]}
+            results = split_apply(edits, base, resolved[xpath][0],
+                                  [(hx, resolved[hx][0]) for _, hx in self.at_tag.header_of(xpath)],
+                                  xpath, self.check_new)
             for path, res in results.items():
+                for c in res.conflicts:
+                    c.setdefault("step", step.dir)
                 self._record(path, res)
+                res.output = markers.restore(resolved[path][0], res.output, resolved[path][1])
                 if path != xpath:
                     self.tree.write(path, res.output)
             output = results[xpath].output
@@ -295,7 +344,7 @@ class Replay:
         error = self.tree.apply(patch)
         if error:
             self.built.conflicts.append({
-                "file": xpath, "unit": f"carry {step.dir}", "line": 0,
+                "file": xpath, "unit": f"carry {step.dir}", "line": 0, "step": step.dir,
                 "reason": f"stored change of {xpath} in '{step.subject}' does not apply, even 3-way: {error}",
                 "patch": where,
                 "suggestion": "resolve its conflict markers in the scratch worktree and commit "
@@ -339,7 +388,8 @@ def split_apply(edits: FileEdits, base: bytes, ours: bytes, headers: list[tuple[
     seg_of = _segments_by_unit(edits.segments, units)
     moved = {o: (owner[j], j) for o, j in pairs.items()
              if j < len(flat) and o in seg_of and not seg_of[o].disabled}
-    keep = [s for s in edits.segments if not any(seg_of.get(o) is s for o in moved)]
+    moved_segs = {id(seg_of[o]) for o in moved}
+    keep = [s for s in edits.segments if id(s) not in moved_segs]
     results = {xpath: apply_file(FileEdits(xpath, keep),
                                  b"".join(u.text for i, u in enumerate(units) if i not in moved), ours,
                                  xpath, check_new=checks.get(xpath))}
