@@ -47,7 +47,7 @@ def insertion_templates(old: bytes, new: bytes) -> list[dict] | None:
 C_FILE = re.compile(r"\.[ch]$")
 _DEFINES = [re.compile(p, re.M) for p in (
     r"^\s*#\s*define\s+(\w+)",                            # macros
-    r"^[A-Za-z_][\w \t*]*?\b(\w+)\s*\([^;]*$",              # a function definition's head
+    r"^[A-Za-z_][\w \t*]*?\b(\w+)\s*\(",                    # a function's head or prototype
     r"^\s*(?:menu)?config\s+(\w+)",                         # Kconfig symbols
 )]
 _OBJECT = re.compile(r"([\w-]+)\.o\b")
