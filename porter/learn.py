@@ -50,7 +50,6 @@ _DEFINES = [re.compile(p, re.M) for p in (
     r"^[A-Za-z_][\w \t*]*?\b(\w+)\s*\(",                    # a function's head or prototype
     r"^\s*(?:menu)?config\s+(\w+)",                         # Kconfig symbols
 )]
-_OBJECT = re.compile(r"([\w-]+)\.o\b")
 
 
 def is_import(commit: history.Commit, blob_to_upstream: dict[str, str]) -> bool:
@@ -81,8 +80,9 @@ class Relevance:
     """Which commits of base..REF belong to the series.
 
     A commit belongs when it imports upstream files, touches a series file (imported, added by a
-    kept step, or under one of `paths`), or adds something the imported files use at REF: a macro,
-    function or Kconfig symbol they name, or the build line of one of their objects."""
+    kept step, or under one of `paths`), touches a file named like one of them (its documentation),
+    or adds something the imported files use at REF (a macro, function or Kconfig symbol they name)
+    or a line naming one of them (the build line of its object)."""
 
     def __init__(self, xen, ref_sha: str, imported: set[str], paths: tuple[str, ...]):
         self.xen, self.paths = xen, tuple(p.rstrip("/") for p in paths)
@@ -109,9 +109,12 @@ class Relevance:
             for name in pattern.findall(added):
                 if name in self.words:
                     return f"adds {name}, which the series uses"
-        for stem in _OBJECT.findall(added):
-            if stem in self.stems:
-                return f"builds {stem}.o"
+        for c in commit.changes:
+            if PurePosixPath(c.path).stem in self.stems:
+                return f"touches {c.path}, named after a series file"
+        for stem in sorted(self.stems):
+            if re.search(rf"(?<![\w-]){re.escape(stem)}(?![\w-])", added):
+                return f"names {stem}"
         return None
 
     def keep(self, commit: history.Commit) -> None:
