@@ -2,7 +2,8 @@
 
 An upstream file the recipe imports is looked for, in order: where `[moves.TAG]` of recipe.toml
 says; at the same path; where git's rename detection between the learned tag and TAG puts it;
-at the file added since the learned tag whose content is most like it (same extension).  A header
+at the file added since the learned tag that holds most of its lines (same extension, the same
+name first): a file upstream merged into a bigger one, which git's rename detection misses.  A header
 that the file at TAG includes from its own folder (`#include "x.h"`) and that is new there is
 imported with it, next to the Xen file, and the port's units that moved into it are ported there.
 """
@@ -16,7 +17,8 @@ from pathlib import PurePosixPath
 from . import gitutil
 from .errors import Findings
 
-SIMILAR = 0.5
+SIMILAR = 0.6      # share of the old file's lines found in the new one
+MAX_CANDIDATES = 200
 _LOCAL_INCLUDE = re.compile(rb'^\s*#\s*include\s+"([^"/]+\.h)"', re.M)
 
 
@@ -50,7 +52,7 @@ def resolve(up, files: dict[str, str], learned_sha: str, tag_sha: str, tag: str,
             continue
         else:
             if renames is None:
-                renames = _git_renames(up, learned_sha, tag_sha)
+                renames = _git_renames(up, learned_sha, tag_sha, sorted({_area(u) for u in files}))
             new = renames.get(upath)
             how = "git rename detection"
             if new is None:
@@ -82,8 +84,15 @@ def resolve(up, files: dict[str, str], learned_sha: str, tag_sha: str, tag: str,
     return out
 
 
-def _git_renames(up, a: str, b: str) -> dict[str, str]:
-    out = gitutil.git(up, "diff", "--name-status", "-z", "-M", "--diff-filter=R", a, b)
+def _area(path: str) -> str:
+    """Where to look for a moved file: its first two folders (drivers/iommu), which keeps git's
+    rename detection exhaustive on a tree the size of Linux."""
+    parts = PurePosixPath(path).parts[:-1]
+    return "/".join(parts[:2]) if parts else "."
+
+
+def _git_renames(up, a: str, b: str, areas: list[str]) -> dict[str, str]:
+    out = gitutil.git(up, "diff", "--name-status", "-z", "-M", "-l0", "--diff-filter=R", a, b, "--", *areas)
     fields = out.decode("utf-8", "surrogateescape").split("\0")
     renames = {}
     i = 0
@@ -98,14 +107,17 @@ def _git_renames(up, a: str, b: str) -> dict[str, str]:
 
 def _most_similar(up, a: str, b: str, upath: str, tree: dict[str, str]) -> str | None:
     old = (gitutil.show_blob(up, a, upath) or b"").splitlines()
-    suffix = PurePosixPath(upath).suffix
-    added = gitutil.git_text(up, "diff", "--name-only", "--diff-filter=A", a, b).split("\n")
-    best, best_ratio = None, SIMILAR
-    for cand in sorted(p for p in added if p.endswith(suffix) and p in tree):
+    name = PurePosixPath(upath).name
+    added = gitutil.git_text(up, "diff", "--name-only", "--diff-filter=A", a, b, "--", _area(upath)).split("\n")
+    cands = [p for p in added if p.endswith(PurePosixPath(upath).suffix) and p in tree]
+    # the same file name first; at most MAX_CANDIDATES read
+    cands = sorted(cands, key=lambda p: (PurePosixPath(p).name != name, p))[:MAX_CANDIDATES]
+    best, best_share = None, SIMILAR
+    for cand in cands:
         sm = SequenceMatcher(None, old, (gitutil.show_blob(up, b, cand) or b"").splitlines(), autojunk=False)
-        if sm.real_quick_ratio() < best_ratio or sm.quick_ratio() < best_ratio:
+        if not old or sm.real_quick_ratio() * (len(old) + len(sm.b)) / 2 < best_share * len(old):
             continue
-        ratio = sm.ratio()
-        if ratio > best_ratio:
-            best, best_ratio = cand, ratio
+        share = sum(m.size for m in sm.get_matching_blocks()) / len(old)    # of the old file, found there
+        if share > best_share:
+            best, best_share = cand, share
     return best

@@ -158,6 +158,10 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None,
         else:
             for c in commit.changes:
                 _learn_file(state, commit, c, step, files)
+            if not (step.edits or step.templates or step.patches):    # git am refuses empty patches
+                left_out.append({"commit": commit.sha, "subject": commit.subject,
+                                 "reason": "changes nothing the kept steps have not already made"})
+                continue
             step.kind = step_kind(step)
         steps.append(step)
         step_files[step.dir] = files
@@ -214,6 +218,8 @@ def _learn_file(state: LearnedState, commit: history.Commit, change: history.Cha
     xen, path = state.xen, change.path
     old = state.get(path)
     new = gitutil.show_blob(xen, commit.sha, path) if change.status != "D" else None
+    if old == new:
+        return
     name = PurePosixPath(path).name
     if C_FILE.search(path) and new is not None and change.status in ("A", "M"):
         edits_name = _unique_name(files, name + ".edits")

@@ -140,3 +140,21 @@ def test_a_recipe_with_a_whole_stored_patch_still_replays(tmp_path):
     assert code == 0 and res["revision"] == "v1", res
     trees = am_series(xen, "base", ws / "series/foo/v1", tmp_path / "am")
     assert trees[-1] == git(xen, "rev-parse", "port^{tree}")
+
+
+def test_a_file_merged_into_a_bigger_one_is_found_by_its_lines(tmp_path):
+    up, xen = minirepos.build(tmp_path / "src")
+    ws = tmp_path / "ws"
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
+    git(up, "checkout", "-q", "t1")
+    git(up, "rm", "-q", "drivers/iommu/foo.c")
+    extra = b"".join(b"static int foo_extra_%d(void)\n{\n\treturn %d;\n}\n\n" % (i, i) for i in range(40))
+    minirepos.write(up, "drivers/iommu/foo-core.c", minirepos.DRIVER_T1 + b"\n" + extra)
+    minirepos.commit(up, "foo: fold into foo-core.c", 9)
+    git(up, "tag", "t9")
+    renames = git(up, "diff", "--name-status", "-M", "t1", "t9")
+    assert not renames.startswith("R")            # too small a share of the new file for git
+    code, res = porter_json("resync", "--from", "t9", cwd=ws)
+    assert any("moved drivers/iommu/foo.c to drivers/iommu/foo-core.c at t9 (found by content similarity)"
+               in n["message"] for n in res["notes"]), res["notes"]
