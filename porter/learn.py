@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from . import gitutil, history, recipe as recipe_mod
 from .errors import BadInput
+from .objects import ObjectStore
 from .recipe import Recipe, Step
 from .structured import learn_file
 from .workspace import Workspace
@@ -137,7 +138,32 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None,
     relevance = Relevance(xen, ref_sha, {ch.path for c, imp in zip(commits, importing) if imp for ch in c.changes},
                           paths)
     imported: dict[str, str] = {}        # xen path -> upstream path
-    state = LearnedState(xen, base_sha)
+    store = ObjectStore(xen)
+    try:
+        steps, step_files, summary, left_out = _walk(
+            commits, importing, relevance, by_blob, imported, LearnedState(xen, base_sha, store), progress)
+    finally:
+        store.close()
+    if not steps:
+        raise BadInput(f"none of the commits between base {ws.base!r} and {ref!r} belongs to a port "
+                       f"from {tag} (no upstream file imported; --paths names more files)")
+    title = next((s.subject for s in steps if s.kind == "import"), steps[0].subject)
+    title = title.rsplit(": ", 1)[-1]
+    rec = Recipe(upstream_tag=tag, files={u: x for x, u in sorted(imported.items())}, steps=steps,
+                 learned={"ref": ref, "commit": ref_sha, "base": base_sha},
+                 cover=default_cover(title, imported))
+    old = ws.series_dir / "recipe.toml"
+    if old.is_file():
+        prev = recipe_mod.load(ws.series_dir)
+        rec.to, rec.cc, rec.subject_prefix = prev.to, prev.cc, prev.subject_prefix
+        rec.cover = prev.cover or rec.cover
+        rec.moves = prev.moves
+    recipe_mod.save(ws.series_dir, rec, step_files)
+    return rec, summary, left_out
+
+
+def _walk(commits, importing, relevance, by_blob, imported, state, progress):
+    """(steps, their files, summary, left out) of the commits, in order."""
     steps, step_files, summary, left_out = [], {}, [], []
     for n, (commit, imp) in enumerate(zip(commits, importing), 1):
         progress(f"{n}/{len(commits)} {commit.subject}")
@@ -154,7 +180,7 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None,
         if imp:
             for c in commit.changes:
                 imported[c.path] = by_blob[c.new_blob]
-                state.set(c.path, gitutil.show_blob(xen, commit.sha, c.path))
+                state.set(c.path, state.blob(c.new_blob))
         else:
             for c in commit.changes:
                 _learn_file(state, commit, c, step, files)
@@ -177,36 +203,26 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None,
                              f"that nothing is built by default until reviewed; consider "
                              f"obj-$(CONFIG_...) with a Kconfig option that defaults to n")
         summary.append(entry)
-    if not steps:
-        raise BadInput(f"none of the commits between base {ws.base!r} and {ref!r} belongs to a port "
-                       f"from {tag} (no upstream file imported; --paths names more files)")
-    title = next((s.subject for s in steps if s.kind == "import"), steps[0].subject)
-    title = title.rsplit(": ", 1)[-1]
-    rec = Recipe(upstream_tag=tag, files={u: x for x, u in sorted(imported.items())}, steps=steps,
-                 learned={"ref": ref, "commit": ref_sha, "base": base_sha},
-                 cover=default_cover(title, imported))
-    old = ws.series_dir / "recipe.toml"
-    if old.is_file():
-        prev = recipe_mod.load(ws.series_dir)
-        rec.to, rec.cc, rec.subject_prefix = prev.to, prev.cc, prev.subject_prefix
-        rec.cover = prev.cover or rec.cover
-        rec.moves = prev.moves
-    recipe_mod.save(ws.series_dir, rec, step_files)
-    return rec, summary, left_out
+    return steps, step_files, summary, left_out
 
 
 class LearnedState:
     """Files as the kept steps leave them (base plus kept commits): what each step is learned against,
     so that replaying the steps reproduces every commit even when commits were left out."""
 
-    def __init__(self, xen, base: str):
-        self.xen, self.base = xen, base
+    def __init__(self, xen, base: str, store: ObjectStore):
+        self.xen, self.store = xen, store
+        self.base_tree = store.tree_of(base)
         self.files: dict[str, bytes | None] = {}
 
     def get(self, path: str) -> bytes | None:
         if path not in self.files:
-            self.files[path] = gitutil.show_blob(self.xen, self.base, path)
+            blob = self.store.lookup(self.base_tree, path)
+            self.files[path] = self.store.read(blob) if blob else None
         return self.files[path]
+
+    def blob(self, sha: str) -> bytes:
+        return self.store.read(sha)
 
     def set(self, path: str, data: bytes | None) -> None:
         self.files[path] = data
@@ -217,7 +233,7 @@ def _learn_file(state: LearnedState, commit: history.Commit, change: history.Cha
     """One file of a commit, learned as C edits, a build template or a per-file patch."""
     xen, path = state.xen, change.path
     old = state.get(path)
-    new = gitutil.show_blob(xen, commit.sha, path) if change.status != "D" else None
+    new = state.blob(change.new_blob) if change.status != "D" else None
     if old == new:
         return
     name = PurePosixPath(path).name
@@ -234,14 +250,17 @@ def _learn_file(state: LearnedState, commit: history.Commit, change: history.Cha
                                    "occurrence": block["occurrence"], "template": tname})
     else:
         pname = _unique_name(files, name + ".patch")
-        files[pname] = file_patch(xen, commit, path, old, new)
+        parent = state.blob(change.old_blob) if change.status not in ("A",) else None
+        files[pname] = file_patch(xen, commit, path, old, new, parent)
         step.patches[path] = pname
     state.set(path, new)
 
 
-def file_patch(xen, commit: history.Commit, path: str, old: bytes | None, new: bytes | None) -> bytes:
-    """The change of one file as a git patch from `old` (the file as the kept steps leave it)."""
-    if old == gitutil.show_blob(xen, commit.parent, path):
+def file_patch(xen, commit: history.Commit, path: str, old: bytes | None, new: bytes | None,
+               parent: bytes | None) -> bytes:
+    """The change of one file as a git patch from `old` (the file as the kept steps leave it; the
+    commit's own diff when that is the file in its parent)."""
+    if old == parent:
         return gitutil.git(xen, "diff", "--full-index", "--binary", "--no-renames", "--no-color",
                            "--no-ext-diff", commit.parent, commit.sha, "--", path)
     with tempfile.TemporaryDirectory(prefix="porter-learn-") as tmp:
