@@ -158,3 +158,26 @@ def test_a_file_merged_into_a_bigger_one_is_found_by_its_lines(tmp_path):
     code, res = porter_json("resync", "--from", "t9", cwd=ws)
     assert any("moved drivers/iommu/foo.c to drivers/iommu/foo-core.c at t9 (found by content similarity)"
                in n["message"] for n in res["notes"]), res["notes"]
+
+
+def test_a_conflict_is_reported_once_and_later_steps_still_land(tmp_path):
+    up, xen = minirepos.build(tmp_path / "src")
+    git(xen, "checkout", "-q", "port")
+    later = minirepos.PORT.replace(b"\tint irq;\n", b"\tint irq;\n\tbool coherent;\n").replace(
+        b"devm_kzalloc(&pdev->dev, sizeof(*foo), GFP_KERNEL)", b"xzalloc(struct foo_dev)").replace(
+        b"\treturn 0;\n}\n", b"\treturn foo ? 0 : -ENODEV;\n}\n")      # right below the conflict
+    minirepos.write(xen, "xen/drivers/passthrough/arm/foo.c", later)
+    minirepos.commit(xen, "iommu/arm: foo: allocate with xzalloc", 9)
+    git(xen, "checkout", "-q", "base")
+    minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T1.replace(b'"foo ctrl %x\\n"', b'"foo control %#x\\n"'))
+    minirepos.commit(up, "foo: clearer message", 10)
+    git(up, "tag", "t9")
+    ws = tmp_path / "ws"
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
+    code, res = porter_json("resync", "--from", "t9", cwd=ws)
+    (conflict,) = res["conflicts"]         # made by step 2; step 5 edits the same function elsewhere
+    assert conflict["unit"] == "function foo_probe" and conflict["step"].startswith("02-")
+    tip = git(ws / ".porter/scratch", "show", "HEAD:xen/drivers/passthrough/arm/foo.c")
+    assert tip.count("<<<<<<< port") == 1 and "xzalloc(struct foo_dev)" in tip and "foo control %#x" in tip
+    assert "return foo ? 0 : -ENODEV;" in tip
