@@ -144,7 +144,7 @@ def time_porter_resync(real: Path, ref: str, base: str, old_tag: str, new_tag: s
             p = subprocess.run([porter, *map(str, args)], cwd=cwd, capture_output=True, text=True)
             return p, time.perf_counter() - t
 
-        p, _ = run("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp",
+        p, _ = run("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--public-url", "https://github.com/renesas-rcar/linux-bsp.git",
                    "--xen", real / "xen", "--base", base)
         if p.returncode:
             return {"error": f"init: {p.stdout.strip() or p.stderr.strip()}"}

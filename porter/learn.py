@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from . import gitutil, history, recipe as recipe_mod
 from .errors import BadInput
+from .importcheck import check_import_tag
 from .objects import ObjectStore
 from .recipe import Recipe, Step
 from .structured import learn_file
@@ -133,6 +134,7 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None,
     if not shas:
         raise BadInput(f"no commits between base {ws.base!r} and {ref!r}")
     by_blob = upstream_by_blob(ws, tag_sha)
+    import_notes = check_import_tag(ws, ref, tag, tag_sha, by_blob, shas)
     commits = [history.read_commit(xen, sha) for sha in shas]
     importing = [is_import(c, by_blob) for c in commits]
     relevance = Relevance(xen, ref_sha, {ch.path for c, imp in zip(commits, importing) if imp for ch in c.changes},
@@ -142,6 +144,9 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None,
     try:
         steps, step_files, summary, left_out = _walk(
             commits, importing, relevance, by_blob, imported, LearnedState(xen, base_sha, store), progress)
+        for entry in summary:
+            if entry["commit"] in import_notes:
+                entry["note"] = import_notes[entry["commit"]]
     finally:
         store.close()
     if not steps:
@@ -156,6 +161,7 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None,
     if old.is_file():
         prev = recipe_mod.load(ws.series_dir)
         rec.to, rec.cc, rec.subject_prefix = prev.to, prev.cc, prev.subject_prefix
+        rec.changes = prev.changes
         rec.cover = prev.cover or rec.cover
         rec.moves = prev.moves
     recipe_mod.save(ws.series_dir, rec, step_files)

@@ -477,7 +477,7 @@ def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, run: Replay, 
 
 
 def provenance_block(ws: Workspace, tag: str, upaths: list[str], built: Built) -> str:
-    tree_url = ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"]
+    tree_url = ws.public_url("upstream")
     lines = [f"Imported from {tree_url} tag {tag}:"]
     for upath in upaths:
         sha, subject = built.provenance[upath]

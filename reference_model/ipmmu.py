@@ -23,7 +23,7 @@ class TlbEntry:
     pa: int
     writable: bool
     level: int
-    attr_index: int = 0
+    attr_index: int
 
 
 @dataclass
@@ -169,8 +169,7 @@ class Ipmmu:
                 return self._fault(n, Fault("permission", hit.level, iova, "write to a read-only mapping (TLB)"))
             if root is not self and self.tlb[n].lookup(iova) is None:
                 self.tlb[n].entries[(hit.va, hit.size)] = hit
-            return Translation(iova, hit.pa + (iova - hit.va), hit.size, hit.level, hit.writable,
-                               attr_index=hit.attr_index)
+            return Translation(iova, hit.pa + (iova - hit.va), hit.size, hit.level, hit.writable, hit.attr_index)
         result = self.walk_context(n, iova, write)
         if isinstance(result, Fault):
             return self._fault(n, result)

@@ -44,8 +44,8 @@ class Translation:
     size: int          # size of the page or block the walk ended in
     level: int
     writable: bool
+    attr_index: int           # AttrIndx: which IMMAIR byte describes the memory type
     contiguous: bool = False
-    attr_index: int = 0       # AttrIndx: which IMMAIR byte describes the memory type
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,6 @@ class Region:
     ttbr: int
     input_bits: int
     start_level: int
-    which: int
 
 
 def level_shift(level: int) -> int:
@@ -111,22 +110,20 @@ def select_region(cfg: ContextConfig, iova: int) -> Region | Fault:
             return Fault("translation", 0, iova, "T0SZ is 0 in VMSAv8-64 mode")
         bits0 = 64 - cfg.t0sz
         if iova < (1 << bits0):
-            return Region(cfg.ttbr0, bits0, cfg.sl0_level, 0)
+            return Region(cfg.ttbr0, bits0, cfg.sl0_level)
         bits1 = 64 - cfg.t1sz if cfg.t1sz else 0
         if bits1 and iova >= (1 << 64) - (1 << bits1):
-            return Region(cfg.ttbr1, bits1, arm_start_level(bits1), 1)
+            return Region(cfg.ttbr1, bits1, arm_start_level(bits1))
         return Fault("translation", 0, iova, f"outside the {bits0}-bit TTBR0 range")
     if iova >= 1 << 32:
         return Fault("translation", 0, iova, "beyond 32-bit input range")
-    if cfg.t0sz == 0 and cfg.t1sz == 0:
-        return Region(cfg.ttbr0, 32, cfg.sl0_level, 0)
     bits0 = 32 - cfg.t0sz
     ttbr1_start = (1 << 32) - (1 << (32 - cfg.t1sz)) if cfg.t1sz else (1 << bits0)
     if iova >= ttbr1_start:
         bits1 = 32 - cfg.t1sz
-        return Region(cfg.ttbr1, bits1, arm_start_level(bits1), 1)
+        return Region(cfg.ttbr1, bits1, arm_start_level(bits1))
     if iova < (1 << bits0):
-        return Region(cfg.ttbr0, bits0, cfg.sl0_level, 0)
+        return Region(cfg.ttbr0, bits0, cfg.sl0_level)
     return Fault("translation", 0, iova, "between the TTBR0 and TTBR1 ranges")
 
 
@@ -140,7 +137,9 @@ def check_start_level(region: Region, iova: int) -> Fault | None:
 
 
 def table_base(region: Region, iova: int) -> int | Fault:
-    base = region.ttbr & ADDR_MASK
+    """The start-level table is aligned to its own size (8 bytes a descriptor), not to a page."""
+    index_bits = region.input_bits - level_shift(region.start_level)
+    base = region.ttbr & ((1 << 48) - 1) & ~((8 << index_bits) - 1)
     if base >> OA_BITS:
         return Fault("address_size", region.start_level, iova, f"TTBR 0x{region.ttbr:x} beyond {OA_BITS} bits")
     return base
@@ -204,19 +203,17 @@ def walk(mem, cfg: ContextConfig, iova: int, write: bool = False,
     table = table_base(region, iova)
     if isinstance(table, Fault):
         return table
-    for level in range(region.start_level, 4):
+    for level in range(region.start_level, 4):      # decode() gives a leaf or a fault at level 3
         desc = mem.read64(descriptor_address(table, level, iova, region.input_bits))
         step = decode(desc, level, iova, require_ns)
         if isinstance(step, Fault):
             return step
-        if step[0] == "table":
-            table = step[1]
-            continue
-        _, base, size = step
-        bad = check_leaf(desc, level, iova, write, require_ns, afe)
-        if bad:
-            return bad
-        return Translation(iova, base | (iova & (size - 1)), size, level,
-                           writable=not desc & DESC_AP_RDONLY, contiguous=bool(desc & DESC_CONTIG),
-                           attr_index=(desc >> 2) & 7)
-    return Fault("translation", 3, iova, "ran out of levels")  # unreachable: level 3 always ends
+        if step[0] == "leaf":
+            break
+        table = step[1]
+    _, base, size = step
+    bad = check_leaf(desc, level, iova, write, require_ns, afe)
+    if bad:
+        return bad
+    return Translation(iova, base | (iova & (size - 1)), size, level, writable=not desc & DESC_AP_RDONLY,
+                       attr_index=(desc >> 2) & 7, contiguous=bool(desc & DESC_CONTIG))

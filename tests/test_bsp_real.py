@@ -19,7 +19,7 @@ def show(repo, rev: str, path: str) -> bytes:
 
 def learned_ws(real, tmp_path, ref, base, tag):
     ws = tmp_path / "ws"
-    assert porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--xen",
+    assert porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--public-url", "https://github.com/renesas-rcar/linux-bsp.git", "--xen",
                   real / "xen", "--base", base)[0] == 0
     assert porter("learn", ref, "--from", tag, cwd=ws)[0] == 0
     return ws

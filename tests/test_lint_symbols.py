@@ -125,9 +125,9 @@ def test_index_in_workspace_cache(xen, tmp_path):
 
 
 def test_bad_ref_and_repo(xen, tmp_path):
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput, match="^unknown ref 'no-such-ref' in "):
         xen_index(xen, "no-such-ref")
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput, match=r"^xen '.*/nothing' is not a git repository$"):
         xen_index(tmp_path / "nothing", "base")
 
 

@@ -179,5 +179,5 @@ def test_ns_alias_window():
     root = Ipmmu("gen2", Memory(), num_ctx=1, twobit_sl0=False, ns_alias=True)
     root.write32(0x800 + 0x28, 0x44)
     assert root.read32(0x28) == 0x44
-    with pytest.raises(UnmodelledRegister):
+    with pytest.raises(UnmodelledRegister, match="gen2: read of unmodelled register at offset 0x0040"):
         root.read32(0x40)                                # only one context

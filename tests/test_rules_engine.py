@@ -300,7 +300,7 @@ def test_malformed_rule_file_names_file_and_field(tmp_path, text, field):
 def test_unknown_pack_and_known_packs():
     with pytest.raises(BadInput, match="unknown rule pack 'nope'"):
         load_rules(packs=["nope"])
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput, match=r"unknown rule pack '\.\./etc' \(known: alloc, "):
         load_rules(packs=["../etc"])
     names = pack_names()
     for p in ("includes", "alloc", "logging", "devicetree", "platform", "irq", "locking", "module",

@@ -116,7 +116,7 @@ def test_load_rejects_malformed():
             FileEdits.load(bad.encode(), "series/demo/wdg.c.edits")
         assert "series/demo/wdg.c.edits" in str(exc.value)
         assert where in str(exc.value)
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput, match="^x.edits: line 1: structured edits are not UTF-8$"):
         FileEdits.load(b"\xff\xfe", "x.edits")
 
 

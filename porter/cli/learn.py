@@ -15,7 +15,21 @@ from .group import porter_command
 @click.option("--paths", "paths", multiple=True, metavar="PATH",
               help="Xen file or folder whose commits belong to the series too (repeatable).")
 def learn_cmd(cwd: Path, ref, tag, paths):
-    """Read the Xen commits base..REF of an existing port and write the recipe."""
+    """Read the Xen commits base..REF of an existing port and write the recipe.
+
+    Every commit is learned per file: C files as C-unit edits, build files as templates, other
+    files as their own patches. Merge commits count along their first parent; commits that touch
+    no series file and add nothing it uses are left out and listed (--paths keeps more).
+
+    The commits that copy upstream files must copy them as they are at TAG: when they hold another
+    tag's files, learn stops and names that tag.
+
+    \b
+    Examples:
+      porter learn ipmmu_v2 --from rcar-3.5.3
+      porter learn porter/ipmmu-vmsa/conflicts --from rcar-3.5.4   # after fixing a conflict
+      porter learn smmuv3 --from v5.8.18 --paths xen/common/device_tree.c
+    """
     from ..learn import learn
     ws = workspace.load(cwd)
     with ui.progress("learning") as update:

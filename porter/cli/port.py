@@ -23,7 +23,13 @@ from .group import porter_command
 @click.option("--tag", default=None, help="Linux tag for the provenance header.")
 @click.option("--commit", default=None, help="Last upstream commit touching the file.")
 def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, commit):
-    """Port a Linux FILE to Xen with the rule packs: lint-clean, Linux code kept under #if 0."""
+    """Port a Linux FILE to Xen with the rule packs: lint-clean, Linux code kept under #if 0.
+
+    \b
+    Examples:
+      porter port drivers/iommu/ipmmu-vmsa.c -o ipmmu-vmsa.c
+      porter port foo.c -o out/foo.c --xen ~/src/xen --ref staging --rules logging --rules my-rules.toml
+    """
     from ..linux_to_xen import xen_index
     from ..linux_to_xen.port import DEFAULT_PACKS, detect_provenance, port_source
     from ..linux_to_xen.rules import load_packs

@@ -1,0 +1,159 @@
+"""series.py's parts on their own: where provenance lands in a message, retagging, carried patches."""
+import subprocess
+
+import pytest
+
+from porter.objects import ObjectStore
+from porter.series import WorkTree, _patch_paths, retag, with_provenance
+from tests import minirepos
+from tests.helpers import git
+
+BLOCK = "Imported from https://example.org/u.git tag v2:\n  drivers/x.c: commit 0123456789ab (\"x: y\")"
+
+
+@pytest.mark.parametrize("message,expected", [
+    ("iommu: add x\n\nBody text.\n\nSigned-off-by: A <a@x>\n",
+     f"iommu: add x\n\nBody text.\n\n{BLOCK}\n\nSigned-off-by: A <a@x>\n"),
+    ("iommu: add x\n\nSigned-off-by: A <a@x>\nReviewed-by: B <b@x>\nLink: https://x/1\n\n\n",
+     f"iommu: add x\n\n{BLOCK}\n\nSigned-off-by: A <a@x>\nReviewed-by: B <b@x>\nLink: https://x/1\n"),
+    # the last paragraph is not all trailers: the block goes last
+    ("iommu: add x\n\nSigned-off-by: A <a@x>\nand some words\n",
+     f"iommu: add x\n\nSigned-off-by: A <a@x>\nand some words\n\n{BLOCK}\n"),
+    ("iommu: add x\n\nThe fix: it works.\n",
+     f"iommu: add x\n\nThe fix: it works.\n\n{BLOCK}\n"),
+    # a subject alone is never taken for trailers, even when it reads like one
+    ("iommu: add x\n", f"iommu: add x\n\n{BLOCK}\n"),
+])
+def test_provenance_lands_before_the_trailers(message, expected):
+    assert with_provenance(message, BLOCK) == expected
+
+
+def test_retag_replaces_the_tag_as_a_whole_token():
+    msg = "Taken from tag demo-1.0. See demo-1.0.1, xdemo-1.0, demo-1.0-rc and (demo-1.0)."
+    assert retag(msg, "demo-1.0", "demo-1.2") == \
+        "Taken from tag demo-1.2. See demo-1.0.1, xdemo-1.0, demo-1.0-rc and (demo-1.2)."
+    assert retag(msg, "demo-1.0", "demo-1.0") is msg
+    assert retag("tag v1\\2", "v1\\2", "v3") == "tag v3"             # regex characters in a tag
+
+
+TWO_FILES = b"""diff --git a/xen/d/a.c b/xen/d/a.c
+--- a/xen/d/a.c
++++ b/xen/d/a.c
+@@ -1 +1 @@
+-int a;
++int a2;
+diff --git a/xen/d/b.c b/xen/d/b.c
+--- a/xen/d/b.c
++++ b/xen/d/b.c
+@@ -1 +1,2 @@
+ int b;
++int b2;
+diff --git a/xen/d/c.c b/xen/d/c.c
+new file mode 100644
+--- /dev/null
++++ b/xen/d/c.c
+@@ -0,0 +1 @@
++int c;
+"""
+
+
+@pytest.fixture
+def repo(tmp_path):
+    repo = tmp_path / "x"
+    git(tmp_path, "init", "-q", "-b", "master", str(repo))
+    minirepos.write(repo, "xen/d/a.c", b"int a;\n")
+    minirepos.write(repo, "xen/d/b.c", b"int b;\n")
+    minirepos.write(repo, "xen/e.c", b"int e;\n")
+    minirepos.commit(repo, "base", 1, tz="-0700")
+    return repo
+
+
+def test_patch_paths_lists_each_file_once():
+    assert _patch_paths(TWO_FILES) == ["xen/d/a.c", "xen/d/b.c", "xen/d/c.c"]
+
+
+def test_a_carried_patch_touching_two_files_in_one_directory(repo):
+    store = ObjectStore(repo)
+    try:
+        base = git(repo, "rev-parse", "HEAD")
+        tree = WorkTree(store, repo, base)
+        assert tree.apply(TWO_FILES) is None
+        assert (tree.read("xen/d/a.c"), tree.read("xen/d/b.c"), tree.read("xen/d/c.c")) == \
+            (b"int a2;\n", b"int b;\nint b2;\n", b"int c;\n")
+        sha = tree.commit(base, "carry\n", "Tess Tester <tess@example.org>", "1600000000 -0700")
+    finally:
+        store.close()
+    assert git(repo, "show", f"{sha}:xen/d/b.c") == "int b;\nint b2;"
+    assert git(repo, "show", f"{sha}:xen/e.c") == "int e;"
+    assert git(repo, "diff", "--name-only", base, sha).split() == ["xen/d/a.c", "xen/d/b.c", "xen/d/c.c"]
+    assert git(repo, "log", "-1", "--format=%an <%ae>|%aD|%cD", sha) == \
+        "Tess Tester <tess@example.org>|Sun, 13 Sep 2020 05:26:40 -0700|Sun, 13 Sep 2020 05:26:40 -0700"
+
+
+def test_a_carried_patch_that_does_not_apply_says_why(repo):
+    store = ObjectStore(repo)
+    try:
+        tree = WorkTree(store, repo, git(repo, "rev-parse", "HEAD"))
+        tree.write("xen/d/b.c", b"something else\n")
+        error = tree.apply(TWO_FILES)
+        untouched = tree.read("xen/d/a.c"), tree.read("xen/d/c.c")
+    finally:
+        store.close()
+    assert error.startswith(f"git apply failed in {repo}: error: ")
+    assert untouched == (b"int a;\n", None)                       # nothing half-applied
+    assert subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True,
+                          text=True).stdout == ""
+
+
+def test_a_patch_creating_files_only(repo):
+    patch = b"""diff --git a/xen/n/new.c b/xen/n/new.c
+new file mode 100644
+--- /dev/null
++++ b/xen/n/new.c
+@@ -0,0 +1 @@
++int n;
+"""
+    store = ObjectStore(repo)
+    try:
+        tree = WorkTree(store, repo, git(repo, "rev-parse", "HEAD"))
+        assert tree.apply(patch) is None
+        assert tree.read("xen/n/new.c") == b"int n;\n"
+    finally:
+        store.close()
+
+
+def test_a_patch_whose_context_moved_goes_in_three_way(repo):
+    lines = [f"int v{i};\n".encode() for i in range(12)]
+    minirepos.write(repo, "xen/d/a.c", b"".join(lines))
+    minirepos.commit(repo, "twelve", 2)
+    minirepos.write(repo, "xen/d/a.c", b"".join(lines[:6] + [b"int changed;\n"] + lines[7:]))
+    patch = subprocess.run(["git", "-C", str(repo), "diff", "--full-index"], capture_output=True, check=True).stdout
+    git(repo, "checkout", "-q", "--", ".")
+    store = ObjectStore(repo)
+    try:
+        base = git(repo, "rev-parse", "HEAD")
+        tree = WorkTree(store, repo, base)
+        ours = lines[:3] + [b"int moved;\n"] + lines[4:]           # inside the hunk's context: plain apply fails
+        tree.write("xen/d/a.c", b"".join(ours))
+        assert tree.apply(patch) is None
+        assert tree.read("xen/d/a.c") == b"".join(ours[:6] + [b"int changed;\n"] + ours[7:])
+        sha = tree.commit(base, "m\n", "Tess Tester <tess@example.org>", "1600000000 +0000")
+    finally:
+        store.close()
+    assert git(repo, "show", f"{sha}:xen/d/a.c").splitlines()[3:7] == ["int moved;", "int v4;", "int v5;",
+                                                                        "int changed;"]
+
+
+def test_a_port_step_file_outside_the_file_map(tmp_path):
+    up, xen = minirepos.build(tmp_path / "src")
+    ws = tmp_path / "ws"
+    from tests.helpers import porter
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
+    recipe = ws / "series/foo/recipe.toml"
+    recipe.write_text(recipe.read_text().replace(
+        '"xen/drivers/passthrough/arm/foo.c" = "foo.c.edits"', '"xen/drivers/passthrough/arm/bar.c" = "foo.c.edits"'))
+    code, out = porter("resync", "--from", "t1", cwd=ws)
+    assert (code, out) == (2, "porter resync: error: recipe: ported file xen/drivers/passthrough/arm/bar.c "
+                              "is not in the file map\n")
+    assert not (ws / "series/foo/v1").exists()
