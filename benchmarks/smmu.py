@@ -86,7 +86,8 @@ def _conflict_lines(text: bytes) -> set[int]:
 
 def run(root: Path, work: Path) -> dict:
     linux, xen = root / "linux", root / "xen"
-    ws = workspace.init(work / "ws", "smmuv3", str(linux), str(xen), "smmuv3-base")
+    ws = workspace.init(work / "ws", "smmuv3", str(linux), str(xen), "smmuv3-base",
+                        public_url="https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git")
     t0 = time.perf_counter()
     learn.learn(ws, "smmuv3", "v5.8.18")
     t_learn = time.perf_counter() - t0

@@ -17,7 +17,8 @@ FILES = [minirepos.QUX_DRV, minirepos.QUX_XDOC, "SUPPORT.md", "xen/drivers/passt
 def split(tmp_path):
     up, xen = minirepos.build_split(tmp_path / "src")
     ws = tmp_path / "ws"
-    code, out = porter("init", ws, "--name", "qux", "--upstream", up, "--xen", xen, "--base", "base")
+    code, out = porter("init", ws, "--name", "qux", "--upstream", up, "--xen", xen, "--base", "base",
+                       "--public-url", "https://example.org/qux.git")
     assert code == 0, out
     code, learned = porter_json("learn", "port", "--from", "t1", cwd=ws)
     assert code == 0, learned
@@ -124,7 +125,8 @@ def test_paths_keeps_a_commit_that_would_be_left_out(split):
 def test_a_recipe_with_a_whole_stored_patch_still_replays(tmp_path):
     up, xen = minirepos.build(tmp_path / "src")
     ws = tmp_path / "ws"
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
+                  "--public-url", "https://example.org/up.git")[0] == 0
     assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
     sdir = next((ws / "series/foo/steps").glob("04-*"))
     (sdir / "foo.c.edits").unlink()
@@ -145,7 +147,8 @@ def test_a_recipe_with_a_whole_stored_patch_still_replays(tmp_path):
 def test_a_file_merged_into_a_bigger_one_is_found_by_its_lines(tmp_path):
     up, xen = minirepos.build(tmp_path / "src")
     ws = tmp_path / "ws"
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
+                  "--public-url", "https://example.org/up.git")[0] == 0
     assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
     git(up, "checkout", "-q", "t1")
     git(up, "rm", "-q", "drivers/iommu/foo.c")
@@ -173,7 +176,8 @@ def test_a_conflict_is_reported_once_and_later_steps_still_land(tmp_path):
     minirepos.commit(up, "foo: clearer message", 10)
     git(up, "tag", "t9")
     ws = tmp_path / "ws"
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
+                  "--public-url", "https://example.org/up.git")[0] == 0
     assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
     code, res = porter_json("resync", "--from", "t9", cwd=ws)
     (conflict,) = res["conflicts"]         # made by step 2; step 5 edits the same function elsewhere

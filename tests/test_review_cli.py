@@ -94,7 +94,7 @@ def test_review_learned_edit_carry_and_recipe_origins(tmp_path):
     cover = (ws / "series/bar/v2/0000-cover-letter.patch").read_text()
     assert "Changes since v1:" in cover
     assert '  - Patch 2 "iommu/arm: bar: Add Xen changes": Update the Xen changes to function bar_probe' in cover
-    assert '  - Patch 4 "iommu/arm: bar: Track coherency": Rework the change' in cover
+    assert '  - Patch 4 "iommu/arm: bar: Track coherency": Update the Xen changes to struct bar_dev' in cover
     assert '  - Patch 3 "iommu/arm: Build bar": Reword the commit message' in cover
     code, check = porter_json("check", cwd=ws)
     assert code == 0, check

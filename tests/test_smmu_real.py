@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 DRIVER = "xen/drivers/passthrough/arm/smmu-v3.c"
 HEADER = "xen/drivers/passthrough/arm/arm-smmu-v3.h"
+LINUX_URL = "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git"
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def smmu(tmp_path_factory):
     root = Path(value)
     ws = tmp_path_factory.mktemp("smmu") / "ws"
     code, out = porter("init", ws, "--name", "smmuv3", "--upstream", root / "linux", "--xen", root / "xen",
-                       "--base", "smmuv3-base")
+                       "--base", "smmuv3-base", "--public-url", LINUX_URL)
     assert code == 0, out
     code, learned = porter_json("learn", "smmuv3", "--from", "v5.8.18", cwd=ws)
     assert code == 0, learned
