@@ -148,7 +148,8 @@ def test_a_port_step_file_outside_the_file_map(tmp_path):
     up, xen = minirepos.build(tmp_path / "src")
     ws = tmp_path / "ws"
     from tests.helpers import porter
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
+                  "--public-url", "https://example.org/foo.git")[0] == 0
     assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
     recipe = ws / "series/foo/recipe.toml"
     recipe.write_text(recipe.read_text().replace(
