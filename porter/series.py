@@ -306,7 +306,11 @@ class Replay:
         edits = FileEdits.load((sdir / name).read_bytes(), xpath)
         ours = self.tree.read(xpath) or b""
         if xpath not in self.learned:
-            learned_new = output = apply_file(edits, ours, ours, xpath).output
+            res = apply_file(edits, ours, ours, xpath)      # conflicts here: the recipe is not this tree's
+            for c in res.conflicts:
+                c.setdefault("step", step.dir)
+            self._record(xpath, res)
+            learned_new = output = res.output
         else:
             base = self.learned[xpath] or b""
             learned_new = apply_file(edits, base, base, xpath).output
