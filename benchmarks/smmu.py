@@ -135,10 +135,10 @@ def run(root: Path, work: Path) -> dict:
     }
 
 
-def main() -> int:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     root = os.environ.get("PORTER_SMMU")
     if not root or not (Path(root) / "linux").is_dir():
         print("PORTER_SMMU is not set (build it with shared/tools/smmu-fixtures.sh)", file=sys.stderr)
