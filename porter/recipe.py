@@ -119,8 +119,8 @@ def load(series_dir: Path) -> Recipe:
                                for k, v in s.get("edits", {}).items()},
                         rules=list(s.get("rules", [])),
                         templates=list(s.get("templates", [])),
-                        patches={_relpath(k, f"{where}: steps[{i}].patches"): _relpath(v, f"{where}: steps[{i}].patches")
-                                 for k, v in s.get("patches", {}).items()},
+                        patches={_relpath(k, f"{where}: steps[{i}].patches"):
+                                 _relpath(v, f"{where}: steps[{i}].patches") for k, v in s.get("patches", {}).items()},
                         patch=s.get("patch", ""))
             sdir = safe_join(series_dir / "steps", step.dir, f"{where}: steps[{i}].dir")
             if not isinstance(step.author, str) or not IDENT.match(step.author):
