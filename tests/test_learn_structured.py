@@ -185,3 +185,16 @@ def test_a_conflict_is_reported_once_and_later_steps_still_land(tmp_path):
     tip = git(ws / ".porter/scratch", "show", "HEAD:xen/drivers/passthrough/arm/foo.c")
     assert tip.count("<<<<<<< port") == 1 and "xzalloc(struct foo_dev)" in tip and "foo control %#x" in tip
     assert "return foo ? 0 : -ENODEV;" in tip
+
+
+@pytest.mark.parametrize("bad,needle", [
+    ('moves = 3\n', "[moves.TAG]"),
+    ('[moves.t2]\n"drivers/iommu/qux.c" = "../../etc/passwd"\n', "moves.t2"),
+])
+def test_a_bad_moves_table_is_one_line_and_exit_2(split, bad, needle):
+    up, xen, ws, _ = split
+    recipe = ws / "series/qux/recipe.toml"
+    text = recipe.read_text()
+    recipe.write_text(bad + text if bad.startswith("moves =") else text + "\n" + bad)
+    code, out = porter("resync", "--from", "t2", cwd=ws)
+    assert code == 2 and needle in out and len(out.strip().splitlines()) == 1, out
