@@ -7,6 +7,8 @@ every commit id a function of the inputs alone.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from .recipe import Recipe, Step
 from .objects import ObjectStore
 from .structured import FileEdits, apply_file, segment
 from .structured.match import match_units
-from .workspace import Workspace
+from .workspace import Workspace, atomic_write
 
 TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
 
@@ -229,27 +231,49 @@ def _lint_result(ws: Workspace, rec: Recipe, run: "Replay", built: Built) -> Non
     files = {x: run.tree.read(x) or b"" for x in ported + sorted(own)}
     found = [f for f in lint_sources(files, index) if f["file"] in ported]
     commit = rec.learned.get("commit")
-    learned = {x: gitutil.show_blob(ws.xen_git, commit, x) or b"" for x in files} if commit else {}
-    before = {(f["file"], f["symbol"]) for f in lint_sources(learned, index)} if learned else set()
+    before = _learned_lint(ws, commit, list(files), index) if commit else set()
     reported = {(r.get("file"), s.strip()) for r in built.findings + built.notes
                 for s in str(r.get("symbol", "")).split(",")}
+    in_conflict = {x: _conflict_lines(text) for x, text in files.items()}
     for f in found:
         key = (f["file"], f["symbol"])
-        if key in before or key in reported or _in_conflict(files[f["file"]], f["line"]):
+        if key in before or key in reported or f["line"] in in_conflict[f["file"]]:
             continue
         built.findings.append(dict(f, unit="", message=f"new upstream code: {f.get('message', f['symbol'])}"))
 
 
-def _in_conflict(text: bytes, line: int) -> bool:
-    inside = False
+def _learned_lint(ws: Workspace, commit: str, paths: list[str], index) -> set[tuple[str, str]]:
+    """(file, symbol) the lint finds in the learned port's files, cached by commit and paths."""
+    from .linux_to_xen.lint import lint_sources
+    import sys
+    from .linux_to_xen import symbols
+    lint_mod = sys.modules[lint_sources.__module__]
+    code = b"".join(Path(m.__file__).read_bytes() for m in (lint_mod, symbols))    # a new lint, a new key
+    key = hashlib.sha1("\0".join([commit, index.tree, *paths]).encode() + code)
+    cache = ws.cache / "learned-lint" / (key.hexdigest() + ".json")
+    try:
+        return {tuple(x) for x in json.loads(cache.read_text("utf-8"))}
+    except (OSError, ValueError):
+        pass
+    learned = {x: gitutil.show_blob(ws.xen_git, commit, x) or b"" for x in paths}
+    found = sorted({(f["file"], f["symbol"]) for f in lint_sources(learned, index)})
+    try:
+        atomic_write(cache, json.dumps(found).encode())
+    except OSError:
+        pass      # a read-only cache only costs time
+    return set(found)
+
+
+def _conflict_lines(text: bytes) -> set[int]:
+    inside, lines = False, set()
     for n, row in enumerate(text.splitlines(), 1):
         if row.startswith(b"<<<<<<< "):
             inside = True
-        if n == line:
-            return inside
+        if inside:
+            lines.add(n)
         if row.startswith(b">>>>>>> "):
             inside = False
-    return False
+    return lines
 
 
 C_SOURCE = re.compile(r"\.[ch]$")

@@ -71,7 +71,8 @@ def _clean_name(raw: bytes | str, limit: int = 60) -> str:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
     s = " ".join(raw.split())
-    s = "".join(c if c.isprintable() else "?" for c in s)
+    if not s.isprintable():
+        s = "".join(c if c.isprintable() else "?" for c in s)
     return s[:limit]
 
 
