@@ -12,7 +12,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from . import gitutil
 from .errors import BadInput
@@ -40,13 +40,20 @@ class Mail:
         return self.sender.rpartition(" <")[2].rstrip(">")
 
 
+def rfc2822(raw: str) -> str:
+    """git's raw date ("<epoch> +hhmm") as git prints it in a patch's Date: header."""
+    epoch, tz = raw.split()
+    offset = (1 if tz[0] == "+" else -1) * (int(tz[1:3]) * 3600 + int(tz[3:5]) * 60)
+    when = datetime.fromtimestamp(int(epoch), timezone(timedelta(seconds=offset)))
+    return f"{when:%a}, {when.day} {when:%b %Y %H:%M:%S} {tz}"
+
+
 def now_rfc2822() -> str:
     """Now (or SOURCE_DATE_EPOCH, for reproducible output) as a mail Date in UTC."""
     raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if raw and not raw.isdigit():
         raise BadInput(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds")
-    when = datetime.fromtimestamp(int(raw) if raw else int(time.time()), timezone.utc)
-    return f"{when:%a}, {when.day} {when:%b %Y %H:%M:%S} +0000"
+    return rfc2822(f"{int(raw) if raw else int(time.time())} +0000")
 
 
 def default_sender(root, fallback: str) -> str:

@@ -87,18 +87,41 @@ def scratch_branch(ws: Workspace) -> str:
     return f"porter/{ws.name}/conflicts"
 
 
+def scratch_base(ws: Workspace) -> str:
+    """The branch at the base the scratch series is built on (`git rebase -i` onto it)."""
+    return f"porter/{ws.name}/base"
+
+
 def scratch_worktree(ws: Workspace, built: series.Built) -> Path:
-    """Check the conflicted series out in .porter/scratch (branch porter/NAME/conflicts) for a human."""
+    """Check the conflicted series out in .porter/scratch (branch porter/NAME/conflicts) for a human.
+
+    Every conflicted step's commit holds its own conflict markers, so the work tree is clean and
+    `git rebase -i porter/NAME/base` can stop at each of them.  A scratch worktree left from an
+    earlier resync is replaced, unless it holds work not committed yet."""
     path = ws.cache / "scratch"
-    if path.exists():      # before moving the branch: git refuses to move a checked-out branch
-        gitutil.git(ws.xen_git, "worktree", "remove", "--force", str(path))
+    if path.exists():
+        if (path / ".git").exists():
+            _refuse_if_busy(path)
+            gitutil.git(ws.xen_git, "worktree", "remove", "--force", str(path))
+        else:
+            raise BadInput(f"{path} exists and is not porter's scratch worktree: move it away")
     gitutil.git(ws.xen_git, "worktree", "prune")
+    gitutil.git(ws.xen_git, "branch", "-f", scratch_base(ws), built.base)
     gitutil.git(ws.xen_git, "branch", "-f", scratch_branch(ws), built.tip)
     gitutil.git(ws.xen_git, "worktree", "add", "-q", "--force", str(path), scratch_branch(ws))
-    for conflict in built.conflicts:
-        if conflict.get("patch"):     # leave the carried patch's conflict markers for a human
-            gitutil.git(path, "apply", "--3way", conflict["patch"], check=False)
     return path
+
+
+def _refuse_if_busy(path: Path) -> None:
+    status = gitutil.git(path, "status", "--porcelain", "--untracked-files=no", check=False)
+    gitdir = Path(gitutil.git_text(path, "rev-parse", "--absolute-git-dir").strip())
+    busy = [what for d, what in (("rebase-merge", "rebase"), ("rebase-apply", "rebase"),
+                                 ("CHERRY_PICK_HEAD", "cherry-pick"), ("MERGE_HEAD", "merge"))
+            if (gitdir / d).exists()]
+    if status.strip() or busy:
+        what = f"a {busy[0]} in progress" if busy else "uncommitted changes"
+        raise BadInput(f"{path} has {what}: finish or abort it (or commit the work to a branch) "
+                       f"before resyncing, which replaces the scratch worktree")
 
 
 def revision_tag(files: dict[str, bytes]) -> str | None:
@@ -127,7 +150,8 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     if warning:
         result["warnings"].append(warning)
     if built.conflicts or built.drift:
-        result.update(ok=False, scratch=str(scratch_worktree(ws, built)), branch=scratch_branch(ws))
+        result.update(ok=False, scratch=str(scratch_worktree(ws, built)), branch=scratch_branch(ws),
+                      base_branch=scratch_base(ws))
         return result
     revs = ws.revisions()
     if version is not None and revs and version < revs[-1]:
@@ -171,7 +195,11 @@ def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, pref
     """The mail options revision `version` was written with (read from its cover letter), with
     what the command line changes."""
     cover = next((d for n, d in files.items() if n.startswith("0000-")), b"")
-    mail = mail_mod.from_cover(cover, version) or revision.default_mail(ws, rec)
+    written = mail_mod.from_cover(cover, version)
+    mail = revision.default_mail(ws, rec)
+    if written is not None:      # what the cover letter shows wins; a hand-damaged header falls back
+        mail = replace(written, sender=written.sender if mail_mod.IDENT.match(written.sender) else mail.sender,
+                       date=written.date or mail.date)
     if prefix is not None or rfc:
         mail = replace(mail, prefix=mail_mod.with_rfc(mail_mod.checked_prefix(prefix or mail.prefix), rfc))
     if sender is not None:

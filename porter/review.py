@@ -285,8 +285,9 @@ def _line_origin(kb: Knowledge, ws: Workspace, step, rd_line: str, in_message: b
             return ("upstream", shas[-1] if step.kind == "import" else "")
     if any(n in rd_line for n in kb.names) and kb.old_tag != kb.new_tag:
         return ("upstream", "")
-    if step.kind == "port" and re.match(r"#if 0 /\* Xen: .*\(new upstream code\) \*/$", text):
+    if re.match(r"#if 0 /\* Xen: .*\(new upstream code\) \*/$", text):
         return ("rule:new-code", "")      # resync's lint disabled Linux-only new upstream code
+                                          # (in a port step, or seen as context by a later patch)
     rule = kb.rule_for(text)
     if rule:
         return (f"rule:{rule}", "")

@@ -32,9 +32,9 @@ def recipients(cover: bytes) -> tuple[list[str], list[str]]:
     return found["To"], found["Cc"]
 
 
-def send_command(ws: Workspace, version: int | None, dry_run: bool, to=(), cc=(),
-                 in_reply_to: str | None = None) -> tuple[list[str], int]:
-    """The git send-email argument list for revision vN (never a shell), and N."""
+def send_command(ws: Workspace, version: int | None, dry_run: bool, to=(),
+                 cc=()) -> tuple[list[str], list[Path], int]:
+    """The git send-email options for revision vN (never a shell), its files, and N."""
     n, files = revision_patches(ws, version)
     cover = files[0].read_bytes()
     sent = mail_mod.from_cover(cover, n)
@@ -48,15 +48,32 @@ def send_command(ws: Workspace, version: int | None, dry_run: bool, to=(), cc=()
     args = ["send-email", "--confirm=never" if dry_run else "--confirm=auto", "--no-thread",
             "--no-format-patch", "--8bit-encoding=UTF-8", f"--from={sent.sender}"]
     args += [f"--to={a}" for a in dict.fromkeys(dest_to)] + [f"--cc={a}" for a in dict.fromkeys(dest_cc)]
-    if in_reply_to:
-        args.append(f"--in-reply-to={mail_mod.checked_message_id(in_reply_to)}")
     if dry_run:
         args.append("--dry-run")
-    return args + [str(f.resolve()) for f in files], n     # absolute paths: never taken as options
+    return args, [f.resolve() for f in files], n       # absolute paths: never taken as options
+
+
+def reply_cover(cover: bytes, parent: str) -> bytes:
+    """The cover letter as a reply to `parent` (the patches stay replies to the cover letter, which
+    git send-email --in-reply-to would flatten)."""
+    first, _, rest = cover.partition(b"\n")
+    head = f"In-Reply-To: {parent}\nReferences: {parent}\n".encode()
+    ident, sep, after = rest.partition(b"\n")
+    return first + b"\n" + (ident + sep + head + after if ident.startswith(b"Message-Id:") else head + rest)
 
 
 def send(ws: Workspace, version: int | None, dry_run: bool, to=(), cc=(), in_reply_to=None) -> dict:
-    args, n = send_command(ws, version, dry_run, to, cc, in_reply_to)
+    parent = mail_mod.checked_message_id(in_reply_to) if in_reply_to else None
+    args, files, n = send_command(ws, version, dry_run, to, cc)
+    with tempfile.TemporaryDirectory(prefix="porter-send-") as tmp:
+        if parent:
+            copy = Path(tmp) / files[0].name
+            copy.write_bytes(reply_cover(files[0].read_bytes(), parent))
+            files = [copy, *files[1:]]
+        return _run_send(ws, args + list(map(str, files)), n, dry_run)
+
+
+def _run_send(ws: Workspace, args: list[str], n: int, dry_run: bool) -> dict:
     exec_path = gitutil.run(ws.root, "--exec-path").stdout.decode().strip()
     if not (Path(exec_path) / "git-send-email").exists():
         raise BadInput("git send-email is not installed (Debian/Ubuntu: apt-get install git-email)")

@@ -100,7 +100,7 @@ def test_local_sources_are_refused_and_public_ones_written(tmp_path):
     code, out = porter("fetch", "--public", cwd=ws)
     assert code == 2 and "[xen]" in out and len(out.strip().splitlines()) == 1
     toml = ws / "porter.toml"
-    toml.write_text(toml.read_text() + f'public_url = "https://example.org/xen.git"\n')
+    toml.write_text(toml.read_text() + 'public_url = "https://example.org/xen.git"\n')
     code, doc = porter_json("ci-template", "github", "--write", cwd=ws / "series")
     assert code == 0, doc
     for name in (".github/workflows/porter.yml", ".github/workflows/porter-comment.yml"):

@@ -147,6 +147,14 @@ def test_send_dry_run_uses_the_cover_recipients(tmp_path, repos):
     assert "--dry-run" in doc["command"] and not any(";" in a for a in doc["command"])
     code, out = porter("send", "--dry-run", "--to", "--smtp-server=evil", cwd=ws)
     assert code == 2 and "invalid address" in out
+    # a reply to the previous posting: only the cover letter answers it, the patches answer the cover
+    code, doc = porter_json("send", "v1", "--dry-run", "--in-reply-to", "<v0-cover@example.net>", cwd=ws)
+    assert code == 0, doc
+    assert doc["output"].count("In-Reply-To: <v0-cover@example.net>") == 1
+    assert doc["output"].count(f"In-Reply-To: {cover_id}") == 4
+    assert header((ws / "series/foo/v1/0000-cover-letter.patch").read_text(), "In-Reply-To") == ""
+    code, out = porter("send", "--dry-run", "--in-reply-to", "not an id", cwd=ws)
+    assert code == 2 and "invalid Message-Id" in out
 
 
 def test_export_makes_a_branch_with_the_port_trees(tmp_path, repos):
@@ -207,3 +215,15 @@ def test_status_from_a_subdirectory(tmp_path, repos):
     code, out = porter("status", cwd=sub)
     assert code == 0 and "v1: [RFC PATCH] 4 patches + cover letter from t1" in out
     assert "porter send v1 --dry-run" in out
+
+
+def test_non_ascii_sender_round_trips_through_check(tmp_path, repos):
+    ws = make_ws(tmp_path, repos)
+    sender = "Jürgen Groß <jgross@example.org>"
+    assert porter("resync", "--from", "t1", "--sender", sender, cwd=ws)[0] == 0
+    cover = (ws / "series/foo/v1/0000-cover-letter.patch").read_text()
+    assert f"\nFrom: {sender}\n" in cover
+    code, out = porter("check", cwd=ws)
+    assert code == 0, out
+    code, doc = porter_json("status", cwd=ws)
+    assert doc["revisions"][0]["sender"] == sender

@@ -62,8 +62,12 @@ def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, co
         ui.say(f"disabled: {d['unit']}: {d['reason']}")
     for f in res.findings:
         ui.say(f"{f['file']}:{f['line']}: {f['message']}")
+    for u in res.uncalled:
+        ui.say(f"uncalled: {u['function']} (line {u['line']}): static, nothing live calls it")
+    uncalled = (f"; {len(res.uncalled)} static function(s) nothing live calls: the file builds with "
+                f"Xen's -Werror only once Xen glue calls them") if res.uncalled else ""
     ui.say(f"wrote {dest}: {len(res.disabled)} unit(s) disabled, {len(res.compat)} compat helper(s), "
-           f"{len(res.drift)} drift, {len(res.findings)} finding(s)")
+           f"{len(res.drift)} drift, {len(res.findings)} finding(s){uncalled}")
     return {"ok": not res.drift and not res.findings, "output": str(dest), "disabled": res.disabled,
-            "drift": res.drift, "findings": res.findings, "compat": res.compat,
+            "drift": res.drift, "findings": res.findings, "compat": res.compat, "uncalled": res.uncalled,
             "timings": {k: round(v, 4) for k, v in res.timings.items()}}

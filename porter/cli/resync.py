@@ -39,7 +39,8 @@ def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender):
     for w in result.get("warnings", []):
         ui.say(f"warning: {w}", style="yellow")
     for c in result["conflicts"]:
-        ui.say(f"conflict: {c['file']}:{c.get('line', 0)}: {c.get('unit', '')}: {c['reason']}", style="red")
+        hunk = f" (hunk {c['hunk']})" if c.get("hunk") else ""
+        ui.say(f"conflict: {c['file']}:{c.get('line', 0)}: {c.get('unit', '')}{hunk}: {c['reason']}", style="red")
     for d in result["drift"]:
         ui.say(f"drift: {d}", style="red")
     for f in result["findings"]:
@@ -47,9 +48,12 @@ def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender):
     for n in result["notes"]:
         ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message', '')}")
     if result.get("scratch"):
+        commits = sorted({c["commit"][:12] for c in result["conflicts"] if c.get("commit")})
         ui.say(f"the series with conflict markers is checked out in {result['scratch']} "
-               f"(branch {result['branch']}); fix the port commit there, then run "
-               f"'porter learn {result['branch']} --from {tag}' and resync again")
+               f"(branch {result['branch']}): there, 'git rebase -i {result['base_branch']}', mark "
+               f"{', '.join(commits) or 'the conflicted commits'} as edit, resolve, "
+               f"'git commit -a --amend --no-edit && git rebase --continue', 'git branch -f fixed HEAD'; "
+               f"then 'porter learn fixed --from {tag}' and resync again")
     if result.get("refreshed"):
         ui.say(f"rewrote series/{ws.name}/{result['revision']}/ in place: same patches, new changelog "
                f"or mail options", style="green")
