@@ -429,8 +429,13 @@ class Replay:
             for path, res in results.items():
                 for c in res.conflicts:
                     c.setdefault("step", step.dir)
+                restored = markers.restore(resolved[path][0], res.output, resolved[path][1])
+                if restored != res.output:      # lines as the step's file has them, blocks put back
+                    for item in res.conflicts + res.notes + res.findings:
+                        if isinstance(item.get("line"), int) and item["line"] > 0:
+                            item["line"] = map_line(res.output, restored, item["line"])
+                    res.output = restored
                 self._record(path, res)
-                res.output = markers.restore(resolved[path][0], res.output, resolved[path][1])
                 if path != xpath:
                     self.tree.write(path, res.output)
             output = results[xpath].output

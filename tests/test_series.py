@@ -198,7 +198,10 @@ def test_port_step_rules_run_and_drift_fails_the_resync(tmp_path, repos):
     recipe.write_text(text.replace('kind = "port"\n', 'kind = "port"\nrules = ["foo.toml"]\n', 1))
     (step / "foo.toml").write_text(rule % 1)
     code, res = porter_json("resync", "--from", "t1", cwd=ws)
-    assert code == 0 and res["revision"] == "v1", res
+    assert res["revision"] == "v1" and not res["conflicts"], res
+    # foo_probe still calls the foo_read the rule disabled: step 4, merged onto step 2's output,
+    # says so (a finding, exit 1), never silently
+    assert code == 1 and [(f["symbol"], f["unit"]) for f in res["findings"]] == [("foo_read", "function foo_probe")]
     patch = next((ws / "series/foo/v1").glob("0002-*")).read_text()
     assert "+#if 0 /* Xen: not used in Xen */" in patch
     (step / "foo.toml").write_text(rule % 2)
