@@ -59,11 +59,12 @@ def port_side(text: bytes) -> tuple[bytes, list[Block]]:
     return b"".join(out), blocks
 
 
-def restore(before: bytes, after: bytes, blocks: list[Block]) -> bytes:
-    """after (a step applied to `before`, the resolved text) with the blocks put back around the
-    lines their port sides became."""
+def restore(before: bytes, after: bytes, blocks: list[Block]):
+    """(after with the blocks put back around the lines their port sides became, line map): after
+    is a step applied to `before`, the resolved text; the map takes a 1-based line of after to the
+    same line in the result."""
     if not blocks:
-        return after
+        return after, lambda line: line
     a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
     ops = line_opcodes(before, after, len(a), len(b))
 
@@ -73,6 +74,7 @@ def restore(before: bytes, after: bytes, blocks: list[Block]) -> bytes:
                 return j1 + (pos - i1) if tag == "equal" else (j2 if end else j1)
         return len(b)
 
+    shifts = []       # (first line of after at or past which lines move down, by how many), in order
     for block in sorted(blocks, key=lambda x: x.start, reverse=True):
         j1 = where(block.start, end=False)
         j2 = max(j1, where(block.start + block.ours, end=True))
@@ -80,7 +82,12 @@ def restore(before: bytes, after: bytes, blocks: list[Block]) -> bytes:
         if ours and not ours[-1].endswith(b"\n"):
             ours[-1] += b"\n"
         b[j1:j2] = [MARK_OURS + b"\n", *ours, *block.base, *block.theirs]
-    return b"".join(b)
+        shifts += [(j1, 1), (j2, len(block.base) + len(block.theirs))]
+
+    def moved(line: int) -> int:
+        return line + sum(n for at, n in shifts if line - 1 >= at)
+
+    return b"".join(b), moved
 
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)

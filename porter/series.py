@@ -12,6 +12,7 @@ import json
 import re
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from . import filemap, gitutil, history, markers, templating
@@ -173,11 +174,17 @@ def map_line(before: bytes, after: bytes, line: int) -> int:
     """Line `line` (1-based) of before, as a line of after (where its text went)."""
     if before == after or line <= 0:
         return line
-    from .structured.states import align
-    for tag, i1, i2, j1, j2 in align(before.splitlines(), after.splitlines())[1]:
+    for tag, i1, i2, j1, j2 in _line_ops(before, after):
         if i1 <= line - 1 < i2 or (i1 == i2 == line - 1):
             return j1 + (line - 1 - i1 if tag == "equal" else 0) + 1
     return after.count(b"\n") + 1
+
+
+@lru_cache(maxsize=16)
+def _line_ops(before: bytes, after: bytes) -> list:
+    """The alignment of two texts, once per pair (a resync maps every finding of a file through it)."""
+    from .structured.states import align
+    return align(before.splitlines(), after.splitlines())[1]
 
 
 def _patch_paths(patch: bytes) -> list[str]:
@@ -393,7 +400,7 @@ class Replay:
     def __init__(self, tree: WorkTree, built: Built, at_tag: filemap.TagFiles, check_new: dict | None):
         self.tree, self.built, self.at_tag = tree, built, at_tag
         self.learned: dict[str, bytes | None] = {}     # only files that differ from the tree's
-        self.check_new = {x: _once(c) for x, c in check_new.items()} if check_new else {}
+        self.check_new = {x: _once(c, known) for x, (c, known) in check_new.items()} if check_new else {}
 
     def write(self, xpath: str, data: bytes | None, learned: bytes | None) -> None:
         self.tree.write(xpath, data)
@@ -429,12 +436,11 @@ class Replay:
             for path, res in results.items():
                 for c in res.conflicts:
                     c.setdefault("step", step.dir)
-                restored = markers.restore(resolved[path][0], res.output, resolved[path][1])
-                if restored != res.output:      # lines as the step's file has them, blocks put back
-                    for item in res.conflicts + res.notes + res.findings:
-                        if isinstance(item.get("line"), int) and item["line"] > 0:
-                            item["line"] = map_line(res.output, restored, item["line"])
-                    res.output = restored
+                restored, moved = markers.restore(resolved[path][0], res.output, resolved[path][1])
+                for item in res.conflicts + res.notes + res.findings:   # lines of the file with its blocks
+                    if isinstance(item.get("line"), int) and item["line"] > 0:
+                        item["line"] = moved(item["line"])
+                res.output = restored
                 self._record(path, res)
                 if path != xpath:
                     self.tree.write(path, res.output)
@@ -474,16 +480,18 @@ class Replay:
         self._learned(xpath, insert(learned or b""))
 
 
-def _once(check):
-    """check_new called at most once per text: a unit every later step still sees as new upstream
-    code (the learned world never has it) is linted, and reported, once."""
+def _once(check, known: set[bytes]):
+    """check_new for a unit only when it holds a line not linted yet: a unit every later step still
+    sees as new upstream code (the learned world never has it) is linted, and reported, once; a
+    later step's own edit of it brings the port's lines (`known`: the hand port's), not new code."""
     seen: set[bytes] = set()
 
     def wrapped(text: bytes, label: str):
-        if text in seen:
+        lines = set(text.splitlines())
+        if lines <= seen or lines <= seen | known:
             return text, []
         out, findings = check(text, label)
-        seen.update((text, out))
+        seen.update(lines, out.splitlines())
         return out, findings
 
     return wrapped
@@ -551,7 +559,8 @@ def apply_to_bytes(data: bytes | None, xpath: str, patch: bytes) -> bytes | None
 
 def _new_code_checkers(ws: Workspace, rec: Recipe, old_up: dict[str, bytes], new_up: dict[str, bytes],
                        at_tag: filemap.TagFiles, headers: dict[str, bytes]) -> dict:
-    """{Xen path: check_new} whose context is that file (learned port and new upstream) and the headers."""
+    """{Xen path: (check_new, the hand port's lines)}; check_new's context is that file (learned port
+    and new upstream) and the headers."""
     from .newcode import make_check_new
     xen = ws.xen_git
     commit = rec.learned.get("commit")
@@ -560,11 +569,10 @@ def _new_code_checkers(ws: Workspace, rec: Recipe, old_up: dict[str, bytes], new
               [d for x, d in learned.items() if x.endswith(".h")] + [d or b"" for d in headers.values()]
     out = {}
     for u, x in rec.files.items():
-        out[x] = make_check_new(xen, ws.base, [new_up[u], learned[x]] + context, [old_up[u], learned[x]],
-                                ws.cache / "xen-index")
-        for _, hx in at_tag.header_of(x):
-            out[hx] = make_check_new(xen, ws.base, [new_up[u], learned[x]] + context, [old_up[u], learned[x]],
-                                     ws.cache / "xen-index")
+        known = set(learned[x].splitlines())
+        for path in [x] + [hx for _, hx in at_tag.header_of(x)]:
+            out[path] = (make_check_new(xen, ws.base, [new_up[u], learned[x]] + context, [old_up[u], learned[x]],
+                                        ws.cache / "xen-index"), known)
     return out
 
 
