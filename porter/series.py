@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from . import filemap, gitutil, history, markers, templating
+from . import filemap, gitutil, history, markers, rule_port, templating
 from .errors import BadInput, Findings
 from .recipe import Recipe, Step
 from .objects import ObjectStore
@@ -210,8 +210,9 @@ def with_provenance(message: str, block: str) -> str:
     return "\n\n".join(paras) + "\n"
 
 
-def render_template(source: str, context: dict, where: str) -> str:
-    env = templating.environment()
+def render_template(source: str, context: dict, where: str, folder: Path | None = None) -> str:
+    """Build glue rendered in the sandbox; include/import read only from the step's folder."""
+    env = templating.confined([folder]) if folder else templating.environment()
     return templating.render(lambda: env.from_string(source), context, where)
 
 
@@ -253,7 +254,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     x2u = rec.xen_to_upstream
     series_dir = ws.series_dir
     check_new = None
-    if lint_new and tag_sha != learned_sha:
+    if lint_new and tag_sha != learned_sha and any(s.edits for s in rec.steps):
         check_new = _new_code_checkers(ws, rec, old_up, new_up, at_tag, headers)
     store = ObjectStore(xen)
     try:
@@ -280,6 +281,11 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
             else:
                 for xpath, name in step.edits.items():
                     run.edits(step, sdir, xpath, name)
+                if step.kind == "port":      # a port step written as rules: the files it has no edits of
+                    for xpath in step.files:
+                        if xpath not in step.edits and xpath not in step.patches:
+                            rule_port.run(ws, step, sdir, xpath, tree, x2u, new_up, built, tag)
+                            run.learned.pop(xpath, None)
                 if step.templates:
                     _run_build(ws, rec, step, sdir, run, tag)
                 for xpath, name in step.patches.items():
@@ -595,7 +601,7 @@ def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, run: Replay, 
     for t in step.templates:
         where = f"{sdir.name}/{t['template']}"
         block = render_template((sdir / t["template"]).read_bytes().decode("utf-8", "surrogateescape"),
-                                context, where).encode("utf-8", "surrogateescape")
+                                context, where, sdir).encode("utf-8", "surrogateescape")
         run.template(t["file"], lambda text: insert_after(text, t["after"], t["occurrence"], block, where))
 
 

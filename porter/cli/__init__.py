@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import (  # noqa: F401  (register the verbs)
+               build,
                check,
                ci_template,
                demo,

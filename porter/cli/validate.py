@@ -1,6 +1,7 @@
 """porter validate: check a revision (or ported files) against the IPMMU model."""
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,29 +14,48 @@ from .group import porter_command
 
 
 def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
-    """Apply series/<name>/v<N>/*.patch on the base in a scratch clone; return its tree."""
+    """Apply series/<name>/v<N>/*.patch, in order, to the files they touch as the base has them.
+
+    Only those files are written (no clone, no checkout of the Xen tree): that is all validate reads.
+    """
     ws = workspace.load(cwd)
     n = workspace.parse_version(rev)
     if n is None:
         n = ws.newest_revision()
-    patches = sorted(p for p in ws.revision_dir(n).glob("*.patch") if not p.name.startswith("0000-"))
+    patches = sorted(workspace.inside(ws.root, p, "patch") for p in ws.revision_dir(n).glob("*.patch")
+                     if not p.name.startswith("0000-"))
     if not patches:
         raise BadInput(f"{ws.revision_dir(n)} holds no patch files")
+    base = gitutil.resolve(ws.xen_git, ws.base, "base")
     tree = dest / "xen"
-    gitutil.git(dest, "clone", "--quiet", "--no-checkout", "--", str(ws.xen_git), str(tree))
-    gitutil.git(tree, "checkout", "--quiet", "--detach", gitutil.resolve(ws.xen_git, ws.base, "base"))
-    gitutil.git(tree, "-c", "user.name=porter", "-c", "user.email=porter@localhost",
-                "am", "--quiet", "--keep-cr", *map(str, patches))
+    tree.mkdir(parents=True)
+    touched = {m.decode() for p in patches for m in re.findall(rb"^(?:\+\+\+|---) [ab]/(\S+)$", p.read_bytes(), re.M)}
+    for path in sorted(touched):
+        data = gitutil.show_blob(ws.xen_git, base, path)
+        if data is not None:
+            target = workspace.safe_join(tree, path, "patched file")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    for patch in patches:
+        try:
+            gitutil.git(tree, "apply", "-", input=patch.read_bytes(), env={"GIT_CEILING_DIRECTORIES": str(dest)})
+        except gitutil.GitError as exc:
+            raise BadInput(f"{patch.name} does not apply on {ws.base}: {exc}") from None
     return tree
 
 
-@porter_command("validate")
+@porter_command("validate", writes=True)
 @click.argument("revision", required=False)
 @click.option("--source", "source", type=click.Path(file_okay=False),
               help="Validate the ported files found in DIR instead of a revision.")
 @click.option("--mutants", is_flag=True, help="Also run broken variants and report which are caught.")
-def validate_cmd(cwd: Path, revision, source, mutants):
-    """Build the ported C on the host and check it against the IPMMU-VMSA model.
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default=None,
+              help="Where the built code runs: bwrap (read-only file system, no network, own PID "
+                   "namespace), process (resource limits only) or auto (bwrap when it works; the default, "
+                   "or $PORTER_SANDBOX).")
+def validate_cmd(cwd: Path, revision, source, mutants, sandbox):
+    """Build the ported C on the host and check it against the IPMMU-VMSA model, in a sandbox
+    (see README, "What porter validate protects against").
 
     On a failure the revision applied on the base is kept (its path is printed), so that build
     errors point at files that still exist.
@@ -46,7 +66,9 @@ def validate_cmd(cwd: Path, revision, source, mutants):
       porter validate v2 --mutants  # and check that broken ports are caught
       porter validate --source DIR  # ported files in DIR
     """
+    from ..validate import sandbox as sandbox_mod
     from ..validate import validate_sources
+    sandbox_mod.request(sandbox)
 
     if source and revision:
         raise BadInput("give either a revision or --source DIR, not both")
@@ -68,6 +90,7 @@ def validate_cmd(cwd: Path, revision, source, mutants):
             shutil.rmtree(tmp, ignore_errors=True)
     if tmp and not doc.get("ok"):
         doc["kept"] = str(src)
+    doc["sandbox"] = sandbox_mod.mode()
     report(doc)
     return doc
 

@@ -127,10 +127,11 @@ def _member_of(use, types: structs.StructTypes, tables: tuple[structs.StructTabl
 class _Checker:
     """Whether each use in one set of files is Linux-only, and why."""
 
-    def __init__(self, files: dict[str, bytes], index: XenIndex, scope_files: dict[str, bytes] | None):
+    def __init__(self, files: dict[str, bytes], index: XenIndex, scope_files: dict[str, bytes] | None,
+                 headers: dict[str, bytes] | None = None):
         self.index = index
         self.parsed = {n: cparse.parse(s) for n, s in files.items()}
-        extra = local_headers(files)
+        extra = {**(headers or {}), **local_headers(files)}
         self.defines, self.fields, self.nonname, self.own_structs = \
             _own_definitions(files, extra, self.parsed, index)
         self.scope = Scope(files, extra, index) if scope_files is None else \
@@ -180,10 +181,12 @@ class _Checker:
 
 
 def lint_sources(files: dict[str, bytes], index: XenIndex,
-                 scope_files: dict[str, bytes] | None = None) -> list[dict]:
+                 scope_files: dict[str, bytes] | None = None,
+                 headers: dict[str, bytes] | None = None) -> list[dict]:
     """Findings for files (name -> bytes) against a Xen index; scope_files, when given, are the
-    files whose includes decide what Xen names are in scope (a unit linted on its own)."""
-    checker = _Checker(files, index, scope_files)
+    files whose includes decide what Xen names are in scope (a unit linted on its own); headers,
+    the local headers the files include when they are held in memory, not on disk beside them."""
+    checker = _Checker(files, index, scope_files, headers)
     findings = [f for n, s in files.items() for f in checker.file_findings(n, s)]
     findings.sort(key=lambda f: (f["file"], f["line"], f["symbol"]))
     return findings

@@ -229,7 +229,11 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
 
 def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_PACKS,
                 rule_files=(), provenance: Provenance | None = None,
-                max_iterations: int = 12) -> PortOutcome:
+                max_iterations: int = 12, headers: dict[str, bytes] | None = None,
+                disable_unused: bool = False) -> PortOutcome:
+    """headers: the local headers the file includes, when they are not on disk beside it;
+    disable_unused: the rules complete the port (a recipe's Xen glue included), so static
+    functions nothing live uses any more are disabled too, not only static variables."""
     t0 = time.perf_counter()
     loaded = load_packs(packs, rule_files)
     rules = [r for p in loaded for r in p.rules]
@@ -256,7 +260,7 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
     # last resort: disable what still uses Linux-only API
     findings = []
     for _ in range(max_iterations):
-        findings = lint_sources({filename: out}, index)
+        findings = lint_sources({filename: out}, index, headers=headers)
         if not findings:
             break
         new, report = disable_findings(out, findings)
@@ -264,9 +268,13 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
             break
         out = new
         disabled += report
-    unused = [u for u in unused_statics(out, index) if u["kind"] == "variable"]
-    if unused:     # a static variable only disabled code used: Xen's -Werror=unused-variable
-        disabled += [{"unit": f"declaration {u['name']}", "reason": "nothing live uses it"} for u in unused]
+    kinds = ("variable", "function") if disable_unused and not filename.endswith(".h") else ("variable",)
+    for _ in range(max_iterations):   # disabling a function can leave what only it used unused
+        unused = [u for u in unused_statics(out, index) if u["kind"] in kinds]
+        if not unused:     # a static only disabled code used: Xen's -Werror=unused-variable/function
+            break
+        disabled += [{"unit": f"{'function' if u['kind'] == 'function' else 'declaration'} {u['name']}",
+                      "reason": "nothing live uses it"} for u in unused]
         out = engine.disable_ranges(out, [(u["start"], u["end"], "nothing live uses it") for u in unused])
     t3 = time.perf_counter()
     prov = provenance or Provenance(upstream_path=filename)
