@@ -150,16 +150,25 @@ PREPROC_CONTAINERS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_el
 
 
 def top_level_items(node: Node, chain: tuple[Node, ...] = ()):
-    """Yield (item, enclosing preprocessor nodes) for top-level items, looking into #if bodies."""
-    for child in node.named_children:
-        if child.type in PREPROC_CONTAINERS:
-            yield from top_level_items(child, chain + (child,))
-        elif node.type in PREPROC_CONTAINERS and child == node.child_by_field_name("condition"):
+    """Yield (item, enclosing preprocessor nodes) for top-level items, looking into #if bodies.
+
+    Iterative (an explicit stack, same order as a recursive walk): thousands of nested #ifdefs
+    must not exhaust Python's recursion limit."""
+    stack = [(node, chain, iter(node.named_children))]
+    while stack:
+        parent, parent_chain, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+        elif child.type in PREPROC_CONTAINERS:
+            inner = parent_chain + (child,)
+            stack.append((child, inner, iter(child.named_children)))
+        elif parent.type in PREPROC_CONTAINERS and child == parent.child_by_field_name("condition"):
             continue
-        elif child.type in ("identifier",) and node.type in PREPROC_CONTAINERS:
+        elif child.type in ("identifier",) and parent.type in PREPROC_CONTAINERS:
             continue   # the name after #ifdef
         else:
-            yield child, chain
+            yield child, parent_chain
 
 
 def declarator_name(node: Node | None, src: bytes) -> str | None:

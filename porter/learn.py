@@ -125,9 +125,8 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tupl
     rec = Recipe(upstream_tag=tag, files={u: x for x, u in sorted(imported.items())}, steps=steps,
                  learned={"ref": ref, "commit": ref_sha, "base": base_sha},
                  cover=default_cover(title, imported))
-    old = ws.series_dir / "recipe.toml"
-    if old.is_file():
-        prev = recipe_mod.load(ws.series_dir)
+    prev = recipe_mod.kept_settings(ws.series_dir)
+    if prev is not None:      # what a human set in the old recipe survives; a broken one is replaced
         rec.to, rec.cc, rec.subject_prefix = prev.to, prev.cc, prev.subject_prefix
         rec.changes = prev.changes
         rec.cover = prev.cover or rec.cover
@@ -154,8 +153,10 @@ def _build_templates(xen, commit: history.Commit, files: dict[str, bytes]) -> li
 
 
 def _escape_jinja(text: bytes) -> bytes:
+    """Learned glue as a template that renders to exactly text: when text holds anything jinja2
+    would read as syntax, every `{` becomes `{{ '{' }}`, so no text from the hand port is syntax."""
     if b"{{" in text or b"{%" in text or b"{#" in text:
-        return b"{% raw %}" + text + b"{% endraw %}"
+        return text.replace(b"{", b"{{ '{' }}")
     return text
 
 

@@ -199,8 +199,9 @@ def with_provenance(message: str, block: str) -> str:
     return "\n\n".join(paras) + "\n"
 
 
-def render_template(source: str, context: dict, where: str) -> str:
-    env = templating.environment()
+def render_template(source: str, context: dict, where: str, folder: Path | None = None) -> str:
+    """Build glue rendered in the sandbox; include/import read only from the step's folder."""
+    env = templating.confined([folder]) if folder else templating.environment()
     return templating.render(lambda: env.from_string(source), context, where)
 
 
@@ -340,7 +341,7 @@ def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, tree: WorkTre
     for t in step.templates:
         where = f"{sdir.name}/{t['template']}"
         block = render_template((sdir / t["template"]).read_bytes().decode("utf-8", "surrogateescape"),
-                                context, where).encode("utf-8", "surrogateescape")
+                                context, where, sdir).encode("utf-8", "surrogateescape")
         current = tree.read(t["file"]) or b""
         tree.write(t["file"], insert_after(current, t["after"], t["occurrence"], block, where))
 

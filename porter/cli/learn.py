@@ -9,7 +9,7 @@ from .. import ui, workspace
 from .group import porter_command
 
 
-@porter_command("learn")
+@porter_command("learn", writes=True)
 @click.argument("ref")
 @click.option("--from", "tag", required=True, help="Upstream tag the port was made from.")
 def learn_cmd(cwd: Path, ref, tag):

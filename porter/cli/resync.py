@@ -10,7 +10,7 @@ from .build import show_build
 from .group import porter_command
 
 
-@porter_command("resync")
+@porter_command("resync", writes=True)
 @click.option("--from", "tag", required=True, help="Upstream tag to regenerate the series from.")
 @click.option("-v", "--reroll-count", "version", type=click.IntRange(min=1), default=None,
               help="Number the revision N and show it in the subjects, as git format-patch -v N does "

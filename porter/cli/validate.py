@@ -22,7 +22,8 @@ def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
     n = workspace.parse_version(rev)
     if n is None:
         n = ws.newest_revision()
-    patches = sorted(p for p in ws.revision_dir(n).glob("*.patch") if not p.name.startswith("0000-"))
+    patches = sorted(workspace.inside(ws.root, p, "patch") for p in ws.revision_dir(n).glob("*.patch")
+                     if not p.name.startswith("0000-"))
     if not patches:
         raise BadInput(f"{ws.revision_dir(n)} holds no patch files")
     base = gitutil.resolve(ws.xen_git, ws.base, "base")
@@ -43,13 +44,18 @@ def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
     return tree
 
 
-@porter_command("validate")
+@porter_command("validate", writes=True)
 @click.argument("revision", required=False)
 @click.option("--source", "source", type=click.Path(file_okay=False),
               help="Validate the ported files found in DIR instead of a revision.")
 @click.option("--mutants", is_flag=True, help="Also run broken variants and report which are caught.")
-def validate_cmd(cwd: Path, revision, source, mutants):
-    """Build the ported C on the host and check it against the IPMMU-VMSA model.
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default=None,
+              help="Where the built code runs: bwrap (read-only file system, no network, own PID "
+                   "namespace), process (resource limits only) or auto (bwrap when it works; the default, "
+                   "or $PORTER_SANDBOX).")
+def validate_cmd(cwd: Path, revision, source, mutants, sandbox):
+    """Build the ported C on the host and check it against the IPMMU-VMSA model, in a sandbox
+    (see README, "What porter validate protects against").
 
     On a failure the revision applied on the base is kept (its path is printed), so that build
     errors point at files that still exist.
@@ -60,7 +66,9 @@ def validate_cmd(cwd: Path, revision, source, mutants):
       porter validate v2 --mutants  # and check that broken ports are caught
       porter validate --source DIR  # ported files in DIR
     """
+    from ..validate import sandbox as sandbox_mod
     from ..validate import validate_sources
+    sandbox_mod.request(sandbox)
 
     if source and revision:
         raise BadInput("give either a revision or --source DIR, not both")
@@ -82,6 +90,7 @@ def validate_cmd(cwd: Path, revision, source, mutants):
             shutil.rmtree(tmp, ignore_errors=True)
     if tmp and not doc.get("ok"):
         doc["kept"] = str(src)
+    doc["sandbox"] = sandbox_mod.mode()
     report(doc)
     return doc
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 
 from .. import cparse, templating
+from ..errors import BadInput
 from . import symbols
 from .rules import ANCHOR_KINDS, TEMPLATE_DIR, Rule
 
@@ -407,7 +408,7 @@ def _env(rule: Rule) -> jinja2.Environment:
     dirs = [str(TEMPLATE_DIR)]
     if rule.source:
         dirs.insert(0, str(Path(rule.source).parent))
-    return templating.environment(jinja2.FileSystemLoader(dirs), keep_trailing_newline=False)
+    return templating.confined(dirs, keep_trailing_newline=False)
 
 
 def render(rule: Rule, context: dict) -> bytes:
@@ -551,7 +552,10 @@ def edits_for(st: _State, rule: Rule, matches: list[Match], seq: int, context: d
         pat = re.compile(rule.pattern.encode())
         for m in matches:
             old = src[m.start:m.end]
-            new = pat.sub(rule.to.encode(), old)
+            try:
+                new = pat.sub(rule.to.encode(), old)
+            except re.error as exc:
+                raise BadInput(f"{rule.source}: rule {rule.id}.to: bad replacement ({exc})") from None
             if new != old:
                 edits.append(Edit(m.start, m.end, new, seq))
     elif op == "replace_includes":

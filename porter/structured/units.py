@@ -163,7 +163,7 @@ def _line_starts(src: bytes) -> list[int]:
     return starts
 
 
-def segment(src: bytes) -> list[Unit]:
+def segment(src: bytes, parsed: "cparse.Parsed | None" = None) -> list[Unit]:
     """The units of src, in file order; b"".join(u.text for u in units) == src."""
     if not src:
         return []
@@ -171,7 +171,7 @@ def segment(src: bytes) -> list[Unit]:
     nrows = len(starts)
     spans: list[_Span] = []
     try:
-        parsed = cparse.parse(src)
+        parsed = parsed or cparse.parse(src)
         _collect(parsed.tree.root_node, src, spans, ())
     except Exception:   # a parser failure must never lose text: fall back to one opaque unit
         spans = []
