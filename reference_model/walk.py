@@ -191,8 +191,7 @@ def check_leaf(desc: int, level: int, iova: int, write: bool, require_ns: bool, 
     return None
 
 
-def walk(mem, cfg: ContextConfig, iova: int, write: bool = False,
-         require_ns: bool = True, afe: bool = False) -> Translation | Fault:
+def walk(mem, cfg: ContextConfig, iova: int, write: bool, *, require_ns: bool, afe: bool) -> Translation | Fault:
     """The whole walk: region, start level, then one level at a time."""
     region = select_region(cfg, iova)
     if isinstance(region, Fault):
