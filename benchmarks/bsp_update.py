@@ -4,8 +4,10 @@
 For each scenario (learn the port of a Xen branch made from one upstream tag, resync it onto
 another), and each ported file: the number of conflicts `git merge-file` leaves on the three
 versions (learned upstream, hand port, new upstream), the number the structured merge leaves,
-its time, and how many Linux-only names new upstream code brought in live without a report
-(goal: 0).  With the porter CLI available, also the wall time of `porter resync`.
+its time, and, for both merges, the silent changes (lines outside conflict markers whose
+disabled/live state differs from a 3-way merge of the port's and upstream's: structured/states.py)
+and the Linux-only names new upstream code brought in live without a report (goal: 0 of both).
+With the porter CLI available, also the wall time of `porter resync`.
 
     PORTER_REAL=/work/real python benchmarks/bsp_update.py [--json] [--no-cli]
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from porter.structured import apply_file, learn_file  # noqa: E402
+from porter.structured.states import marker_lines, silent_changes  # noqa: E402
 
 SCENARIOS = [
     # name, Xen branch, its base, upstream tag it was made from, new upstream tag
@@ -51,16 +54,23 @@ def port_commit(xen, base, ref, xpath) -> str:
     return commits[1]
 
 
-def git_merge_file(ours: bytes, base: bytes, theirs: bytes) -> int:
+def git_merge_file(ours: bytes, base: bytes, theirs: bytes) -> tuple[int, bytes]:
+    """(conflicts, merged text with markers) of `git merge-file --diff3`."""
     with tempfile.TemporaryDirectory(prefix="bsp-bench-") as tmp:
         names = []
         for n, data in (("port", ours), ("old", base), ("new", theirs)):
             (Path(tmp) / n).write_bytes(data)
             names.append(str(Path(tmp) / n))
-        rc = subprocess.run(["git", "merge-file", "-p", "--diff3", *names], capture_output=True).returncode
-    if rc < 0:
+        proc = subprocess.run(["git", "merge-file", "-p", "--diff3", *names], capture_output=True)
+    if proc.returncode < 0:
         raise RuntimeError("git merge-file failed")
-    return rc
+    return proc.returncode, proc.stdout
+
+
+def outside_conflicts(text: bytes) -> bytes:
+    """text without its conflict blocks (what they hold is reported as a conflict)."""
+    inside = marker_lines(text)
+    return b"".join(line for n, line in enumerate(text.splitlines(keepends=True)) if n not in inside)
 
 
 def linux_only_check(xen, base, new_files: list[bytes], port_files: list[bytes], old_files: list[bytes]):
@@ -98,31 +108,56 @@ def run_library(real: Path) -> list[dict]:
         ports = {x: show(xen, port_commit(xen, base, ref, x), x) for x in FILES.values()}
         check_new, unreported = linux_only_check(xen, base, list(news.values()), list(ports.values()),
                                                  list(olds.values()))
-        outputs, reported, files = {}, set(), []
+        outputs, line_outputs, reported, files = {}, {}, set(), []
         for upath, xpath in FILES.items():
             u, n, p = olds[upath], news[upath], ports[xpath]
-            line_conflicts = git_merge_file(p, u, n)
+            line_conflicts, line_output = git_merge_file(p, u, n)
+            line_outputs[xpath] = outside_conflicts(line_output)
             t0 = time.perf_counter()
             edits = learn_file(u, p, xpath)
             t1 = time.perf_counter()
             res = apply_file(edits, u, n, xpath, check_new=check_new)
             t2 = time.perf_counter()
             assert apply_file(edits, u, u, xpath).output == p, f"roundtrip broken for {xpath}"
-            outputs[xpath] = res.output
+            outputs[xpath] = outside_conflicts(res.output)
             for f in res.findings:   # a disabled unit reports "a, b" for the names it disabled
                 reported |= set(str(f.get("symbol", "")).split(", "))
+            disabled_by_porter = {f["line"] - 1 + k for f in res.findings if f.get("disabled")
+                                  for k in range(_unit_lines(res.output, f["line"] - 1))}
+            silent = silent_changes(u, p, n, res.output, disabled_by_porter)
+            silent_line = silent_changes(u, p, n, line_output)
             files.append({"file": xpath, "git_merge_file": line_conflicts, "structured": len(res.conflicts),
+                          "silent_structured": len(silent), "silent_git_merge_file": len(silent_line),
                           "notes": len(res.notes), "findings": len(res.findings),
                           "units_changed": len(res.units_changed),
                           "learn_s": round(t1 - t0, 3), "apply_s": round(t2 - t1, 3),
                           "conflicts": [{k: c[k] for k in ("unit", "line", "reason")} for c in res.conflicts]})
         live = unreported(outputs, ports, reported) if unreported else None
+        live_line = unreported(line_outputs, ports, set()) if unreported else None
         rows.append({"scenario": name, "files": files,
                      "git_merge_file": sum(f["git_merge_file"] for f in files),
                      "structured": sum(f["structured"] for f in files),
+                     "silent_structured": sum(f["silent_structured"] for f in files),
+                     "silent_git_merge_file": sum(f["silent_git_merge_file"] for f in files),
                      "unreported_linux_only": None if live is None else len(live),
+                     "unreported_linux_only_git_merge_file": None if live_line is None else len(live_line),
                      "unreported": live or []})
     return rows
+
+
+def _unit_lines(text: bytes, first: int) -> int:
+    """Lines of the `#if 0` block porter opened at line `first` (up to its #endif)."""
+    lines = text.splitlines()[first:]
+    depth = 0
+    for k, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith(b"#if"):
+            depth += 1
+        elif stripped.startswith(b"#endif"):
+            depth -= 1
+            if depth <= 0:
+                return k + 1
+    return 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,7 +179,7 @@ def time_porter_resync(real: Path, ref: str, base: str, old_tag: str, new_tag: s
             p = subprocess.run([porter, *map(str, args)], cwd=cwd, capture_output=True, text=True)
             return p, time.perf_counter() - t
 
-        p, _ = run("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp",
+        p, _ = run("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--public-url", "https://github.com/renesas-rcar/linux-bsp.git",
                    "--xen", real / "xen", "--base", base)
         if p.returncode:
             return {"error": f"init: {p.stdout.strip() or p.stderr.strip()}"}
@@ -200,17 +235,21 @@ def main(argv=None) -> int:
         print(json.dumps(rows, indent=1))
         return 0
     print(f"{'scenario / file':48} {'git merge-file':>14} {'structured':>10} {'notes':>5} "
-          f"{'findings':>8} {'learn+apply':>11}")
+          f"{'findings':>8} {'learn+apply':>11} {'silent (git/structured)':>24}")
     for row in rows:
         print(f"{row['scenario']}")
         for f in row["files"]:
             print(f"  {f['file']:46} {f['git_merge_file']:>14} {f['structured']:>10} {f['notes']:>5} "
-                  f"{f['findings']:>8} {f['learn_s'] + f['apply_s']:>10.3f}s")
+                  f"{f['findings']:>8} {f['learn_s'] + f['apply_s']:>10.3f}s "
+                  f"{f['silent_git_merge_file']:>12}/{f['silent_structured']}")
             for c in f["conflicts"]:
                 print(f"      conflict: {c['unit']} line {c['line']}: {c['reason']}")
         unrep = row["unreported_linux_only"]
+        unrep_line = row["unreported_linux_only_git_merge_file"]
         print(f"  {'total':46} {row['git_merge_file']:>14} {row['structured']:>10}   "
-              f"Linux-only names live without a report: {'n/a' if unrep is None else unrep}")
+              f"silent changes: git merge-file {row['silent_git_merge_file']}, structured "
+              f"{row['silent_structured']}; Linux-only names live without a report: git merge-file "
+              f"{'n/a' if unrep_line is None else unrep_line}, structured {'n/a' if unrep is None else unrep}")
         for f in row["unreported"]:
             print(f"      unreported: {f['file']}:{f['line']}: {f['symbol']}")
         if "porter_resync" in row:

@@ -44,7 +44,8 @@ def main():
     try:
         ws = tmp / "ws"
         run(porter, "init", str(ws), "--name", "ipmmu-vmsa", "--upstream", f"{real}/renesas-bsp",
-            "--xen", f"{real}/xen", "--base", a.base)
+            "--xen", f"{real}/xen", "--base", a.base,
+            "--public-url", "https://github.com/renesas-rcar/linux-bsp.git")
         run(porter, "learn", a.ref, "--from", a.tag, cwd=ws)
         rev = ws / "series/ipmmu-vmsa/v1"
 

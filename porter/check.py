@@ -12,17 +12,15 @@ DIFF_LINES = 40
 
 
 def regenerate(ws: Workspace, rec, version: int, progress=lambda text: None):
-    """(files, built) of revision `version` as the recipe makes it today, with the same
-    "Changes since" section resync writes (computed from the committed previous revision)."""
-    from .resync import revision_changes
+    """(files, built) of revision `version` as the recipe makes it today, with the changelog resync
+    writes (against the committed previous revision) and the mail options its cover letter shows."""
+    from .resync import written_mail, written_revision
     where = f"series/{ws.name}/v{version}"
     committed = ws.revision_files(version)
     tag = revision.cover_tag(committed, where)
     built = series.build(ws, rec, tag, progress)    # as resync does: port rules may rewrite new code
-    older = [n for n in ws.revisions() if n < version]     # resync compared with the newest one then
-    previous = ws.revision_files(older[-1]) if older else {}
-    changes, _ = revision_changes(ws, rec, built, previous, version)
-    return revision.format_series(ws, rec, built, version, changes), built, committed
+    files = written_revision(ws, rec, built, version, written_mail(ws, rec, committed, version))
+    return files, built, committed
 
 
 def short_diff(name: str, old: bytes | None, new: bytes | None, version: int, limit: int = DIFF_LINES) -> str:

@@ -31,7 +31,29 @@ def _bitmap(m: re.Match) -> bytes:
     return b"long" + b" " * (len(head) - 5) + b"*" + m.group(2) + b" " * len(m.group(3))
 
 
+_STATEMENT_BEFORE = re.compile(rb"(?:^|[;{}):]|\belse|\bdo)\s*$")
+
+
 def _for_each(m: re.Match) -> bytes:
+    """`list_for_each_entry(pos, head, member) {` -> `while` (same length), but only where the
+    macro heads a statement that has a body; a for_each call inside an expression or ending in
+    `;` (`ret = bus_for_each_dev(...);`) is a call and stays one."""
+    src, start = m.string, m.start()
+    if not _STATEMENT_BEFORE.search(src[max(0, start - 80):start]):
+        return m.group(0)
+    depth, i = 0, m.end()
+    while i < len(src):
+        c = src[i:i + 1]
+        if c == b"(":
+            depth += 1
+        elif c == b")":
+            depth -= 1
+            if depth == 0:
+                break
+        i += 1
+    rest = src[i + 1:i + 200].lstrip()
+    if not rest or not (rest[:1] == b"{" or rest[:1].isalpha() or rest[:1] == b"_"):
+        return m.group(0)
     return b"while" + b" " * (len(m.group(0)) - 5)
 
 
@@ -58,8 +80,10 @@ def _rewrite(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
             line_start = m.string.rfind(b"\n", 0, m.start()) + 1
             if _DIRECTIVE_NAME.search(m.string, line_start, m.start()):
                 return m.group(0)
-            spans.append(m.span())
-            return repl(m)
+            out = repl(m)
+            if out != m.group(0):
+                spans.append(m.span())
+            return out
         src = pattern.sub(sub, src)
     return src, sorted(spans)
 

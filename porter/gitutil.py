@@ -58,8 +58,17 @@ def resolve(repo, ref: str, what: str = "ref") -> str:
     out = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
     sha = out.decode().strip()
     if not sha:
-        raise BadInput(f"unknown {what} {ref!r} in {repo}")
+        raise BadInput(f"unknown {what} {ref!r} in {repo}{did_you_mean(repo, ref)}")
     return sha
+
+
+def did_you_mean(repo, ref: str) -> str:
+    """' (did you mean X?)' naming the tags or branches of repo closest to ref, or ''."""
+    import difflib
+    out = run(repo, "for-each-ref", "--format=%(refname:short)", "refs/tags", "refs/heads").stdout
+    names = out.decode("utf-8", "replace").split()
+    close = difflib.get_close_matches(ref, names, n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
 def is_git_repo(path: str | os.PathLike) -> bool:

@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 
 from . import gitutil, history, recipe as recipe_mod
 from .errors import BadInput
+from .importcheck import check_import_tag
 from .recipe import Recipe, Step
 from .structured import learn_file
 from .workspace import Workspace
@@ -75,6 +76,7 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tupl
     if not shas:
         raise BadInput(f"no commits between base {ws.base!r} and {ref!r}")
     by_blob = upstream_by_blob(ws, tag_sha)
+    import_notes = check_import_tag(ws, ref, tag, tag_sha, by_blob, shas)
     imported: dict[str, str] = {}        # xen path -> upstream path
     ported: set[str] = set()
     steps, step_files, summary = [], {}, []
@@ -109,6 +111,8 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tupl
         steps.append(step)
         step_files[step.dir] = files
         entry = {"commit": sha, "subject": commit.subject, "kind": kind, "step": step.dir}
+        if sha in import_notes:
+            entry["note"] = import_notes[sha]
         built_always = unconditional_builds(
             {t["template"]: files[t["template"]] for t in step.templates}, set(imported))
         if built_always:
@@ -125,6 +129,7 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tupl
     if old.is_file():
         prev = recipe_mod.load(ws.series_dir)
         rec.to, rec.cc, rec.subject_prefix = prev.to, prev.cc, prev.subject_prefix
+        rec.changes = prev.changes
         rec.cover = prev.cover or rec.cover
     recipe_mod.save(ws.series_dir, rec, step_files)
     return rec, summary

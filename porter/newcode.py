@@ -2,7 +2,9 @@
 
 A unit that is new upstream (its name is in neither the old upstream file nor the learned port)
 and uses Linux-only API is disabled visibly, as a hand port disables Linux-only pieces, and
-reported as a note; Linux-only code in a unit the port already had is a finding for a human.
+reported as a note.  In a function the port already had, new upstream statements that use
+Linux-only API are disabled the same way, statement by statement, when nothing live after them
+depends on what they define (statements.py); any other Linux-only code is a finding for a human.
 """
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from . import cparse
 from .linux_to_xen import symbols, xen_index
 from .linux_to_xen.engine import disable_ranges
 from .linux_to_xen.lint import lint_sources
+from .linux_to_xen.statements import disable_new_statements
 from .workspace import atomic_write
 
 DISABLE_KINDS = ("function", "declaration", "include", "struct", "define", "macro")
@@ -41,7 +45,9 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
             state["defined"] = set().union(*(_names(src, names) for src in context))
             state["previous"] = set().union(*(_names(src, names) for src in previous))
             state["previous_text"] = b"\n".join(previous)
-        found = [f for f in lint_sources({unit: text}, index) if f["symbol"] not in state["defined"]]
+            state["previous_sources"] = previous
+        scope = {"port": previous[-1]} if previous and previous[-1] else {}
+        found = [f for f in lint_sources({unit: text}, index, scope) if f["symbol"] not in state["defined"]]
         if not found:
             return text, []
         kind, _, name = unit.partition(" ")
@@ -50,8 +56,13 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
             reason = f"uses Linux-only {names} (new upstream code)"
             return disable_ranges(text, [(0, len(text), reason)]), [{"line": 1, "disabled": True, "symbol": names,
                                             "message": f"new upstream {unit} disabled: {reason}"}]
-        return text, [dict({k: v for k, v in f.items() if k != "file"},
-                           message=f"new upstream code: {f['message']}") for f in found]
+        notes = []
+        if kind == "function":
+            text, notes, found = disable_new_statements(text, found, _previous_units(state, name))
+            if notes:
+                notes = [dict(n, message=f"new upstream code in {unit} disabled: {n['message']}") for n in notes]
+        return text, notes + [dict({k: v for k, v in f.items() if k != "file"},
+                                   message=f"new upstream code: {f['message']}") for f in found]
 
     return check
 
@@ -70,6 +81,24 @@ def _names(src: bytes, cache: Path) -> set[str]:
     except OSError:
         pass   # a read-only cache only costs time
     return names
+
+
+def _previous_units(state: dict, name: str) -> list[bytes]:
+    """The function `name` as the old upstream file and the learned port have it (first: upstream)."""
+    if "units" not in state:
+        state["units"] = [_functions(src) for src in state["previous_sources"]]
+    return [units[name] for units in state["units"] if name in units]
+
+
+def _functions(src: bytes) -> dict[str, bytes]:
+    parsed = cparse.parse(src)
+    out = {}
+    for item, _chain in cparse.top_level_items(parsed.tree.root_node):
+        if item.type == "function_definition":
+            name = cparse.declarator_name(item.child_by_field_name("declarator"), src)
+            if name:
+                out.setdefault(name, src[item.start_byte:item.end_byte])
+    return out
 
 
 def _is_new(kind: str, name: str, state: dict) -> bool:

@@ -63,6 +63,7 @@ class Recipe:
     cc: list[str] = field(default_factory=list)
     learned: dict = field(default_factory=dict)     # {ref, commit}
     cover: str = ""
+    changes: dict = field(default_factory=dict)     # {"v2": {"cover" | patch number | step dir: [note]}}
 
     @property
     def xen_to_upstream(self) -> dict[str, str]:
@@ -125,13 +126,27 @@ def load(series_dir: Path) -> Recipe:
             step.message = msg.read_text("utf-8")
             steps.append(step)
         cover = series_dir / "cover.txt"
+        changes = _changes(doc.get("changes", {}), where)
         return Recipe(upstream_tag=series["upstream_tag"], files=files, steps=steps,
                       subject_prefix=series.get("subject_prefix", "PATCH"),
                       to=list(series.get("to", [])), cc=list(series.get("cc", [])),
                       learned=dict(series.get("learned", {})),
-                      cover=cover.read_text("utf-8") if cover.is_file() else "")
+                      cover=cover.read_text("utf-8") if cover.is_file() else "", changes=changes)
     except KeyError as exc:
         raise BadInput(f"{where}: missing field {exc.args[0]!r}") from None
+
+
+def _changes(doc, where: str) -> dict:
+    """[changes.vN]: the author's notes per revision, {"cover" | patch number | step dir: [lines]}."""
+    if not isinstance(doc, dict):
+        raise BadInput(f"{where}: [changes] must be a table of [changes.vN] tables")
+    for version, notes in doc.items():
+        if not re.fullmatch(r"v[1-9]\d*", version) or not isinstance(notes, dict):
+            raise BadInput(f"{where}: [changes.{version}]: want [changes.vN] tables (v2, v3...)")
+        for key, lines in notes.items():
+            if not isinstance(lines, list) or not all(isinstance(x, str) and "\n" not in x for x in lines):
+                raise BadInput(f"{where}: changes.{version}.{key} must be a list of one-line strings")
+    return doc
 
 
 def save(series_dir: Path, recipe: Recipe, step_files: dict[str, dict[str, bytes]]) -> None:
@@ -145,6 +160,8 @@ def save(series_dir: Path, recipe: Recipe, step_files: dict[str, dict[str, bytes
         "files": recipe.files,
         "steps": [s.to_toml() for s in recipe.steps],
     }
+    if recipe.changes:
+        doc["changes"] = recipe.changes
     series_dir.mkdir(parents=True, exist_ok=True)
     with atomic_dir(series_dir / "steps") as tmp:
         for step in recipe.steps:

@@ -2,21 +2,31 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
-from . import gitutil, recipe as recipe_mod, revision, series
+from . import changelog, gitutil, mail as mail_mod, recipe as recipe_mod, revision, series
+from .changelog import Changelog
 from .errors import BadInput, Findings
 from .workspace import Workspace, atomic_dir
 
 _CHANGES = re.compile(r"\nChanges since v\d+:\n(?:  - .*\n)+", re.M)
 _PREFIX = re.compile(r"^Subject: \[[^\]]*?(\d+/\d+)\]", re.M)
+_THREAD = re.compile(r"^(?:Message-Id|In-Reply-To|References): .*\n", re.M)
+_COVER = re.compile(r"^Subject: \[[^\]]*?0/\d+\]", re.M)
+_SENT = re.compile(r"^(?:From|Date): .*\n(?:[ \t].*\n)*", re.M)
 
 
 def normalized(data: bytes) -> bytes:
-    """A patch without what only says which revision it belongs to: the commit id and [PATCH vN]."""
+    """A patch without what only says which revision it belongs to or who sends it when: the commit
+    id, [PATCH vN], the thread's ids, the changelogs, and the cover letter's From and Date."""
     text = data.decode("utf-8", "surrogateescape").split("\n", 1)[-1]
     text = _PREFIX.sub(r"Subject: [\1]", text, count=1)
-    text = _CHANGES.sub("\n", text)
+    text = _THREAD.sub("", text)
+    if _COVER.search(text):
+        text = _SENT.sub("", text)
+    text = _CHANGES.sub("", text)
+    text = changelog.strip(text)
     text = re.sub(r"^index [0-9a-f]+\.\.[0-9a-f]+.*$", "index", text, flags=re.M)
     return text.encode("utf-8", "surrogateescape")
 
@@ -45,48 +55,73 @@ def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Bui
     lines = []
     old_tag = revision_tag(old)
     if old_tag and old_tag != built.tag:
-        lines.append(f"upstream moved from {old_tag} to {built.tag}")
-    for path, units in sorted(built.units_changed.items()):
-        lines.append(f"{path}: upstream changed {', '.join(units)}")
+        lines.append(f"Rebase on upstream {built.tag} (was {old_tag})")
     for entry in compare(old, new):
         if entry["status"] != "same":
-            lines.append(f"{entry['status']}: {entry['subject']}")
+            lines.append(f"{entry['status'].capitalize()}: \"{entry['subject']}\"")
     return lines
 
 
 def revision_changes(ws: Workspace, rec, built: series.Built, old: dict[str, bytes], version: int,
-                     probe: dict[str, bytes] | None = None) -> tuple[list[str], list[dict]]:
-    """(the cover's "Changes since v<version-1>" lines, per-patch {file, subject, status}) of revision
-    `version` built as `built`, against the previous revision's files `old` ({} for the first one).
-    resync and check both call this, so check regenerates the exact cover letter resync wrote."""
+                     probe: dict[str, bytes] | None = None,
+                     mail: mail_mod.Mail | None = None) -> tuple[Changelog, list[dict]]:
+    """(the changelog: cover "Changes since v<version-1>" and per-patch "Changes in v<version>",
+    per-patch {file, subject, status}) of revision `version` built as `built`, against the previous
+    revision's files `old` ({} for the first one). resync and check both call this, so check
+    regenerates the exact revision resync wrote."""
     if probe is None:
-        probe = revision.format_series(ws, rec, built, version, [])
+        probe = revision.format_series(ws, rec, built, version, [], mail)
     if not old:
-        return [], compare(old, probe)
+        return Changelog(), compare(old, probe)
     from . import review
     try:
-        lines, reviewed = review.revision_changes(ws, rec, built, old, probe)
+        reviewed = review.reviewed_patches(ws, rec, built, old, probe)
     except Findings:     # the previous revision is not readable as patches: say less, still say it
-        return change_lines(old, probe, built), compare(old, probe)
-    return lines, [{k: p[k] for k in ("file", "subject", "status")} for p in reviewed]
+        return Changelog(cover=change_lines(old, probe, built)), compare(old, probe)
+    log = changelog.build(rec, version, reviewed, old, revision_tag(old), built.tag, built.units_changed,
+                          str(ws.upstream_git))
+    return log, [{k: p[k] for k in ("file", "subject", "status")} for p in reviewed]
 
 
 def scratch_branch(ws: Workspace) -> str:
     return f"porter/{ws.name}/conflicts"
 
 
+def scratch_base(ws: Workspace) -> str:
+    """The branch at the base the scratch series is built on (`git rebase -i` onto it)."""
+    return f"porter/{ws.name}/base"
+
+
 def scratch_worktree(ws: Workspace, built: series.Built) -> Path:
-    """Check the conflicted series out in .porter/scratch (branch porter/NAME/conflicts) for a human."""
+    """Check the conflicted series out in .porter/scratch (branch porter/NAME/conflicts) for a human.
+
+    Every conflicted step's commit holds its own conflict markers, so the work tree is clean and
+    `git rebase -i porter/NAME/base` can stop at each of them.  A scratch worktree left from an
+    earlier resync is replaced, unless it holds work not committed yet."""
     path = ws.cache / "scratch"
-    gitutil.git(ws.xen_git, "branch", "-f", scratch_branch(ws), built.tip)
     if path.exists():
-        gitutil.git(ws.xen_git, "worktree", "remove", "--force", str(path))
+        if (path / ".git").exists():
+            _refuse_if_busy(path)
+            gitutil.git(ws.xen_git, "worktree", "remove", "--force", str(path))
+        else:
+            raise BadInput(f"{path} exists and is not porter's scratch worktree: move it away")
     gitutil.git(ws.xen_git, "worktree", "prune")
+    gitutil.git(ws.xen_git, "branch", "-f", scratch_base(ws), built.base)
+    gitutil.git(ws.xen_git, "branch", "-f", scratch_branch(ws), built.tip)
     gitutil.git(ws.xen_git, "worktree", "add", "-q", "--force", str(path), scratch_branch(ws))
-    for conflict in built.conflicts:
-        if conflict.get("patch"):     # leave the carried patch's conflict markers for a human
-            gitutil.git(path, "apply", "--3way", conflict["patch"], check=False)
     return path
+
+
+def _refuse_if_busy(path: Path) -> None:
+    status = gitutil.git(path, "status", "--porcelain", "--untracked-files=no", check=False)
+    gitdir = Path(gitutil.git_text(path, "rev-parse", "--absolute-git-dir").strip())
+    busy = [what for d, what in (("rebase-merge", "rebase"), ("rebase-apply", "rebase"),
+                                 ("CHERRY_PICK_HEAD", "cherry-pick"), ("MERGE_HEAD", "merge"))
+            if (gitdir / d).exists()]
+    if status.strip() or busy:
+        what = f"a {busy[0]} in progress" if busy else "uncommitted changes"
+        raise BadInput(f"{path} has {what}: finish or abort it (or commit the work to a branch) "
+                       f"before resyncing, which replaces the scratch worktree")
 
 
 def revision_tag(files: dict[str, bytes]) -> str | None:
@@ -101,34 +136,97 @@ def _same(old: dict[str, bytes], new: dict[str, bytes]) -> bool:
     return {n: normalized(d) for n, d in new.items()} == {n: normalized(d) for n, d in old.items()}
 
 
-def resync(ws: Workspace, tag: str, progress=lambda text: None) -> dict:
+def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int | None = None,
+           prefix: str | None = None, rfc: bool = False, sender: str | None = None) -> dict:
+    """Regenerate the series from tag; write series/NAME/v<N>/ when it differs from the newest
+    revision (N: the next one, or `version`, shown in the subjects as `git format-patch -v` does).
+    An unchanged newest revision whose changelog or mail options are out of date (new notes in the
+    recipe, --rfc...) is rewritten in place."""
     rec = recipe_mod.load(ws.series_dir)
     built = series.build(ws, rec, tag, progress)
     result = {"revision": None, "changed": False, "conflicts": built.conflicts, "drift": built.drift,
-              "findings": built.findings, "notes": built.notes, "patches": []}
+              "findings": built.findings, "notes": built.notes, "patches": [], "warnings": []}
+    warning = revision.release_warning(ws)
+    if warning:
+        result["warnings"].append(warning)
     if built.conflicts or built.drift:
-        result.update(ok=False, scratch=str(scratch_worktree(ws, built)), branch=scratch_branch(ws))
+        result.update(ok=False, scratch=str(scratch_worktree(ws, built)), branch=scratch_branch(ws),
+                      base_branch=scratch_base(ws))
         return result
     revs = ws.revisions()
-    if revs:
-        old = ws.revision_files(revs[-1])
+    if version is not None and revs and version < revs[-1]:
+        raise BadInput(f"-v {version}: series/{ws.name}/ already has v{revs[-1]}; a new revision "
+                       f"must be numbered after it")
+    explicit_version = version is not None
+    if revs and (version is None or version == revs[-1]):
+        newest = revs[-1]
+        old = ws.revision_files(newest)
         if revision_tag(old) == tag:      # from another tag, the cover letter differs anyway
-            again = revision.format_series(ws, rec, built, revs[-1], [])
+            mail = written_mail(ws, rec, old, newest, prefix, rfc, sender, version is not None)
+            again = revision.format_series(ws, rec, built, newest, [], mail)
             if _same(old, again):
-                result.update(revision=f"v{revs[-1]}", patches=compare(old, again), ok=not built.findings)
+                files = written_revision(ws, rec, built, newest, mail)
+                refreshed = files != old
+                if refreshed:
+                    _write(ws.series_dir / f"v{newest}", files)
+                result.update(revision=f"v{newest}", patches=compare(old, again), refreshed=refreshed,
+                              changed=refreshed, ok=not built.findings)
                 return result
-    else:
-        old = {}
-    version = (revs[-1] if revs else 0) + 1
-    probe = revision.format_series(ws, rec, built, version, [])
-    changes, patches = revision_changes(ws, rec, built, old, version, probe)
-    files = revision.format_series(ws, rec, built, version, changes) if changes else probe
+    version = version if version is not None else (revs[-1] if revs else 0) + 1
+    if version in revs:
+        raise BadInput(f"-v {version}: series/{ws.name}/v{version} exists and differs from what the "
+                       f"recipe makes now; leave -v out to write v{revs[-1] + 1}")
+    old = ws.revision_files(revs[-1]) if revs else {}
+    mail = revision.default_mail(ws, rec, prefix, rfc, show_version=explicit_version,
+                                 sender=sender)
+    files = written_revision(ws, rec, built, version, mail, old)
+    _, patches = revision_changes(ws, rec, built, old, version, mail=mail)
     target = ws.series_dir / f"v{version}"
     if target.exists():
         raise BadInput(f"{target} exists but is not a revision porter can read")
+    _write(target, files)
+    result.update(revision=f"v{version}", changed=True, patches=patches,
+                  changes=changelog_lines(files), ok=not built.findings)
+    return result
+
+
+def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, prefix=None, rfc=False,
+                 sender=None, show_version=False) -> mail_mod.Mail:
+    """The mail options revision `version` was written with (read from its cover letter), with
+    what the command line changes."""
+    cover = next((d for n, d in files.items() if n.startswith("0000-")), b"")
+    written = mail_mod.from_cover(cover, version)
+    mail = revision.default_mail(ws, rec)
+    if written is not None:      # what the cover letter shows wins; a hand-damaged header falls back
+        mail = replace(written, sender=written.sender if mail_mod.IDENT.match(written.sender) else mail.sender,
+                       date=written.date or mail.date)
+    if prefix is not None or rfc:
+        mail = replace(mail, prefix=mail_mod.with_rfc(mail_mod.checked_prefix(prefix or mail.prefix), rfc))
+    if sender is not None:
+        mail = replace(mail, sender=mail_mod.checked_sender(sender))
+    if show_version:
+        mail = replace(mail, show_version=True)
+    return mail
+
+
+def written_revision(ws: Workspace, rec, built: series.Built, version: int, mail: mail_mod.Mail,
+                     previous: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Revision `version` as resync writes it: with its changelog against the revision before it
+    (`previous`; by default the newest revision below `version`)."""
+    if previous is None:
+        older = [n for n in ws.revisions() if n < version]
+        previous = ws.revision_files(older[-1]) if older else {}
+    log, _ = revision_changes(ws, rec, built, previous, version, mail=mail)
+    return revision.format_series(ws, rec, built, version, log, mail)
+
+
+def changelog_lines(files: dict[str, bytes]) -> list[str]:
+    cover = next((d for n, d in files.items() if n.startswith("0000-")), b"").decode("utf-8", "replace")
+    m = _CHANGES.search(cover)
+    return [line[4:] for line in m.group(0).strip("\n").splitlines()[1:]] if m else []
+
+
+def _write(target: Path, files: dict[str, bytes]) -> None:
     with atomic_dir(target) as tmp:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-    result.update(revision=f"v{version}", changed=True, patches=patches, changes=changes,
-                  ok=not built.findings)
-    return result

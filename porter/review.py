@@ -285,8 +285,9 @@ def _line_origin(kb: Knowledge, ws: Workspace, step, rd_line: str, in_message: b
             return ("upstream", shas[-1] if step.kind == "import" else "")
     if any(n in rd_line for n in kb.names) and kb.old_tag != kb.new_tag:
         return ("upstream", "")
-    if step.kind == "port" and re.match(r"#if 0 /\* Xen: .*\(new upstream code\) \*/$", text):
+    if re.match(r"#if 0 /\* Xen: .*\(new upstream code\) \*/$", text):
         return ("rule:new-code", "")      # resync's lint disabled Linux-only new upstream code
+                                          # (in a port step, or seen as context by a later patch)
     rule = kb.rule_for(text)
     if rule:
         return (f"rule:{rule}", "")
@@ -426,37 +427,14 @@ def review(ws: Workspace, va: int | None = None, vb: int | None = None, progress
 
 
 # -- the cover letter's "Changes since" ------------------------------------------------------------
-def change_summary(result_patches: list[dict], old_tag: str, new_tag: str,
-                   units_changed: dict[str, list[str]] | None = None) -> list[str]:
-    lines = []
-    if old_tag != new_tag:
-        lines.append(f"upstream moved from {old_tag} to {new_tag}")
-    for path, units in sorted((units_changed or {}).items()):
-        lines.append(f"{path}: upstream changed {', '.join(units)}")
-    for p in result_patches:
-        if p["status"] == "same":
-            continue
-        line = f"{p['status']}: {p['subject']}"
-        origins = []
-        for h in p["hunks"]:
-            if h["origin"] not in origins:
-                origins.append(h["origin"])
-        if origins:
-            line += f" ({', '.join(origins)})"
-        lines.append(line)
-    return lines
-
-
-def revision_changes(ws: Workspace, rec, built, old: dict[str, bytes],
-                     new: dict[str, bytes]) -> tuple[list[str], list[dict]]:
-    """(the "Changes since" lines, per-patch reviews) of a new revision `new` against the previous
-    one `old`; Findings when a revision cannot be read as patches."""
+def reviewed_patches(ws: Workspace, rec, built, old: dict[str, bytes], new: dict[str, bytes]) -> list[dict]:
+    """Per-patch reviews of a new revision `new` against the previous one `old` (what its changelog
+    is made from); Findings when a revision cannot be read as patches."""
     old_tag = revision.cover_tag(old, "previous revision")
     kb = knowledge(ws, old_tag, built.tag, rec)
     patches = review_patches(ws, kb, parse_revision(old, "previous revision"),
                              parse_revision(new, "new revision"))
-    reviewed = [p.to_json() for p in patches]
-    return change_summary(reviewed, old_tag, built.tag, built.units_changed), reviewed
+    return [p.to_json() for p in patches]
 
 
 # -- markdown ----------------------------------------------------------------------------------------

@@ -4,13 +4,14 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
-from . import __version__, gitutil, maintainers, templating
+from . import __version__, changelog, gitutil, maintainers, templating
+from . import mail as mail_mod
+from .changelog import Changelog
 from .errors import Findings
 from .recipe import Recipe
 from .series import Built
@@ -25,6 +26,7 @@ _TEMPLATES = templating.environment(jinja2.PackageLoader("porter", "templates"))
 class Release:
     sha: str
     name: str
+    found: bool = True      # False: no release below the base, the base stands in for it
 
 
 def find_release(ws: Workspace, base: str) -> Release:
@@ -43,7 +45,16 @@ def _find_release(repo: str, base: str, ref: str | None) -> Release:
         m = RELEASE_SUBJECT.search(subject)
         if m:
             return Release(sha, "Xen " + m.group(0).replace(" release", ""))
-    return Release(base, "the base")
+    return Release(gitutil.resolve(repo, base, "base"), "the base", found=False)
+
+
+def release_warning(ws: Workspace) -> str | None:
+    """A warning when no Xen release was found below the base (no prerequisites, private base-commit)."""
+    if find_release(ws, ws.base).found:
+        return None
+    return (f"no Xen release found in the first-parent history of base {ws.base!r}: the cover letter "
+            f"lists no prerequisite patches and its base-commit: is the base itself, which reviewers "
+            f"cannot fetch; name the release with 'porter init --release REF' or [xen] release in porter.toml")
 
 
 @lru_cache(maxsize=8)
@@ -76,60 +87,62 @@ def cover_tag(files: dict[str, bytes], where: str) -> str:
     return m.group(1)
 
 
-def subject_prefix(rec: Recipe, version: int) -> str:
-    return rec.subject_prefix if version == 1 else f"{rec.subject_prefix} v{version}"
+def default_mail(ws: Workspace, rec: Recipe, prefix: str | None = None, rfc: bool = False,
+                 show_version: bool = False, sender: str | None = None) -> mail_mod.Mail:
+    """The mail options of a new revision: the recipe's subject prefix (or --subject-prefix, --rfc),
+    the sender (--sender, else git's sendemail.from or user.name/user.email) and now."""
+    prefix = mail_mod.with_rfc(mail_mod.checked_prefix(prefix or rec.subject_prefix), rfc)
+    who = mail_mod.checked_sender(sender) if sender else mail_mod.default_sender(ws.root, rec.steps[0].author)
+    return mail_mod.Mail(prefix=prefix, show_version=show_version, sender=who, date=mail_mod.now_rfc2822())
 
 
 def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
-                  changes: list[str]) -> dict[str, bytes]:
-    """{file name: bytes} of the revision: 0000-cover-letter.patch and one file per commit."""
+                  changes: Changelog | list[str], mail: mail_mod.Mail | None = None) -> dict[str, bytes]:
+    """{file name: bytes} of the revision: 0000-cover-letter.patch and one file per commit, threaded."""
+    if not isinstance(changes, Changelog):
+        changes = Changelog(cover=list(changes))
+    mail = mail or default_mail(ws, rec)
     xen = ws.xen_git
     release = find_release(ws, built.base)
     touched = tuple(sorted({p for s in rec.steps for p in s.files}))
     lists, people = recipients(str(xen), built.base, touched)
     to = maintainers.unique(rec.to + lists)
     cc = maintainers.unique(rec.cc + [p for p in people if p not in to])
-    name, _, mail = rec.steps[0].author.rpartition(" <")
-    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": mail.rstrip(">")}
+    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_COMMITTER_NAME": mail.sender_name,
+           "GIT_COMMITTER_EMAIL": mail.sender_email}
     args = ["format-patch", "--cover-letter", "--numbered", "--no-color", "--no-renames", "--no-binary",
-            "--stat=80", f"--base={release.sha}", f"--subject-prefix={subject_prefix(rec, version)}",
+            "--stat=80", f"--base={release.sha}", f"--subject-prefix={mail.subject_prefix(version)}",
             f"--signature=porter {__version__}", "--encode-email-headers"]
     args += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
-    key = tuple(args)
+    key = (*args, mail.sender)
     if key not in built.formatted:
         with tempfile.TemporaryDirectory(prefix="porter-fp-") as tmp:
             gitutil.git(xen, *args, "-o", tmp, f"{built.base}..{built.tip}", env=env)
             built.formatted[key] = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
     files = dict(built.formatted[key])
+    for name in files:
+        number = int(name[:4]) if name[:4].isdigit() else 0
+        files[name] = changelog.insert(files[name], changes.patches.get(number, ""))
     cover_name = next(n for n in files if n.startswith("0000-"))
-    files[cover_name] = fill_cover(ws, rec, built, release, files[cover_name], changes, version)
-    return files
+    files[cover_name] = fill_cover(ws, rec, built, release, files[cover_name], changes.cover, version, mail)
+    ids = mail_mod.message_ids(ws.name, version, mail, built.tip, len(files) - 1)
+    return mail_mod.thread(files, ids)
 
 
 def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover: bytes,
-               changes: list[str], version: int) -> bytes:
+               changes: list[str], version: int, mail: mail_mod.Mail) -> bytes:
     title, _, purpose = rec.cover.partition("\n")
-    date = rfc2822(rec.steps[-1].date)
     blurb = _TEMPLATES.get_template("cover.txt.j2").render(
         purpose=purpose.strip("\n") + "\n" if purpose.strip() else "",
-        tree=ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"],
+        tree=ws.public_url("upstream"),
         tag=built.tag,
         provenance=[{"path": p, "sha": s, "subject": subj} for p, (s, subj) in sorted(built.provenance.items())],
         base=built.base, base_subject=subject_of(str(ws.xen_git), built.base),
         prerequisites=prerequisites(str(ws.xen_git), release.sha, built.base), release=release.sha,
-        release_name=release.name,
+        release_name=release.name, release_found=release.found,
         changes=changes, previous=version - 1)
     text = cover.decode("utf-8", "surrogateescape")
-    text = re.sub(r"^Date: .*$", "Date: " + date, text, count=1, flags=re.M)
+    text = re.sub(r"^Date: .*$", lambda _: "Date: " + mail.date, text, count=1, flags=re.M)
     text = text.replace("*** SUBJECT HERE ***", title.strip() or ws.name, 1)
     text = text.replace("*** BLURB HERE ***", blurb.strip("\n"), 1)
     return text.encode("utf-8", "surrogateescape")
-
-
-def rfc2822(raw: str) -> str:
-    """git's raw date ("<epoch> +hhmm") as git prints it in a patch's Date: header."""
-    epoch, tz = raw.split()
-    offset = (1 if tz[0] == "+" else -1) * (int(tz[1:3]) * 3600 + int(tz[3:5]) * 60)
-    when = datetime.fromtimestamp(int(epoch), timezone(timedelta(seconds=offset)))
-    return f"{when:%a}, {when.day} {when:%b %Y %H:%M:%S} {tz}"
-

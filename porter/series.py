@@ -59,11 +59,11 @@ class WorkTree:
         self.pending[path] = self.store.write(b"blob", data) if data is not None else None
         self.files[path] = data
 
-    def apply(self, patch: bytes) -> str | None:
+    def apply(self, patch: bytes, label: str = "carry") -> list[dict]:
         """Apply a carried patch to the files it touches; 3-way through an index when plain fails.
 
-        Returns None on success, else git's error line.
-        """
+        Returns [] on success, else one failure per file that did not apply: {file, hunk, line,
+        reason}, its conflict markers (labelled with `label`) written into the file, at `line`."""
         paths = _patch_paths(patch)
         with tempfile.TemporaryDirectory(prefix="porter-apply-") as tmp:
             root = Path(tmp) / "t"
@@ -73,33 +73,107 @@ class WorkTree:
                     (root / path).parent.mkdir(parents=True, exist_ok=True)
                     (root / path).write_bytes(data)
             root.mkdir(exist_ok=True)
-            try:
-                gitutil.git(root, "apply", "-", input=patch, env={"GIT_CEILING_DIRECTORIES": tmp})
-            except gitutil.GitError:
-                return self._apply_3way(patch, paths, Path(tmp))
+            proc = gitutil.run(root, "apply", "-", input=patch, env={"GIT_CEILING_DIRECTORIES": tmp})
+            if proc.returncode:
+                return self._apply_3way(patch, paths, Path(tmp), _git_lines(proc.stderr), label)
             for path in paths:
                 f = root / path
                 self.write(path, f.read_bytes() if f.is_file() else None)
-        return None
+        return []
 
-    def _apply_3way(self, patch: bytes, paths: list[str], tmp: Path) -> str | None:
+    def _apply_3way(self, patch: bytes, paths: list[str], tmp: Path, plain: list[str], label: str) -> list[dict]:
         env = {"GIT_INDEX_FILE": str(tmp / "index")}
         self.tree = self.store.tree_with(self.tree, self.pending)
         self.pending = {}
         gitutil.git(self.repo, "read-tree", self.tree, env=env)
-        try:
-            gitutil.git(self.repo, "apply", "--cached", "--3way", "-", input=patch, env=env)
-        except gitutil.GitError as exc:
-            return str(exc)
+        proc = gitutil.run(self.repo, "apply", "--cached", "--3way", "-", input=patch, env=env)
+        three = _git_lines(proc.stderr) if proc.returncode else []
+        failures = []
         for path in paths:
-            entry = gitutil.git(self.repo, "ls-files", "-s", "--", path, env=env).split()
-            self.write(path, self.store.read(entry[1].decode()) if entry else None)
-        return None
+            stages = {}
+            for entry in gitutil.git(self.repo, "ls-files", "-s", "--", path, env=env).splitlines():
+                meta = entry.split(b"\t", 1)[0].split()
+                stages[int(meta[2])] = meta[1].decode()
+            if 0 in stages or not stages:
+                if not proc.returncode:
+                    self.write(path, self.store.read(stages[0]) if stages else None)
+                continue
+            line = 0
+            if 2 in stages and 3 in stages:
+                merged = _merge_with_markers(self.repo, self.store, stages, label)
+                self.write(path, merged)
+                mark = f"<<<<<<< series before {label}".encode()
+                line = next((n for n, text in enumerate(merged.splitlines(), 1) if text == mark), 0)
+            mine = [m for m in plain + three if path in m] or plain + three
+            failures.append({"file": path, "hunk": _failed_hunk(patch, path, plain), "line": line,
+                             "reason": "; ".join(dict.fromkeys(mine)) or f"git apply exit {proc.returncode}"})
+        if proc.returncode and not failures:
+            failures.append({"file": ", ".join(paths), "hunk": "", "line": 0,
+                             "reason": "; ".join(plain + three) or f"git apply exit {proc.returncode}"})
+        return failures
 
     def commit(self, parent: str, message: str, author: str, date: str) -> str:
         self.tree = self.store.tree_with(self.tree, self.pending)
         self.pending = {}
         return self.store.commit(self.tree, parent, author, date, message)
+
+
+def _git_lines(stderr: bytes) -> list[str]:
+    """git's messages, without the `error: ` prefix and the noise lines."""
+    out = []
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith(("Checking patch", "Falling back", "U ")):
+            continue
+        out.append(line.removeprefix("error: "))
+    return out
+
+
+def _failed_hunk(patch: bytes, path: str, messages: list[str]) -> str:
+    """The header of the hunk of path git names in `patch failed: PATH:LINE` (else the first)."""
+    from unidiff import PatchSet
+    try:
+        files = PatchSet(patch.decode("utf-8", "surrogateescape"))
+    except Exception:      # a patch unidiff cannot read: git's own message still says where
+        return ""
+    at = None
+    for m in messages:
+        hit = re.match(r"patch failed: (.+):(\d+)$", m)
+        if hit and hit.group(1) == path:
+            at = int(hit.group(2))
+    for f in files:
+        if path not in (f.path, f.source_file[2:], f.target_file[2:]):
+            continue
+        hunk = next((h for h in f if h.source_start == at), f[0] if len(f) else None)
+        if hunk is not None:
+            return (f"@@ -{hunk.source_start},{hunk.source_length} +{hunk.target_start},{hunk.target_length} @@"
+                    + (f" {hunk.section_header}" if hunk.section_header else ""))
+    return ""
+
+
+def _merge_with_markers(repo: Path, store: ObjectStore, stages: dict[int, str], label: str) -> bytes:
+    """The 3-way merge of an index conflict (stage 1 base, 2 the series, 3 the patch), markers
+    labelled with the carried step."""
+    with tempfile.TemporaryDirectory(prefix="porter-carry-") as tmp:
+        names = []
+        for stage in (2, 1, 3):
+            f = Path(tmp) / str(stage)
+            f.write_bytes(store.read(stages[stage]) if stage in stages else b"")
+            names.append(str(f))
+        proc = gitutil.run(tmp, "merge-file", "-p", "--diff3", "-L", f"series before {label}",
+                           "-L", f"{label} base", "-L", label, *names)
+    return proc.stdout
+
+
+def map_line(before: bytes, after: bytes, line: int) -> int:
+    """Line `line` (1-based) of before, as a line of after (where its text went)."""
+    if before == after or line <= 0:
+        return line
+    from .structured.states import align
+    for tag, i1, i2, j1, j2 in align(before.splitlines(), after.splitlines())[1]:
+        if i1 <= line - 1 < i2 or (i1 == i2 == line - 1):
+            return j1 + (line - 1 - i1 if tag == "equal" else 0) + 1
+    return after.count(b"\n") + 1
 
 
 def _patch_paths(patch: bytes) -> list[str]:
@@ -172,6 +246,7 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     try:
         tree = WorkTree(store, xen, base)
         parent = base
+        marks, at_step = (0, 0), []
         for n, step in enumerate(rec.steps, 1):
             progress(f"{n}/{len(rec.steps)} {step.kind}: {step.subject}")
             sdir = rec.step_dir(series_dir, step)
@@ -187,16 +262,22 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
             elif step.kind == "build":
                 _run_build(ws, rec, step, sdir, tree, tag)
             else:
-                error = tree.apply((sdir / step.patch).read_bytes())
-                if error:
+                for fail in tree.apply((sdir / step.patch).read_bytes(), step.dir):
                     built.conflicts.append({
-                        "file": ", ".join(step.files), "unit": f"carry {step.dir}", "line": 0,
-                        "reason": f"carried patch '{step.subject}' does not apply, even 3-way: {error}",
-                        "patch": str(sdir / step.patch),
-                        "suggestion": "resolve its conflict markers in the scratch worktree and commit "
-                                      "with --fixup onto the (empty) carry commit"})
+                        "file": fail["file"], "unit": f"carry {step.dir}", "line": fail["line"],
+                        "hunk": fail["hunk"], "patch": str(sdir / step.patch),
+                        "reason": f"carried patch '{step.subject}' does not apply, even 3-way: {fail['reason']}",
+                        "suggestion": f"resolve the <<<<<<< series before {step.dir} / >>>>>>> {step.dir} "
+                                      "markers in this step's commit"})
             parent = tree.commit(parent, message, step.author, step.date)
             built.commits.append(parent)
+            for item in built.conflicts[marks[0]:] + built.findings[marks[1]:]:
+                item.setdefault("commit", parent)
+                if item.get("line") and item.get("file") in (step.files or []) + list(step.edits):
+                    at_step.append((item, tree.read(item["file"]) or b""))
+            marks = (len(built.conflicts), len(built.findings))
+        for item, text in at_step:     # lines of the files as the last commit has them
+            item["line"] = map_line(text, tree.read(item["file"]) or b"", item["line"])
     finally:
         store.close()
     gitutil.git(xen, "update-ref", f"refs/porter/{ws.name}/last", built.tip)
@@ -262,7 +343,7 @@ def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, tree: WorkTre
 
 
 def provenance_block(ws: Workspace, tag: str, upaths: list[str], built: Built) -> str:
-    tree_url = ws.config["upstream"].get("public_url") or ws.config["upstream"]["url"]
+    tree_url = ws.public_url("upstream")
     lines = [f"Imported from {tree_url} tag {tag}:"]
     for upath in upaths:
         sha, subject = built.provenance[upath]

@@ -52,16 +52,26 @@ class Workspace:
     def xen_git(self) -> Path:
         return self._mirror("xen")
 
-    def _mirror(self, which: str, progress=None, refresh: bool = False) -> Path:
-        """The cache of a source ("upstream" or "xen"): cloned from porter.toml's URL when missing
-        (a fresh checkout of a committed workspace, in CI), fetched again with refresh."""
+    def _mirror(self, which: str, progress=None, refresh: bool = False, public: bool = False) -> Path:
+        """The cache of a source ("upstream" or "xen"): cloned from porter.toml's URL (public: its
+        public URL) when missing (a fresh checkout of a committed workspace, in CI), fetched again
+        with refresh."""
         path = self.cache / f"{which}.git"
         if refresh or not path.exists():
-            mirror_source(self.config[which]["url"], path, which, progress)
+            source = self.public_url(which) if public else self.config[which]["url"]
+            mirror_source(source, path, which, progress)
             ignore = self.cache / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("*\n")
         return path
+
+    def public_url(self, which: str) -> str:
+        """The URL of a source others can reach (public_url, else url); BadInput for a local path."""
+        url = self.config[which].get("public_url") or self.config[which]["url"]
+        if not is_url(url):
+            raise BadInput(f"porter.toml [{which}] names the local path {url!r}, which CI runners cannot "
+                           f"reach and patches must not name: set [{which}] public_url = \"https://...\"")
+        return url
 
     @property
     def base(self) -> str:
@@ -79,10 +89,14 @@ class Workspace:
                 pass   # the source is unreachable: the unknown ref is the error to report
             return gitutil.resolve(self._mirror(which), ref, what)
 
-    def fetch(self, progress=None) -> None:
-        """Fetch both sources into .porter/, cloning what is missing."""
+    def fetch(self, progress=None, public: bool = False) -> None:
+        """Fetch both sources into .porter/, cloning what is missing (public: from the public URLs,
+        refusing local paths, as CI must)."""
+        if public:
+            for which in ("upstream", "xen"):
+                self.public_url(which)
         for which in ("upstream", "xen"):
-            self._mirror(which, progress, refresh=True)
+            self._mirror(which, progress, refresh=True, public=public)
 
     def save(self) -> None:
         atomic_write(self.root / CONFIG, tomli_w.dumps(self.config).encode())
@@ -137,10 +151,13 @@ def cache_for(start: Path) -> Path | None:
 
 
 def load(start: str | os.PathLike | None = None) -> Workspace:
-    root = Path(start or ".").resolve()
+    """The workspace start lies in: the nearest folder at or above start holding porter.toml."""
+    here = Path(start or ".").resolve()
+    root = root_for(here)
+    if root is None:
+        raise BadInput(f"no {CONFIG} in {here} or its parents: not a porter workspace "
+                       f"(run 'porter init' or use -C DIR)")
     path = root / CONFIG
-    if not path.is_file():
-        raise BadInput(f"no {CONFIG} in {root}: not a porter workspace (run 'porter init' or use -C DIR)")
     try:
         config = tomllib.loads(path.read_text("utf-8"))
         name = config["series"]["name"]
@@ -151,10 +168,18 @@ def load(start: str | os.PathLike | None = None) -> Workspace:
     return Workspace(root, config)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, data: bytes) -> None:
+    """Write path whole (temp file then rename), with the mode a plain open() would give (0644)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
@@ -169,6 +194,7 @@ def atomic_dir(target: Path):
     """Yield a temp dir beside target; on success it replaces target whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    tmp.chmod(0o777 & ~_umask())
     try:
         yield tmp
         old = None
@@ -225,7 +251,7 @@ def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
 
 
 def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None,
-         public_url: str | None = None, progress=None) -> Workspace:
+         public_url: str | None = None, progress=None, xen_public_url: str | None = None) -> Workspace:
     gitutil.check_ref_syntax(base, "base")
     safe_join(Path("series"), name, "series name")
     if "/" in name or not name.strip():
@@ -233,8 +259,9 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     root = root.resolve()
     if (root / CONFIG).exists():
         raise BadInput(f"{root / CONFIG} already exists")
-    created = not root.exists()
-    root.mkdir(parents=True, exist_ok=True)
+    for option, value in (("--public-url", public_url), ("--xen-public-url", xen_public_url)):
+        if value is not None and not is_url(value):
+            raise BadInput(f"{option} {value!r} is not a URL others can reach")
     config = {
         "series": {"name": name},
         "upstream": {"url": _source(upstream)},
@@ -242,8 +269,16 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     }
     if release:
         config["xen"]["release"] = release
-    if public_url:
-        config["upstream"]["public_url"] = public_url
+    for which, given in (("upstream", public_url), ("xen", xen_public_url)):
+        url = given or public_remote(config[which]["url"])
+        if url and url != config[which]["url"]:
+            config[which]["public_url"] = url
+    up = config["upstream"]
+    if not is_url(up.get("public_url") or up["url"]) and gitutil.is_git_repo(up["url"]):
+        raise BadInput(f"upstream {upstream!r} is a local clone without a public remote: pass "
+                       f"--public-url URL (the tree patches will name as the code's origin)")
+    created = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
     ws = Workspace(root, config)
     try:
         for which in ("upstream", "xen"):
@@ -257,6 +292,19 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     ws.series_dir.mkdir(parents=True, exist_ok=True)
     ws.save()
     return ws
+
+
+def is_url(source: str) -> bool:
+    """Whether a source is reachable from elsewhere (a URL or scp-like git@host:path), not a local path."""
+    return "://" in source and not source.startswith("file:") or source.startswith("git@")
+
+
+def public_remote(source: str) -> str | None:
+    """The URL a local clone's origin remote names, when it is one (the tree's public home)."""
+    if is_url(source) or not gitutil.is_git_repo(source):
+        return None
+    url = gitutil.run(source, "config", "--get", "remote.origin.url").stdout.decode("utf-8", "replace").strip()
+    return url if is_url(url) else None
 
 
 def _source(source: str) -> str:

@@ -23,3 +23,10 @@ def have_cc() -> str:
     if not cc:
         pytest.skip("no C compiler")
     return cc
+
+
+@pytest.fixture(autouse=True)
+def source_date_epoch(monkeypatch):
+    """Revisions carry the date they are made (the cover letter's Date): pin it, as reproducible
+    builds do, so that identical inputs give identical bytes."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")

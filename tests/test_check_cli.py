@@ -104,7 +104,8 @@ def build_repos(root: Path) -> tuple[Path, Path]:
 def make_ws(tmp_path: Path, resync_from: str | None = "t1") -> Path:
     up, xen = build_repos(tmp_path / "src")
     ws = tmp_path / "ws"
-    code, out = porter("init", ws, "--name", "bar", "--upstream", up, "--xen", xen, "--base", "base")
+    code, out = porter("init", ws, "--name", "bar", "--upstream", up, "--xen", xen, "--base", "base",
+                       "--public-url", "https://example.org/bar.git")
     assert code == 0, out
     code, out = porter("learn", "port", "--from", "t1", cwd=ws)
     assert code == 0, out
@@ -200,7 +201,7 @@ def test_check_outside_a_workspace_is_bad_input(tmp_path):
 # -- real inputs -----------------------------------------------------------------------------------
 def test_check_real_ipmmu_v1(real, tmp_path):
     ws = tmp_path / "ws"
-    code, out = porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp",
+    code, out = porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--public-url", "https://github.com/renesas-rcar/linux-bsp.git",
                        "--xen", real / "xen", "--base", "base-v1")
     assert code == 0, out
     code, out = porter("learn", "ipmmu_v1", "--from", "rcar-3.5.2", cwd=ws)

@@ -33,3 +33,31 @@ def test_port_keeps_what_the_hand_port_keeps(real, tmp_path, name):
     assert len(wanted & mine) / len(wanted) >= 0.9, sorted(wanted - mine)
     assert f"Xen port of Linux drivers/iommu/{name}" in res.output.decode()
     assert res.timings["rules"] < 1.0
+
+
+def test_generic_port_compile_errors_are_all_reported(real, tmp_path):
+    """Compiled in the real base-v2 tree with Xen's flags (-Werror): whatever the compiler rejects
+    is reported by porter (a lint finding at that line, or a static function nothing live calls)."""
+    from tests import xenbuild
+    if not xenbuild.have_cross():
+        pytest.skip(f"no {xenbuild.CROSS}gcc (aarch64 cross compiler)")
+    index = xen_index(real / "xen", "base-v2")
+    xen = xenbuild.prepare(real / "xen", "base-v2", tmp_path / "xen")
+    arm = xen / "drivers/passthrough/arm"
+    ported = {}
+    for n in ("io-pgtable.h", "ipmmu-vmsa.c", "io-pgtable-arm.c"):
+        ported[n] = port_source(show(real / "renesas-bsp", "rcar-3.5.3", f"drivers/iommu/{n}"),
+                                filename=str(arm / n), index=index)
+        (arm / n).write_bytes(ported[n].output)
+    for n in ("ipmmu-vmsa.c", "io-pgtable-arm.c"):
+        code, log = xenbuild.compile(xen, f"drivers/passthrough/arm/{n}")
+        reported = {(n, f["line"]) for f in lint({str(arm / n): ported[n].output}, real / "xen", "base-v2",
+                                                 index=index)}
+        uncalled = {u["function"] for u in ported[n].uncalled}
+        errors = xenbuild.errors(log)
+        for e in errors:
+            if "[-Werror=unused-function]" in e["message"]:
+                assert e["message"].split("'")[1] in uncalled, e
+            else:
+                assert (e["file"], e["line"]) in reported, e
+        assert (code == 0) == (not errors) and (code == 0 or ported[n].findings or ported[n].uncalled)

@@ -93,8 +93,9 @@ def test_review_learned_edit_carry_and_recipe_origins(tmp_path):
     assert [h["origin"] for h in p["0004"]["hunks"]] == ["carry:" + carry.parent.name]
     cover = (ws / "series/bar/v2/0000-cover-letter.patch").read_text()
     assert "Changes since v1:" in cover
-    assert "  - changed: iommu/arm: bar: Add Xen changes (learned:function bar_probe)" in cover
-    assert f"  - changed: iommu/arm: bar: Track coherency (carry:{carry.parent.name})" in cover
+    assert '  - Patch 2 "iommu/arm: bar: Add Xen changes": Update the Xen changes to function bar_probe' in cover
+    assert '  - Patch 4 "iommu/arm: bar: Track coherency": Rework the change' in cover
+    assert '  - Patch 3 "iommu/arm: Build bar": Reword the commit message' in cover
     code, check = porter_json("check", cwd=ws)
     assert code == 0, check
 
@@ -102,13 +103,14 @@ def test_review_learned_edit_carry_and_recipe_origins(tmp_path):
 def test_cover_changes_come_from_review(ws2):
     cover = (ws2 / "series/bar/v2/0000-cover-letter.patch").read_text()
     section = cover.split("Changes since v1:\n", 1)[1].split("\n\n", 1)[0]
-    assert "  - upstream moved from t1 to t2" in section
-    assert re.search(r"^  - changed: iommu/arm: bar: Add Xen changes \(upstream:t2\)$", section, re.M)
+    assert "  - Rebase on upstream t2 (v1 was on t1)" in section
+    assert re.search(r'^  - Patch 2 "iommu/arm: bar: Add Xen changes": Update to upstream t2$', section, re.M)
     doc = porter_json("review", cwd=ws2)[1]
     for p in doc["patches"]:
         if p["status"] == "changed":
-            origins = ", ".join(dict.fromkeys(h["origin"] for h in p["hunks"]))
-            assert f"  - changed: {p['subject']} ({origins})" in section
+            assert f'  - Patch {int(p["file"][:4])} "{p["subject"]}": ' in section
+            patch = (ws2 / "series/bar/v2" / p["file"]).read_text()
+            assert "\n---\nChanges in v2:\n- " in patch
     assert porter_json("check", cwd=ws2)[0] == 0
 
 
@@ -168,38 +170,17 @@ def test_ci_templates():
     assert porter("ci-template", "github", "--install", 'x"; rm -rf /')[0] == 2
 
 
-def test_ci_templates_are_valid_yaml():
-    yaml = pytest.importorskip("yaml")
-    gh = yaml.safe_load(porter("ci-template", "github")[1])
-    assert gh[True] == {"pull_request": None, "push": {"branches": ["main", "master"]}}    # YAML 1.1: on -> True
-    assert gh["permissions"] == {"contents": "read", "pull-requests": "write"}
-    steps = gh["jobs"]["porter"]["steps"]
-    assert steps[0] == {"uses": "actions/checkout@v4", "with": {"fetch-depth": 0}}
-    runs = [s.get("run", "").strip() for s in steps]
-    assert runs.index('python -m pip install "porter"') < runs.index("porter fetch") < runs.index("porter check")
-    review = next(s for s in steps if s.get("name") == "porter review")
-    assert "porter review --markdown > porter-review.md" in review["run"] and "always()" in review["if"]
-    gl = yaml.safe_load(porter("ci-template", "gitlab")[1])
-    assert list(gl) == ["porter"]
-    job = gl["porter"]
-    assert job["variables"] == {"GIT_DEPTH": "0"}
-    assert job["before_script"] == ['python -m pip install "porter"', "porter fetch"]
-    assert job["script"] == ["porter check"]
-    assert "porter review --markdown > porter-review.md" in job["after_script"][0]
-    assert job["artifacts"]["paths"] == ["porter-review.md"] and job["artifacts"]["when"] == "always"
-
-
 # -- real inputs -----------------------------------------------------------------------------------
 def test_review_real_ipmmu_v1_to_rcar_353(real, tmp_path):
     ws = tmp_path / "ws"
-    code, out = porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp",
+    code, out = porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--public-url", "https://github.com/renesas-rcar/linux-bsp.git",
                        "--xen", real / "xen", "--base", "base-v1")
     assert code == 0, out
     assert porter("learn", "ipmmu_v1", "--from", "rcar-3.5.2", cwd=ws)[0] == 0
     assert porter("resync", "--from", "rcar-3.5.2", cwd=ws)[0] == 0
     code, res = porter_json("resync", "--from", "rcar-3.5.3", cwd=ws)
-    # exit 1 here is the new-code lint's findings (DMA_BIT_MASK, geometry...): no conflict, no drift
-    assert code in (0, 1) and res["conflicts"] == [] and res["drift"] == [], res
+    # the new Linux-only geometry lines are disabled (a note): no finding, no conflict, no drift
+    assert code == 0 and res["conflicts"] == [] and res["drift"] == [] and res["findings"] == [], res
     assert res["revision"] == "v2" and res["changed"]
     code, doc = porter_json("review", cwd=ws)
     assert code == 0, doc
@@ -210,7 +191,7 @@ def test_review_real_ipmmu_v1_to_rcar_353(real, tmp_path):
     assert "manual" not in origins, origins
     assert porter_json("check", cwd=ws)[0] == 0
     cover = (ws / "series/ipmmu-vmsa/v2/0000-cover-letter.patch").read_text()
-    assert "Changes since v1:\n  - upstream moved from rcar-3.5.2 to rcar-3.5.3" in cover
+    assert "Changes since v1:\n  - Rebase on upstream rcar-3.5.3 (v1 was on rcar-3.5.2)" in cover
 
 
 def test_review_and_check_on_the_demo(tmp_path):

@@ -88,7 +88,10 @@ def test_resync_onto_new_tag_makes_v2_with_changelog(tmp_path, repos):
     assert "function foo_reset" in note["message"] and "iowrite32" in note["message"]
     cover = (ws / "series/foo/v2/0000-cover-letter.patch").read_text()
     assert "Subject: [PATCH v2 0/4]" in cover
-    assert "upstream moved from t1 to t2" in cover
+    assert "  - Rebase on upstream t2 (v1 was on t1)" in cover
+    assert '  - Patch 2 "iommu/arm: foo: Add Xen changes": Disable new upstream code' in cover
+    port = next((ws / "series/foo/v2").glob("0002-*")).read_text()
+    assert "\n---\nChanges in v2:\n- Disable new upstream code that uses Linux-only API" in port
     am_series(xen, "base", ws / "series/foo/v2", tmp_path / "am")
     ported = (tmp_path / "am/xen/drivers/passthrough/arm/foo.c").read_text()
     assert "#if 0 /* Xen: uses Linux-only iowrite32 (new upstream code) */\nstatic void foo_reset" in ported

@@ -77,7 +77,7 @@ def test_a_carried_patch_touching_two_files_in_one_directory(repo):
     try:
         base = git(repo, "rev-parse", "HEAD")
         tree = WorkTree(store, repo, base)
-        assert tree.apply(TWO_FILES) is None
+        assert tree.apply(TWO_FILES) == []
         assert (tree.read("xen/d/a.c"), tree.read("xen/d/b.c"), tree.read("xen/d/c.c")) == \
             (b"int a2;\n", b"int b;\nint b2;\n", b"int c;\n")
         sha = tree.commit(base, "carry\n", "Tess Tester <tess@example.org>", "1600000000 -0700")
@@ -95,11 +95,12 @@ def test_a_carried_patch_that_does_not_apply_says_why(repo):
     try:
         tree = WorkTree(store, repo, git(repo, "rev-parse", "HEAD"))
         tree.write("xen/d/b.c", b"something else\n")
-        error = tree.apply(TWO_FILES)
+        [error] = tree.apply(TWO_FILES)
         untouched = tree.read("xen/d/a.c"), tree.read("xen/d/c.c")
     finally:
         store.close()
-    assert error.startswith(f"git apply failed in {repo}: error: ")
+    # git's own reasons, not its first output line
+    assert "patch failed: xen/d/b.c:1" in error["reason"] and "xen/d/b.c: patch does not apply" in error["reason"]
     assert untouched == (b"int a;\n", None)                       # nothing half-applied
     assert subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True,
                           text=True).stdout == ""
@@ -116,10 +117,32 @@ new file mode 100644
     store = ObjectStore(repo)
     try:
         tree = WorkTree(store, repo, git(repo, "rev-parse", "HEAD"))
-        assert tree.apply(patch) is None
+        assert tree.apply(patch) == []
         assert tree.read("xen/n/new.c") == b"int n;\n"
     finally:
         store.close()
+
+
+def test_a_carried_patch_that_conflicts_3way_is_marked_and_named_by_hunk(repo):
+    lines = [f"int v{i};\n".encode() for i in range(12)]
+    minirepos.write(repo, "xen/d/a.c", b"".join(lines))
+    minirepos.commit(repo, "twelve", 2)
+    minirepos.write(repo, "xen/d/a.c", b"".join(lines[:6] + [b"int carried;\n"] + lines[7:]))
+    patch = subprocess.run(["git", "-C", str(repo), "diff", "--full-index"], capture_output=True, check=True).stdout
+    git(repo, "checkout", "-q", "--", ".")
+    store = ObjectStore(repo)
+    try:
+        tree = WorkTree(store, repo, git(repo, "rev-parse", "HEAD"))
+        tree.write("xen/d/a.c", b"".join(lines[:6] + [b"int upstream;\n"] + lines[7:]))
+        [fail] = tree.apply(patch, "04-carry")
+        text = tree.read("xen/d/a.c").decode()
+    finally:
+        store.close()
+    assert fail["file"] == "xen/d/a.c" and fail["hunk"] == "@@ -4,7 +4,7 @@ int v2;"
+    assert "patch failed: xen/d/a.c:4" in fail["reason"] and "with conflicts" in fail["reason"]
+    assert text.splitlines()[fail["line"] - 1:fail["line"] + 6] == [
+        "<<<<<<< series before 04-carry", "int upstream;", "||||||| 04-carry base", "int v6;", "=======",
+        "int carried;", ">>>>>>> 04-carry"]
 
 
 def test_a_patch_whose_context_moved_goes_in_three_way(repo):
@@ -135,7 +158,7 @@ def test_a_patch_whose_context_moved_goes_in_three_way(repo):
         tree = WorkTree(store, repo, base)
         ours = lines[:3] + [b"int moved;\n"] + lines[4:]           # inside the hunk's context: plain apply fails
         tree.write("xen/d/a.c", b"".join(ours))
-        assert tree.apply(patch) is None
+        assert tree.apply(patch) == []
         assert tree.read("xen/d/a.c") == b"".join(ours[:6] + [b"int changed;\n"] + ours[7:])
         sha = tree.commit(base, "m\n", "Tess Tester <tess@example.org>", "1600000000 +0000")
     finally:
@@ -148,7 +171,8 @@ def test_a_port_step_file_outside_the_file_map(tmp_path):
     up, xen = minirepos.build(tmp_path / "src")
     ws = tmp_path / "ws"
     from tests.helpers import porter
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base")[0] == 0
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
+                  "--public-url", "https://example.org/foo.git")[0] == 0
     assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
     recipe = ws / "series/foo/recipe.toml"
     recipe.write_text(recipe.read_text().replace(

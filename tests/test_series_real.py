@@ -14,7 +14,7 @@ CASES = [("ipmmu_v2", "base-v2", "rcar-3.5.3", 7),
 @pytest.mark.parametrize("ref,base,tag,count", CASES)
 def test_learn_resync_am_gives_real_trees(real, tmp_path, ref, base, tag, count):
     ws = tmp_path / "ws"
-    code, out = porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp",
+    code, out = porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", real / "renesas-bsp", "--public-url", "https://github.com/renesas-rcar/linux-bsp.git",
                        "--xen", real / "xen", "--base", base)
     assert code == 0, out
     code, learned = porter_json("learn", ref, "--from", tag, cwd=ws)

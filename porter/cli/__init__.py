@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (register the verbs)
                check,
                ci_template,
                demo,
+               export,
                fetch,
                init,
                learn,
@@ -12,6 +13,8 @@ from . import (  # noqa: F401  (register the verbs)
                port,
                resync,
                review,
+               send,
+               status,
                validate,
 )
 from .group import main

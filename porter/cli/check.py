@@ -13,7 +13,13 @@ def check_cmd(cwd: Path):
     """CI gate: regenerate the newest revision from the recipe and compare it with the committed one.
 
     Exit 0 when identical; exit 1 naming each patch file that differs, with a short diff.
-    Never touches the committed files."""
+    Never touches the committed files.
+
+    \b
+    Examples:
+      porter check
+      porter check --json     # {"differs": [{"file", "diff"}], ...} for scripts
+    """
     from ..check import check
     ws = workspace.load(cwd)
     with ui.progress("check: regenerating the newest revision") as update:

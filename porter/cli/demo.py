@@ -12,7 +12,13 @@ from .group import porter_command
 @porter_command("demo")
 @click.argument("target", type=click.Path(file_okay=False), default="porter-demo")
 def demo_cmd(cwd: Path, target):
-    """Build the embedded example (a self-written driver, 3 releases, a Xen tree, a hand port) and run the job."""
+    """Build the embedded example (a self-written driver, 3 releases, a Xen tree, a hand port) and run the job.
+
+    \b
+    Examples:
+      porter demo /tmp/porter-demo
+      cd /tmp/porter-demo/ws && porter status && porter review
+    """
     from .. import demo
     with ui.progress("demo") as update:
         result = demo.run(cwd / target, update)

@@ -39,7 +39,7 @@ def porter_command(name: str, **kw):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "directory", type=click.Path(file_okay=False), default=".",
               help="Run in this workspace instead of the current directory.")
-@click.version_option(package_name="porter")
+@click.version_option(package_name="xen-porter", prog_name="porter")
 @click.pass_context
 def main(ctx, directory):
     """Port Linux driver sources into Xen as a reviewable patch series."""

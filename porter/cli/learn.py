@@ -13,7 +13,16 @@ from .group import porter_command
 @click.argument("ref")
 @click.option("--from", "tag", required=True, help="Upstream tag the port was made from.")
 def learn_cmd(cwd: Path, ref, tag):
-    """Read the Xen commits base..REF of an existing port and write the recipe."""
+    """Read the Xen commits base..REF of an existing port and write the recipe.
+
+    The commits that copy upstream files must copy them as they are at TAG: when they hold another
+    tag's files, learn stops and names that tag.
+
+    \b
+    Examples:
+      porter learn ipmmu_v2 --from rcar-3.5.3
+      porter learn porter/ipmmu-vmsa/conflicts --from rcar-3.5.4   # after fixing a conflict
+    """
     from ..learn import learn
     ws = workspace.load(cwd)
     with ui.progress("learning") as update:

@@ -15,7 +15,13 @@ from .group import porter_command
 @click.option("--xen", default=None, help="Xen git repository (default: the workspace's).")
 @click.option("--ref", default=None, help="Xen ref whose headers define the API (default: the base).")
 def lint_cmd(cwd: Path, files, xen, ref):
-    """Report identifiers live code uses that neither the files, Xen's headers at REF nor C define."""
+    """Report identifiers live code uses that neither the files, Xen's headers at REF nor C define.
+
+    \b
+    Examples:
+      porter lint xen/drivers/passthrough/arm/ipmmu-vmsa.c      # in a workspace: its Xen base
+      porter lint foo.c --xen ~/src/xen --ref staging
+    """
     from ..linux_to_xen import lint, xen_index
     from ..linux_to_xen.xenindex import cache_dir
     repo, ref = xen_and_ref(cwd, xen, ref)

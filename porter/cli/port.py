@@ -23,7 +23,13 @@ from .group import porter_command
 @click.option("--tag", default=None, help="Linux tag for the provenance header.")
 @click.option("--commit", default=None, help="Last upstream commit touching the file.")
 def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, commit):
-    """Port a Linux FILE to Xen with the rule packs: lint-clean, Linux code kept under #if 0."""
+    """Port a Linux FILE to Xen with the rule packs: lint-clean, Linux code kept under #if 0.
+
+    \b
+    Examples:
+      porter port drivers/iommu/ipmmu-vmsa.c -o ipmmu-vmsa.c
+      porter port foo.c -o out/foo.c --xen ~/src/xen --ref staging --rules logging --rules my-rules.toml
+    """
     from ..linux_to_xen import xen_index
     from ..linux_to_xen.port import DEFAULT_PACKS, detect_provenance, port_source
     from ..linux_to_xen.rules import load_packs
@@ -56,8 +62,12 @@ def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, co
         ui.say(f"disabled: {d['unit']}: {d['reason']}")
     for f in res.findings:
         ui.say(f"{f['file']}:{f['line']}: {f['message']}")
+    for u in res.uncalled:
+        ui.say(f"uncalled: {u['function']} (line {u['line']}): static, nothing live calls it")
+    uncalled = (f"; {len(res.uncalled)} static function(s) nothing live calls: the file builds with "
+                f"Xen's -Werror only once Xen glue calls them") if res.uncalled else ""
     ui.say(f"wrote {dest}: {len(res.disabled)} unit(s) disabled, {len(res.compat)} compat helper(s), "
-           f"{len(res.drift)} drift, {len(res.findings)} finding(s)")
+           f"{len(res.drift)} drift, {len(res.findings)} finding(s){uncalled}")
     return {"ok": not res.drift and not res.findings, "output": str(dest), "disabled": res.disabled,
-            "drift": res.drift, "findings": res.findings, "compat": res.compat,
+            "drift": res.drift, "findings": res.findings, "compat": res.compat, "uncalled": res.uncalled,
             "timings": {k: round(v, 4) for k, v in res.timings.items()}}

@@ -19,7 +19,14 @@ def review_cmd(cwd: Path, va, vb, as_markdown):
 
     Each patch is same, changed, new or removed; each changed hunk of the interdiff (range-diff
     style) gets its origin: upstream:<commit|tag>, learned:<unit>, rule:<id>, carry:<patch>,
-    recipe:<step> or manual (nothing in porter explains it)."""
+    recipe:<step> or manual (nothing in porter explains it).
+
+    \b
+    Examples:
+      porter review              # the two newest revisions
+      porter review v1 v3
+      porter review --markdown   # a merge-request comment
+    """
     from .. import review
     ws = workspace.load(cwd)
     with ui.progress("review") as update:

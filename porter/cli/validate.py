@@ -35,45 +35,74 @@ def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
               help="Validate the ported files found in DIR instead of a revision.")
 @click.option("--mutants", is_flag=True, help="Also run broken variants and report which are caught.")
 def validate_cmd(cwd: Path, revision, source, mutants):
-    """Build the ported C on the host and check it against the IPMMU-VMSA model."""
+    """Build the ported C on the host and check it against the IPMMU-VMSA model.
+
+    On a failure the revision applied on the base is kept (its path is printed), so that build
+    errors point at files that still exist.
+
+    \b
+    Examples:
+      porter validate               # the newest revision
+      porter validate v2 --mutants  # and check that broken ports are caught
+      porter validate --source DIR  # ported files in DIR
+    """
     from ..validate import validate_sources
 
     if source and revision:
         raise BadInput("give either a revision or --source DIR, not both")
     tmp = None
+    cache = workspace.cache_for(cwd)
+    doc = None
     try:
         if source:
             src = Path(source) if Path(source).is_absolute() else cwd / source
         else:
-            tmp = Path(tempfile.mkdtemp(prefix="porter-validate-"))
+            tmp = Path(tempfile.mkdtemp(prefix="porter-validate-", dir=_scratch(cache)))
             with ui.progress("applying the revision on the base"):
                 src = revision_sources(cwd, revision, tmp)
-        cache = workspace.cache_for(cwd)
         with ui.progress("validating") as step:
             doc = validate_sources(src, mutants=mutants, progress=step,
                                    cache=cache / "validate" if cache else None)
     finally:
-        if tmp:
+        if tmp and (doc is None or doc.get("ok")):
             shutil.rmtree(tmp, ignore_errors=True)
+    if tmp and not doc.get("ok"):
+        doc["kept"] = str(src)
     report(doc)
     return doc
 
 
+def _scratch(cache: Path | None) -> Path | None:
+    """Where a revision is applied for validation: the workspace's cache when there is one."""
+    if cache is None:
+        return None
+    (cache / "tmp").mkdir(parents=True, exist_ok=True)
+    return cache / "tmp"
+
+
 def report(doc: dict) -> None:
     if doc.get("error"):
-        ui.say(f"porter validate: {doc['error']}")
-        return
-    for s in doc["scenarios"]:
-        if s["passed"]:
-            ui.say(f"  pass  {s['name']}")
-        else:
-            ui.say(f"  FAIL  {s['name']}: {s['detail']}")
-    passed = sum(1 for s in doc["scenarios"] if s["passed"])
-    ui.say(f"{passed}/{len(doc['scenarios'])} scenarios passed")
+        ui.say(f"build failed: {doc['error']} (fix the recipe's port step that makes this line, "
+               f"resync, validate again)", style="red")
+    else:
+        for s in doc["scenarios"]:
+            if s["passed"]:
+                ui.say(f"  pass  {s['name']}", style="green")
+            else:
+                ui.say(f"  FAIL  {s['name']}: {s['detail']}", style="red")
+        passed = sum(1 for s in doc["scenarios"] if s["passed"])
+        ui.say(f"{passed}/{len(doc['scenarios'])} scenarios passed", style="green" if doc.get("ok") else "red")
+        if not doc.get("ok"):
+            ui.say("  a failing scenario names what the driver did and what the model expected; "
+                   "'porter validate --json' gives every detail", style="red")
     live = [m for m in doc.get("mutants", []) if m.get("applied", True)]
     if live:
         killed = [m for m in live if m["killed"]]
         ui.say(f"mutants: {len(killed)}/{len(live)} killed ({100 * doc.get('kill_rate', 0):.0f}%)")
         for m in live:
             if not m["killed"]:
-                ui.say(f"  survived  {m['name']} ({m['kind']}: {m.get('why', '')}): {m.get('detail', '')}")
+                ui.say(f"  survived  {m['name']} ({m['kind']}: {m.get('why', '')}): {m.get('detail', '')}",
+                       style="yellow")
+    if doc.get("kept"):
+        ui.say(f"kept the revision applied on the base in {doc['kept']} for inspection "
+               f"(remove it when done)", style="yellow")

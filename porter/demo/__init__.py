@@ -144,14 +144,16 @@ def run(target: Path, progress=lambda text: None) -> dict:
         progress("building the Xen tree and the hand-made port")
         xen = build_xen(target, upstream)
         ws = workspace.init(target / "ws", "ipmmu-vmsa", str(upstream), str(xen), "base",
-                            public_url="https://example.org/demo/renesas-bsp.git")
+                            public_url="https://example.org/demo/renesas-bsp.git",
+                            xen_public_url="https://example.org/demo/xen.git")
         progress("learning the hand-made port")
         learn.learn(ws, "ipmmu", RELEASES[0])
-        first = resync.resync(ws, RELEASES[0], progress)
+        sender = f"{AUTHOR[0]} <{AUTHOR[1]}>"
+        first = resync.resync(ws, RELEASES[0], progress, sender=sender)
         progress("validating v1 against the IPMMU model")
         checked = validate_tip(ws, target / "v1-sources")
         progress(f"resync onto {RELEASES[-1]}")
-        update = resync.resync(ws, RELEASES[-1], progress)
+        update = resync.resync(ws, RELEASES[-1], progress, sender=sender)
         progress(f"validating {update['revision']} against the IPMMU model")
         checked_update = validate_tip(ws, target / f"{update['revision']}-sources")
     except BaseException:

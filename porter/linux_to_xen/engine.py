@@ -18,7 +18,7 @@ import jinja2
 
 from .. import cparse, templating
 from . import symbols
-from .rules import TEMPLATE_DIR, Rule
+from .rules import ANCHOR_KINDS, TEMPLATE_DIR, Rule
 
 _NAME_TYPES = ("identifier", "type_identifier", "field_identifier")
 _IF0 = re.compile(rb"^[ \t]*#[ \t]*if[ \t]+0\b[^\n]*$")
@@ -122,8 +122,11 @@ def _with_semicolon(src: bytes, end: int) -> int:
 
 
 def _live_chain(st: _State, chain) -> bool:
-    """No enclosing #if, or only the #else side of an `#if 0` porter (or a person) wrote."""
+    """No enclosing #if but a header's include guard, or only the #else side of an `#if 0`
+    porter (or a person) wrote."""
     for c in chain:
+        if _is_include_guard(st, c):
+            continue
         if c.type == "preproc_if":
             cond = c.child_by_field_name("condition")
             if cond is not None and st.text(cond).strip() == "0":
@@ -136,6 +139,18 @@ def _live_chain(st: _State, chain) -> bool:
     return True
 
 
+def _is_include_guard(st: _State, node) -> bool:
+    """`#ifndef X` whose first item is `#define X`."""
+    if node.type != "preproc_ifdef" or not st.text(node).lstrip().startswith("#ifndef"):
+        return False
+    name = node.child_by_field_name("name")
+    first = next((c for c in node.named_children if c.id != (name.id if name else None)
+                  and c.type != "comment"), None)
+    return name is not None and first is not None and first.type == "preproc_def" \
+        and first.child_by_field_name("name") is not None \
+        and st.text(first.child_by_field_name("name")) == st.text(name)
+
+
 def _field_decls(body):
     for c in body.named_children:
         if c.type == "field_declaration":
@@ -144,111 +159,184 @@ def _field_decls(body):
             yield from _field_decls(c)
 
 
-def find(st: _State, rule: Rule) -> list[Match]:
-    a = rule.anchor
-    src = st.source
-    out: list[Match] = []
-    k = a.kind
-    if k == "function":
-        out = [Match(n.start_byte, n.end_byte, n, f"function {name}") for n, name in _functions(st, a.name)]
-    elif k in ("struct", "declaration", "define", "macro", "include"):
-        for item, _chain in st.items():
-            kind, name = cparse.item_identity(item, src)
-            if k == "struct" and kind in ("struct", "union") and _glob(a.name, name):
-                node = item
-                body = node if node.type.endswith("_specifier") else node.child_by_field_name("type")
-                if body is None or body.child_by_field_name("body") is None:
-                    continue
-                out.append(Match(item.start_byte, _with_semicolon(src, item.end_byte), item, f"{kind} {name}"))
-            elif k == "declaration" and kind in ("declaration", "typedef", "macro") \
-                    and any(_glob(a.name, n) for n in name.split(",")):
-                out.append(Match(item.start_byte, item.end_byte, item, f"{kind} {name}"))
-            elif k == "define" and kind == "define" and _glob(a.name, name):
-                out.append(Match(item.start_byte, item.end_byte, item, f"define {name}"))
-            elif k == "macro" and kind == "macro" and _glob(a.name, name):
-                out.append(Match(item.start_byte, item.end_byte, item, f"{name}()"))
-            elif k == "include" and kind == "include" and _glob(a.name, name.strip("<>\"")):
-                out.append(Match(item.start_byte, item.end_byte, item, f"include {name}"))
-    elif k == "field":
-        sname, _, fname = a.name.partition(".")
-        for item, _chain in st.items():
-            kind, name = cparse.item_identity(item, src)
-            if kind not in ("struct", "union") or not _glob(sname, name):
-                continue
-            spec = item if item.type.endswith("_specifier") else item.child_by_field_name("type")
-            body = spec.child_by_field_name("body") if spec is not None else None
-            for fd in (_field_decls(body) if body is not None else ()):
-                names = [cparse.declarator_name(d, src) for d in fd.children_by_field_name("declarator")]
-                if any(n and _glob(fname or "*", n) for n in names):
-                    out.append(Match(fd.start_byte, fd.end_byte, fd, f"{name}.{','.join(filter(None, names))}"))
-    elif k == "statement":
-        seen = set()
-        for fn, fname in _functions(st, a.inside):
-            for n in _walk(fn):
-                hit = False
-                if a.calls and n.type == "call_expression":
-                    f = n.child_by_field_name("function")
-                    hit = f is not None and f.type == "identifier" and _glob(a.calls, st.text(f))
-                elif a.mentions and n.type in _NAME_TYPES:
-                    hit = _glob(a.mentions, st.text(n))
-                if not hit:
-                    continue
-                s = n
-                while s.parent is not None and s.parent.type != "compound_statement" \
-                        and s.parent.type not in cparse.PREPROC_CONTAINERS:
-                    s = s.parent
-                if s.parent is None or s.id in seen:
-                    continue
-                seen.add(s.id)
-                out.append(Match(s.start_byte, s.end_byte, s, f"statement in {fname}"))
-    elif k == "preproc":
-        for n in _walk(st.parsed.tree.root_node):
-            if n.type in ("preproc_if", "preproc_ifdef"):
-                cond = n.child_by_field_name("condition") or n.child_by_field_name("name")
-                if cond is not None and _glob(a.name, st.text(cond).strip()) or \
-                        cond is not None and a.name != "*" and a.name in st.text(cond):
-                    out.append(Match(n.start_byte, n.end_byte, n, f"#if {st.text(cond).strip()}"))
-    elif k == "call":
-        for n in _walk(st.parsed.tree.root_node):
-            if n.type == "call_expression":
-                f = n.child_by_field_name("function")
-                if f is not None and f.type == "identifier" and _glob(a.name, st.text(f)) \
-                        and (a.inside is None or _glob(a.inside, _enclosing_function(st, n) or "")):
-                    out.append(Match(n.start_byte, n.end_byte, n, f"call {st.text(f)}"))
-    elif k == "type":
-        want_struct = a.name.startswith(("struct ", "union ", "enum "))
-        tag = a.name.split(None, 1)[1] if want_struct else a.name
-        for n in _walk(st.parsed.tree.root_node):
-            if want_struct and n.type.endswith("_specifier") and n.child_by_field_name("body") is None:
-                nm = n.child_by_field_name("name")
-                if nm is not None and n.type.startswith(a.name.split()[0]) and _glob(tag, st.text(nm)):
-                    out.append(Match(n.start_byte, n.end_byte, n, f"type {st.text(n)}"))
-            elif not want_struct and n.type == "type_identifier" and _glob(tag, st.text(n)) \
-                    and n.parent is not None and not n.parent.type.endswith("_specifier"):
-                out.append(Match(n.start_byte, n.end_byte, n, f"type {st.text(n)}"))
-        if a.inside:
-            out = [m for m in out if _glob(a.inside, _enclosing_function(st, m.node) or "")]
-    elif k == "string":
-        pat = re.compile(rule.pattern.encode()) if rule.pattern else None
-        for n in _walk(st.parsed.tree.root_node):
-            if n.type == "string_literal":
-                t = src[n.start_byte:n.end_byte]
-                if (pat is None or pat.search(t)) and (a.name == "*" or a.name.encode() in t) \
-                        and (a.inside is None or _glob(a.inside, _enclosing_function(st, n) or "")):
-                    out.append(Match(n.start_byte, n.end_byte, n, "string"))
-    elif k == "identifier":
-        for n in _walk(st.parsed.tree.root_node):
-            if n.type in _NAME_TYPES and _glob(a.name, st.text(n)):
-                out.append(Match(n.start_byte, n.end_byte, n, f"identifier {st.text(n)}"))
-    elif k == "includes":
-        incs = [item for item, chain in st.items()
-                if item.type == "preproc_include" and _live_chain(st, chain)
-                and not st.is_dead(item.start_byte)]
-        if incs:
-            out.append(Match(incs[0].start_byte, incs[-1].end_byte, None, "include list"))
-    elif k == "file":
-        out.append(Match(0, len(src), None, "file"))
+def _struct_body(item):
+    spec = item if item.type.endswith("_specifier") else item.child_by_field_name("type")
+    return spec.child_by_field_name("body") if spec is not None else None
+
+
+def _find_function(st: _State, rule: Rule) -> list[Match]:
+    return [Match(n.start_byte, n.end_byte, n, f"function {name}") for n, name in _functions(st, rule.anchor.name)]
+
+
+def _items_of(st: _State, kinds: tuple[str, ...]):
+    for item, _chain in st.items():
+        kind, name = cparse.item_identity(item, st.source)
+        if kind in kinds:
+            yield item, kind, name
+
+
+def _find_struct(st: _State, rule: Rule) -> list[Match]:
+    return [Match(item.start_byte, _with_semicolon(st.source, item.end_byte), item, f"{kind} {name}")
+            for item, kind, name in _items_of(st, ("struct", "union"))
+            if _glob(rule.anchor.name, name) and _struct_body(item) is not None]
+
+
+def _find_declaration(st: _State, rule: Rule) -> list[Match]:
+    return [Match(item.start_byte, item.end_byte, item, f"{kind} {name}")
+            for item, kind, name in _items_of(st, ("declaration", "typedef", "macro"))
+            if any(_glob(rule.anchor.name, n) for n in name.split(","))]
+
+
+def _find_define(st: _State, rule: Rule) -> list[Match]:
+    return [Match(item.start_byte, item.end_byte, item, f"define {name}")
+            for item, _kind, name in _items_of(st, ("define",)) if _glob(rule.anchor.name, name)]
+
+
+def _find_macro(st: _State, rule: Rule) -> list[Match]:
+    return [Match(item.start_byte, item.end_byte, item, f"{name}()")
+            for item, _kind, name in _items_of(st, ("macro",)) if _glob(rule.anchor.name, name)]
+
+
+def _find_include(st: _State, rule: Rule) -> list[Match]:
+    return [Match(item.start_byte, item.end_byte, item, f"include {name}")
+            for item, _kind, name in _items_of(st, ("include",)) if _glob(rule.anchor.name, name.strip("<>\""))]
+
+
+def _find_field(st: _State, rule: Rule) -> list[Match]:
+    sname, _, fname = rule.anchor.name.partition(".")
+    out = []
+    for item, _kind, name in _items_of(st, ("struct", "union")):
+        body = _struct_body(item)
+        if not _glob(sname, name) or body is None:
+            continue
+        for fd in _field_decls(body):
+            names = [cparse.declarator_name(d, st.source) for d in fd.children_by_field_name("declarator")]
+            if any(n and _glob(fname or "*", n) for n in names):
+                out.append(Match(fd.start_byte, fd.end_byte, fd, f"{name}.{','.join(filter(None, names))}"))
     return out
+
+
+def _statement_hit(st: _State, a, n) -> bool:
+    if a.calls and n.type == "call_expression":
+        f = n.child_by_field_name("function")
+        return f is not None and f.type == "identifier" and _glob(a.calls, st.text(f))
+    if a.mentions and n.type in _NAME_TYPES:
+        return _glob(a.mentions, st.text(n))
+    return False
+
+
+def _find_statement(st: _State, rule: Rule) -> list[Match]:
+    a = rule.anchor
+    seen, out = set(), []
+    for fn, fname in _functions(st, a.inside):
+        for n in _walk(fn):
+            if not _statement_hit(st, a, n):
+                continue
+            s = n
+            while s.parent is not None and s.parent.type != "compound_statement" \
+                    and s.parent.type not in cparse.PREPROC_CONTAINERS:
+                s = s.parent
+            if s.parent is None or s.id in seen:
+                continue
+            seen.add(s.id)
+            out.append(Match(s.start_byte, s.end_byte, s, f"statement in {fname}"))
+    return out
+
+
+def _find_preproc(st: _State, rule: Rule) -> list[Match]:
+    name, out = rule.anchor.name, []
+    for n in _walk(st.parsed.tree.root_node):
+        if n.type not in ("preproc_if", "preproc_ifdef"):
+            continue
+        cond = n.child_by_field_name("condition") or n.child_by_field_name("name")
+        if cond is None:
+            continue
+        text = st.text(cond).strip()
+        if _glob(name, text) or (name != "*" and name in st.text(cond)):
+            out.append(Match(n.start_byte, n.end_byte, n, f"#if {text}"))
+    return out
+
+
+def _inside(st: _State, a, node) -> bool:
+    return a.inside is None or _glob(a.inside, _enclosing_function(st, node) or "")
+
+
+def _find_call(st: _State, rule: Rule) -> list[Match]:
+    a, out = rule.anchor, []
+    for n in _walk(st.parsed.tree.root_node):
+        f = n.child_by_field_name("function") if n.type == "call_expression" else None
+        if f is not None and f.type == "identifier" and _glob(a.name, st.text(f)) and _inside(st, a, n) \
+                and (not a.value or n.parent is None or n.parent.type != "expression_statement"):
+            out.append(Match(n.start_byte, n.end_byte, n, f"call {st.text(f)}"))
+    return out
+
+
+def _is_tagged_type(st: _State, n, kind: str, tag: str) -> bool:
+    if not (n.type.endswith("_specifier") and n.child_by_field_name("body") is None):
+        return False
+    nm = n.child_by_field_name("name")
+    return nm is not None and n.type.startswith(kind) and _glob(tag, st.text(nm))
+
+
+def _is_named_type(st: _State, n, tag: str) -> bool:
+    return n.type == "type_identifier" and _glob(tag, st.text(n)) \
+        and n.parent is not None and not n.parent.type.endswith("_specifier")
+
+
+def _find_type(st: _State, rule: Rule) -> list[Match]:
+    a = rule.anchor
+    tagged = a.name.startswith(("struct ", "union ", "enum "))
+    kind, tag = a.name.split(None, 1) if tagged else ("", a.name)
+    out = []
+    for n in _walk(st.parsed.tree.root_node):
+        if _is_tagged_type(st, n, kind, tag) if tagged else _is_named_type(st, n, tag):
+            out.append(Match(n.start_byte, n.end_byte, n, f"type {st.text(n)}"))
+    if a.inside:
+        out = [m for m in out if _inside(st, a, m.node)]
+    return out
+
+
+def _find_string(st: _State, rule: Rule) -> list[Match]:
+    a, out = rule.anchor, []
+    pat = re.compile(rule.pattern.encode()) if rule.pattern else None
+    for n in _walk(st.parsed.tree.root_node):
+        if n.type != "string_literal":
+            continue
+        t = st.source[n.start_byte:n.end_byte]
+        if (pat is None or pat.search(t)) and (a.name == "*" or a.name.encode() in t) and _inside(st, a, n):
+            out.append(Match(n.start_byte, n.end_byte, n, "string"))
+    return out
+
+
+def _find_identifier(st: _State, rule: Rule) -> list[Match]:
+    return [Match(n.start_byte, n.end_byte, n, f"identifier {st.text(n)}")
+            for n in _walk(st.parsed.tree.root_node)
+            if n.type in _NAME_TYPES and _glob(rule.anchor.name, st.text(n))]
+
+
+def _find_includes(st: _State, rule: Rule) -> list[Match]:
+    incs = [item for item, chain in st.items()
+            if item.type == "preproc_include" and _live_chain(st, chain) and not st.is_dead(item.start_byte)]
+    return [Match(incs[0].start_byte, incs[-1].end_byte, None, "include list")] if incs else []
+
+
+def _find_file(st: _State, rule: Rule) -> list[Match]:
+    return [Match(0, len(st.source), None, "file")]
+
+
+FINDERS = {"function": _find_function, "struct": _find_struct, "declaration": _find_declaration,
+           "define": _find_define, "macro": _find_macro, "include": _find_include, "field": _find_field,
+           "statement": _find_statement, "preproc": _find_preproc, "call": _find_call, "type": _find_type,
+           "string": _find_string, "identifier": _find_identifier, "includes": _find_includes,
+           "file": _find_file}
+
+
+assert set(FINDERS) == ANCHOR_KINDS
+
+
+def find(st: _State, rule: Rule) -> list[Match]:
+    """Every place the rule's anchor matches (live or not: the caller decides)."""
+    return FINDERS[rule.anchor.kind](st, rule)
 
 
 # ------------------------------------------------------------------------------ operations

@@ -1,7 +1,12 @@
 """porter lint: Linux-only API left in live code.
 
 A name used in live code is fine when the file(s) define it (or a local header they include),
-Xen's headers at the ref define it, or C itself does.  Everything else is a finding.
+C itself does, or a Xen header the file reaches through its includes defines it (transitively,
+with xen/config.h, which Xen's build force-includes); code under a Kconfig option a default arm
+build leaves off (no default, selected by nothing, in no defconfig) is not live.  While a file still includes headers Xen
+does not have (each one a finding), any name Xen's headers define counts.  A member access whose
+struct the code names (a variable, parameter or member of known struct type, a cast, a designated
+initializer) is checked against that struct's members.  Everything else is a finding.
 """
 from __future__ import annotations
 
@@ -9,14 +14,14 @@ import re
 from pathlib import Path
 
 from .. import cparse
-from . import symbols
+from . import structs, symbols
 from .xenindex import XenIndex, xen_index
 
 _LOCAL_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
 _SYS_INCLUDE = re.compile(rb"^[ \t]*#[ \t]*include[ \t]*<([^>]+)>", re.M)
 
 
-def _local_headers(files: dict[str, bytes]) -> dict[str, bytes]:
+def local_headers(files: dict[str, bytes]) -> dict[str, bytes]:
     """Quoted includes found among the given files or beside them on disk."""
     found: dict[str, bytes] = {}
     by_base = {Path(n).name: n for n in files}
@@ -42,68 +47,146 @@ def _local_headers(files: dict[str, bytes]) -> dict[str, bytes]:
     return found
 
 
-def lint_sources(files: dict[str, bytes], index: XenIndex) -> list[dict]:
-    """Findings for files (name -> bytes) against a Xen index."""
-    parsed = {n: cparse.parse(s) for n, s in files.items()}
-    extra = _local_headers(files)
-    file_defines: set[str] = set()
-    file_fields: set[str] = set()
-    for n, s in extra.items():
-        syms = symbols.collect(s, live_only=False)
-        file_defines |= syms.defines
-        file_fields |= syms.fields
+def _includes(src: bytes, known) -> tuple[list[str], list[str]]:
+    """(system, quoted) includes of src's live code."""
+    dead = symbols.Ranges(symbols.dead_ranges(src, known))
+    clean = symbols.blank_comments(src)
+    system = [m.group(1).decode("utf-8", "replace") for m in _SYS_INCLUDE.finditer(clean) if m.start() not in dead]
+    quoted = [m.group(1).decode("utf-8", "replace") for m in _LOCAL_INCLUDE.finditer(clean) if m.start() not in dead]
+    return system, quoted
+
+
+class Scope:
+    """What the given files may use from Xen: the names their includes reach, or (while a Linux
+    header is still included) any name Xen's headers define."""
+
+    def __init__(self, files: dict[str, bytes], extra: dict[str, bytes], index: XenIndex):
+        local = {Path(n).name for n in [*files, *extra]}
+        reached: list[str] = []
+        strict = bool(index.header_names) and bool(files)     # no file to read includes from: any
+        for src in [*files.values(), *extra.values()]:
+            system, quoted = _includes(src, index.default_config_known)
+            for inc in system:
+                h = index.resolve(inc)
+                strict = strict and h is not None
+                reached += [h] if h else []
+            for inc in quoted:       # one not found beside the file counts for nothing
+                h = index.resolve(inc) if Path(inc).name not in local else None
+                reached += [h] if h else []
+        self.index = index
+        self.names = index.scope(tuple(reached)) if strict else None
+
+    def has(self, name: str) -> bool:
+        return self.index.defines(name) if self.names is None else name in self.names
+
+
+def _own_definitions(files, extra, parsed, index):
+    defines: set[str] = set()
+    fields: set[str] = set()
     nonname = dict(index.nonname_params)
-    for n, s in extra.items():
-        nonname.update(symbols.collect(s, live_only=False).nonname_params)
-    for n, s in files.items():
-        syms = symbols.collect(s, parsed[n], live_only=False, known=index.macro_known,
-                               live_defs=True)
-        file_defines |= syms.defines
-        file_fields |= syms.fields
+    table = structs.StructTable()
+    for s in extra.values():
+        syms = symbols.collect(s, live_only=False)
+        defines |= syms.defines
+        fields |= syms.fields
         nonname.update(syms.nonname_params)
-
-    def known(name: str):
-        if name in file_defines:
-            return None
-        return index.macro_known(name)
-
-    findings = []
+        table.update(structs.table(cparse.parse(s), symbols.dead_ranges(s, index.default_config_known)))
     for n, s in files.items():
-        syms = symbols.collect(s, parsed[n], known=known)
+        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True)
+        defines |= syms.defines
+        fields |= syms.fields
+        nonname.update(syms.nonname_params)
+        table.update(structs.table(parsed[n], symbols.dead_ranges(s, index.default_config_known)))
+    return defines, fields, nonname, table
+
+
+def _member_of(use, types: structs.StructTypes, tables: tuple[structs.StructTable, ...], root) -> str | None:
+    """The struct a member use is on, when known and defined (so the member can be checked)."""
+    node = root.descendant_for_byte_range(use.offset, use.offset + len(use.name))
+    if node is None or node.type != "field_identifier":
+        return None
+    tag = types.owner(node)
+    return tag if tag and any(tag in t.members for t in tables) else None
+
+
+class _Checker:
+    """Whether each use in one set of files is Linux-only, and why."""
+
+    def __init__(self, files: dict[str, bytes], index: XenIndex, scope_files: dict[str, bytes] | None):
+        self.index = index
+        self.parsed = {n: cparse.parse(s) for n, s in files.items()}
+        extra = local_headers(files)
+        self.defines, self.fields, self.nonname, self.own_structs = \
+            _own_definitions(files, extra, self.parsed, index)
+        self.scope = Scope(files, extra, index) if scope_files is None else \
+            Scope(scope_files, local_headers(scope_files), index)
+        self.structs = structs.StructTable()
+        self.structs.update(self.own_structs)
+        self.structs.update(index.structs)
+
+    def known(self, name: str):
+        return None if name in self.defines else self.index.default_config_known(name)
+
+    def problem(self, use, types: structs.StructTypes, root) -> dict | None:
+        """None when the use is fine, else the finding's kind (and the struct it is not in)."""
+        name = use.name
+        if symbols.is_builtin(name):
+            return None
+        if use.arg_of and (symbols.ignores_arg(self.nonname.get(use.arg_of[0], ()), use.arg_of[1])
+                           or name.startswith("CONFIG_")):
+            return None     # an argument the macro never uses as a name; a Kconfig option
+        owner = _member_of(use, types, (self.own_structs, self.index.structs), root) \
+            if use.kind == "field" else None
+        if owner is not None:
+            return None if name in self.structs.members.get(owner, ()) else {"kind": "field", "struct": owner}
+        if name in self.defines or self.scope.has(name) or (use.kind == "field" and name in self.fields):
+            return None
+        return {"kind": use.kind}
+
+    def file_findings(self, n: str, s: bytes) -> list[dict]:
+        parsed = self.parsed[n]
+        types = structs.StructTypes(parsed, self.structs)
         seen: dict[str, dict] = {}
-        for use in syms.uses:
-            name = use.name
-            if name in seen:
-                seen[name]["count"] += 1
+        for use in symbols.collect(s, parsed, known=self.known).uses:
+            if use.name in seen:
+                seen[use.name]["count"] += 1
                 continue
-            if symbols.is_builtin(name) or name in file_defines or index.defines(name):
-                continue
-            if use.kind == "field" and name in file_fields:
-                continue
-            if use.arg_of and use.arg_of[1] in nonname.get(use.arg_of[0], ()):
-                continue
-            seen[name] = {"symbol": name, "file": n, "line": parsed[n].line_of(use.offset),
-                          "kind": use.kind, "count": 1}
-        dead = symbols.Ranges(symbols.dead_ranges(s, known))
-        clean = symbols.blank_comments(s)
-        for m in _SYS_INCLUDE.finditer(clean):
+            bad = self.problem(use, types, parsed.tree.root_node)
+            if bad is not None:
+                seen[use.name] = {"symbol": use.name, "file": n, "line": parsed.line_of(use.offset),
+                                  "count": 1, **bad}
+        dead = symbols.Ranges(symbols.dead_ranges(s, self.known))
+        for m in _SYS_INCLUDE.finditer(symbols.blank_comments(s)):
             path = m.group(1).decode("utf-8", "replace")
-            if m.start() in dead or index.has_header(path):
-                continue
-            seen.setdefault("<" + path + ">", {"symbol": path, "file": n,
-                                                "line": s.count(b"\n", 0, m.start()) + 1,
-                                                "kind": "include", "count": 1})
-        for f in seen.values():
-            if f["kind"] == "include":
-                f["message"] = f"#include <{f['symbol']}>: no such header in Xen at {index.ref}"
-            else:
-                uses = f"{f['count']} use{'s' if f['count'] != 1 else ''}"
-                f["message"] = (f"{f['kind']} '{f['symbol']}' is defined neither in the file(s) nor in "
-                                f"Xen at {index.ref} ({uses} in live code)")
-            del f["count"]
-            findings.append(f)
+            if m.start() not in dead and not self.index.has_header(path):
+                seen.setdefault("<" + path + ">", {"symbol": path, "file": n, "line": parsed.line_of(m.start()),
+                                                    "kind": "include", "count": 1})
+        return [_message(f, self.index) for f in seen.values()]
+
+
+def lint_sources(files: dict[str, bytes], index: XenIndex,
+                 scope_files: dict[str, bytes] | None = None) -> list[dict]:
+    """Findings for files (name -> bytes) against a Xen index; scope_files, when given, are the
+    files whose includes decide what Xen names are in scope (a unit linted on its own)."""
+    checker = _Checker(files, index, scope_files)
+    findings = [f for n, s in files.items() for f in checker.file_findings(n, s)]
     findings.sort(key=lambda f: (f["file"], f["line"], f["symbol"]))
     return findings
+
+
+def _message(f: dict, index: XenIndex) -> dict:
+    count = f.pop("count")
+    owner = f.pop("struct", None)
+    if f["kind"] == "include":
+        f["message"] = f"#include <{f['symbol']}>: no such header in Xen at {index.ref}"
+    elif owner is not None:
+        f["message"] = (f"field '{f['symbol']}' is not a member of struct {owner} "
+                        f"({count} use{'s' if count != 1 else ''} in live code)")
+    else:
+        uses = f"{count} use{'s' if count != 1 else ''}"
+        f["message"] = (f"{f['kind']} '{f['symbol']}' is defined neither in the file(s) nor in the "
+                        f"Xen headers they include at {index.ref} ({uses} in live code)")
+    return f
 
 
 def lint(files: dict[str, bytes], xen_repo, ref: str, index: XenIndex | None = None) -> list[dict]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import cparse, gitutil
 from . import engine, symbols
-from .lint import lint_sources
+from .lint import Scope, lint_sources, local_headers
 from .rules import Anchor, Rule, load_packs, pack_names
 from .xenindex import XenIndex
 
@@ -40,6 +40,7 @@ class PortOutcome:
     findings: list = field(default_factory=list)
     compat: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    uncalled: list = field(default_factory=list)   # [{function, line}]: static, nothing live uses them
 
 
 def detect_provenance(path: Path) -> Provenance:
@@ -86,6 +87,34 @@ def _needed_helpers(output: bytes, helpers: dict, index: XenIndex) -> list:
     for n in wanted:
         add(n)
     return [helpers[n] for n in chosen if helpers[n].text.strip()]
+
+
+def add_needed_headers(output: bytes, filename: str, index: XenIndex) -> bytes:
+    """Include the Xen header of every Xen name the live code uses that its includes do not reach."""
+    scope = Scope({filename: output}, local_headers({filename: output}), index)
+    if scope.names is None:
+        return output
+    syms = symbols.collect(output, known=index.macro_known, live_defs=True)
+    own = syms.defines | syms.fields
+    wanted: list[str] = []
+    for use in syms.uses:
+        if use.kind == "field" or use.name in own or symbols.is_builtin(use.name) or scope.has(use.name):
+            continue
+        homes = index.headers_defining(use.name)
+        if homes and homes[0] not in wanted:
+            wanted.append(homes[0])
+    st = engine._State(output, index.macro_known)
+    live = [item for item, chain in st.items() if item.type == "preproc_include"
+            and engine._live_chain(st, chain) and not st.is_dead(item.start_byte)
+            and st.text(item).split(None, 1)[-1].startswith("<")]
+    if not wanted:
+        return output
+    lines = b"".join(f"#include <{h}>\n".encode() for h in sorted(wanted))
+    if not live:
+        return lines + output
+    at = output.find(b"\n", live[-1].start_byte)
+    at = len(output) if at == -1 else at + 1
+    return output[:at] + lines + output[at:]
 
 
 def _top_items(parsed: cparse.Parsed, dead: symbols.Ranges):
@@ -144,6 +173,24 @@ def _unit_for(parsed: cparse.Parsed, items, off: int):
     return None
 
 
+def _prototypes(parsed: cparse.Parsed, items, name: str) -> list[tuple[int, int]]:
+    out = []
+    for item, _chain in items:
+        if item.type != "declaration":
+            continue
+        decls = item.children_by_field_name("declarator")
+        if len(decls) == 1 and _is_function_declarator(decls[0]) \
+                and cparse.declarator_name(decls[0], parsed.source) == name:
+            out.append((item.start_byte, item.end_byte))
+    return out
+
+
+def _is_function_declarator(node) -> bool:
+    while node is not None and node.type == "pointer_declarator":
+        node = node.child_by_field_name("declarator")
+    return node is not None and node.type == "function_declarator"
+
+
 def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
     """Disable the smallest unit around each finding; [{unit, reason}] for the report."""
     parsed = cparse.parse(output)
@@ -158,9 +205,13 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
         entry = units.setdefault((s, e), {"unit": name, "symbols": []})
         if f["symbol"] not in entry["symbols"]:
             entry["symbols"].append(f["symbol"])
+    for name in [e["unit"][len("function "):] for e in units.values() if e["unit"].startswith("function ")]:
+        for s, e in _prototypes(parsed, items, name):     # a prototype left alone: declared, never defined
+            units.setdefault((s, e), {"unit": f"declaration {name}", "symbols": [],
+                                      "reason": "its definition is disabled"})
     ranges, report = [], []
     for (s, e), entry in sorted(units.items()):
-        reason = "uses Linux-only " + ", ".join(entry["symbols"][:6]) + (
+        reason = entry.get("reason") or "uses Linux-only " + ", ".join(entry["symbols"][:6]) + (
             " ..." if len(entry["symbols"]) > 6 else "")
         ranges.append((s, e, reason))
         report.append({"unit": entry["unit"], "reason": reason})
@@ -200,6 +251,7 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
         r2 = engine.apply_rules(out, [rule], filename=filename)
         out = r2.output
         res.drift += r2.drift
+    out = add_needed_headers(out, filename, index)
     t2 = time.perf_counter()
     # last resort: disable what still uses Linux-only API
     findings = []
@@ -212,6 +264,10 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
             break
         out = new
         disabled += report
+    unused = [u for u in unused_statics(out, index) if u["kind"] == "variable"]
+    if unused:     # a static variable only disabled code used: Xen's -Werror=unused-variable
+        disabled += [{"unit": f"declaration {u['name']}", "reason": "nothing live uses it"} for u in unused]
+        out = engine.disable_ranges(out, [(u["start"], u["end"], "nothing live uses it") for u in unused])
     t3 = time.perf_counter()
     prov = provenance or Provenance(upstream_path=filename)
     rule = Rule("porter.provenance", "insert_template", Anchor("file", where="start"),
@@ -222,7 +278,49 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
     out = engine.apply_rules(out, [rule], filename=filename).output
     return PortOutcome(out, disabled, res.drift, findings, [h.name for h in chosen],
                        {"rules": t1 - t0, "compat": t2 - t1, "lint_loop": t3 - t2,
-                        "total": time.perf_counter() - t0})
+                        "total": time.perf_counter() - t0},
+                       [{"function": u["name"], "line": u["line"]} for u in unused_statics(out, index)
+                        if u["kind"] == "function"])
+
+
+def unused_statics(source: bytes, index: XenIndex | None = None) -> list[dict]:
+    """Live static functions (not inline) and variables nothing else in live code refers to: Xen
+    builds with -Werror, so each fails the build (-Wunused-function, -Wunused-variable).
+    [{name, kind: function|variable, line, start, end}]"""
+    known = index.macro_known if index else None
+    dead = symbols.Ranges(symbols.dead_ranges(source, known))
+    parsed = cparse.parse(source)
+    spans = {}
+    for item, _chain in cparse.top_level_items(parsed.tree.root_node):
+        if item.start_byte in dead:
+            continue
+        found = _static_definition(item, source)
+        if found:
+            spans[found[0]] = (found[1], item.start_byte, item.end_byte)
+    used = {u.name for u in symbols.collect(source, parsed, known=known).uses
+            if not (u.name in spans and spans[u.name][1] <= u.offset < spans[u.name][2])}
+    return [{"name": n, "kind": k, "line": parsed.line_of(s), "start": s, "end": e}
+            for n, (k, s, e) in sorted(spans.items(), key=lambda x: x[1][1]) if n not in used]
+
+
+def _static_definition(item, source: bytes) -> tuple[str, str] | None:
+    """(name, function|variable) of a static function definition (not inline) or a static variable."""
+    if item.type == "function_definition":
+        body = item.child_by_field_name("body")
+        head = source[item.start_byte:body.start_byte] if body is not None else b""
+        if re.search(rb"\bstatic\b", head) and not re.search(rb"\binline\b", head):
+            name = cparse.declarator_name(item.child_by_field_name("declarator"), source)
+            return (name, "function") if name else None
+        return None
+    if item.type != "declaration":
+        return None
+    decls = item.children_by_field_name("declarator")
+    storage = [c for c in item.children if c.type == "storage_class_specifier"]
+    if len(decls) != 1 or [source[c.start_byte:c.end_byte] for c in storage] != [b"static"] \
+            or _is_function_declarator(decls[0].child_by_field_name("declarator") or decls[0]):
+        return None
+    name = cparse.declarator_name(decls[0], source)
+    return (name, "variable") if name else None
 
 
 def live_functions(source: bytes, index: XenIndex | None = None) -> set[str]:

@@ -46,6 +46,7 @@ class Anchor:
     mentions: str | None = None    # statement: or by a name it mentions
     inside: str | None = None      # restrict to a function (glob)
     where: str = "after"           # insert_template: before/after/start/end
+    value: bool = False            # call: only calls whose value is used (not a statement of their own)
 
     def describe(self) -> str:
         extra = "".join(f" {k}={v}" for k, v in (("calls", self.calls), ("mentions", self.mentions),
@@ -140,7 +141,7 @@ def parse_rule(d: dict, path: Path, where: str, pack: str) -> Rule:
     if not isinstance(a, dict):
         raise _field_error(path, f"{where}.anchor", "missing or not a table")
     for k in a:
-        if k not in ("kind", "name", "calls", "mentions", "in", "where"):
+        if k not in ("kind", "name", "calls", "mentions", "in", "where", "value"):
             raise _field_error(path, f"{where}.anchor.{k}", "unknown field")
     kind = _str(a, "kind", path, f"{where}.anchor", True)
     if kind not in ANCHOR_KINDS:
@@ -152,6 +153,9 @@ def parse_rule(d: dict, path: Path, where: str, pack: str) -> Rule:
                     _str(a, "mentions", path, f"{where}.anchor"),
                     _str(a, "in", path, f"{where}.anchor"),
                     _str(a, "where", path, f"{where}.anchor") or "after")
+    if not isinstance(a.get("value", False), bool) or (a.get("value") and kind != "call"):
+        raise _field_error(path, f"{where}.anchor.value", "must be true or false, on a call anchor")
+    anchor.value = a.get("value", False)
     if anchor.where not in ("before", "after", "start", "end"):
         raise _field_error(path, f"{where}.anchor.where", "must be before, after, start or end")
     if kind == "statement" and not (anchor.calls or anchor.mentions):

@@ -20,6 +20,9 @@ _MACRO_LOCAL = re.compile(
     rb"\b(?:int|long|char|bool|unsigned|signed|short|void|u8|u16|u32|u64|s8|s16|s32|s64|\w+_t"
     rb"|typeof\s*\([^()]*(?:\([^()]*\)[^()]*)*\)|__typeof__\s*\([^()]*(?:\([^()]*\)[^()]*)*\)"
     rb"|struct\s+\w+)[\s*]+(\w+)\s*(?:=|;|\[|,)")
+_TYPEOF_LOCAL = re.compile(
+    rb"\b(?:typeof|__typeof__|__typeof)\s*\([^()]*(?:\([^()]*(?:\([^()]*\)[^()]*)*\)[^()]*)*\)"
+    rb"[\s*]*(?:const\s+|volatile\s+)*([A-Za-z_]\w*)\s*(?:=|;|,|\[)")
 _COMMENT_OR_STRING = re.compile(
     rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
 _DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(\w+)", re.M)
@@ -222,26 +225,32 @@ class FileSymbols:
 
 
 
+def _declarator_def(node, parent) -> bool:
+    return _field_name(parent, node) == "declarator"
+
+
+def _named_def(node, parent) -> bool:
+    return _field_name(parent, node) == "name"
+
+
+def _tag_def(node, parent) -> bool:
+    return parent.child_by_field_name("body") is not None
+
+
+def _always(node, parent) -> bool:
+    return True
+
+
+# parent node type -> is this name, under that parent, a definition?
+_DEFINES_UNDER = {**{pt: _declarator_def for pt in _DECLARATOR_PARENTS},
+                  "enumerator": _named_def, "preproc_def": _named_def, "preproc_function_def": _named_def,
+                  "preproc_params": _always, "labeled_statement": _always,
+                  "struct_specifier": _tag_def, "union_specifier": _tag_def, "enum_specifier": _tag_def}
+
+
 def _is_def(node, parent) -> bool:
-    pt = parent.type
-    if pt in _DECLARATOR_PARENTS:
-        fld = _field_name(parent, node)
-        if fld == "declarator":
-            return True
-        if pt == "parameter_declaration" and fld is None:
-            return False
-        return False
-    if pt == "enumerator":
-        return _field_name(parent, node) == "name"
-    if pt in ("preproc_def", "preproc_function_def"):
-        return _field_name(parent, node) == "name"
-    if pt == "preproc_params":
-        return True
-    if pt in ("struct_specifier", "union_specifier", "enum_specifier"):
-        return parent.child_by_field_name("body") is not None
-    if pt == "labeled_statement":
-        return True
-    return False
+    test = _DEFINES_UNDER.get(parent.type)
+    return test is not None and test(node, parent)
 
 
 def _field_name(parent, child) -> str | None:
@@ -254,83 +263,116 @@ def _field_name(parent, child) -> str | None:
 _NAME_TYPES = ("identifier", "type_identifier", "field_identifier", "statement_identifier")
 
 
+def _macro_params(pdef, src: bytes) -> list[str]:
+    p = pdef.child_by_field_name("parameters") if pdef is not None else None
+    return [src[c.start_byte:c.end_byte].decode() for c in p.named_children
+            if c.type == "identifier"] if p is not None else []
+
+
+def _definition_kind(node, parent) -> str | None:
+    """"field" or "define" when this name node defines something, else None."""
+    if parent is None:
+        return None
+    if _is_def(node, parent):
+        return "field" if node.type == "field_identifier" or parent.type == "field_declaration" else "define"
+    return "define" if _is_macro_decl_param(node, parent) else None
+
+
+class _Collector:
+    """One walk over a parse: each node type has its handler (_HANDLERS); True means descend."""
+
+    def __init__(self, src: bytes, parsed, known, live_only: bool, live_defs: bool):
+        self.src, self.parsed, self.live_only = src, parsed, live_only
+        self.dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
+        self.def_dead = self.dead if live_defs else Ranges(())
+        self.directives = Ranges(directive_lines(src))
+        self.out = FileSymbols()
+
+    def run(self) -> FileSymbols:
+        stack = [self.parsed.tree.root_node]
+        while stack:
+            node = stack.pop()
+            if _HANDLERS.get(node.type, _Collector.descend)(self, node):
+                stack.extend(node.children)
+        self.standin_uses()
+        self.typeof_locals()
+        self.out.uses.sort(key=lambda u: u.offset)
+        return self.out
+
+    def text(self, node) -> str:
+        return self.src[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+    def descend(self, node) -> bool:
+        return True
+
+    def skip(self, node) -> bool:
+        return False
+
+    def name(self, node) -> bool:
+        parent = node.parent
+        kind = _definition_kind(node, parent)
+        if kind is not None:
+            if node.start_byte not in self.def_dead:
+                (self.out.fields if kind == "field" else self.out.defines).add(self.text(node))
+            return False
+        off = node.start_byte
+        if node.type == "statement_identifier" or (self.live_only and off in self.dead) \
+                or off in self.directives:
+            return False
+        self.out.uses.append(Use(self.text(node), off, _use_kind(node, parent, self.src),
+                                 _arg_of(node, parent, self.src)))
+        return False
+
+    def macro_definition(self, node) -> bool:
+        value = node.child_by_field_name("value")
+        body = self.src[value.start_byte:value.end_byte] if value is not None else b""
+        params = node.child_by_field_name("parameters")
+        variadic = params is not None and b"..." in self.src[params.start_byte:params.end_byte]
+        nonname = _nonname_params(body, _macro_params(node, self.src), variadic)
+        mname = node.child_by_field_name("name")
+        if nonname and mname is not None:
+            self.out.nonname_params[self.text(mname)] = nonname
+        return True
+
+    def macro_body(self, node) -> bool:
+        pdef = node.parent
+        params = set(_macro_params(pdef, self.src)) if pdef is not None and \
+            pdef.type == "preproc_function_def" else set()
+        if node.start_byte not in self.dead:
+            self.out.uses.extend(_macro_body_uses(self.src, node.start_byte, node.end_byte, params))
+        return False
+
+    def typeof_locals(self) -> None:
+        """`typeof(x) name = ...;` declares name (tree-sitter reads it as an expression)."""
+        for m in _TYPEOF_LOCAL.finditer(blank_comments_strings(self.src)):
+            if m.start(1) not in self.def_dead:
+                self.out.defines.add(m.group(1).decode())
+
+    def standin_uses(self) -> None:
+        """Spans the stand-ins hid from tree-sitter (for_each macros, annotations)."""
+        src = self.src
+        for start, end in self.parsed.standins:
+            if start in self.dead:
+                continue
+            for i, m in enumerate(_IDENT.finditer(src, start, end)):
+                name = m.group(0).decode()
+                if name in ("struct", "long", "while") or is_builtin(name):
+                    continue
+                if i == 1 and src.startswith(b"DECLARE_BITMAP", start):
+                    continue   # the member the bitmap declares
+                self.out.uses.append(Use(name, m.start(), "macro"))
+
+
+_HANDLERS = {**{t: _Collector.skip for t in ("comment", "string_literal", "char_literal",
+                                             "system_lib_string", "preproc_call")},
+             **{t: _Collector.name for t in _NAME_TYPES},
+             "preproc_function_def": _Collector.macro_definition, "preproc_arg": _Collector.macro_body}
+
+
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
             live_only: bool = True, live_defs: bool = False) -> FileSymbols:
     """Definitions (anywhere, or only in live code with live_defs) and live uses of one file."""
-    parsed = parsed or cparse.parse(src)
-    dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
-    def_dead = dead if live_defs else Ranges(())
-    directives = Ranges(directive_lines(src))
-    out = FileSymbols()
-    macro_params: set[str] = set()
-    stack = [parsed.tree.root_node]
-    while stack:
-        node = stack.pop()
-        t = node.type
-        if t == "comment" or t == "string_literal" or t == "char_literal" \
-                or t == "system_lib_string" or t == "preproc_call":
-            continue
-        if t in _NAME_TYPES:
-            parent = node.parent
-            name = src[node.start_byte:node.end_byte].decode("utf-8", "replace")
-            if parent is not None and _is_def(node, parent):
-                if node.start_byte in def_dead:
-                    continue
-                if t == "field_identifier" or parent.type == "field_declaration":
-                    out.fields.add(name)
-                else:
-                    out.defines.add(name)
-                if parent.type == "preproc_params":
-                    macro_params.add(name)
-                continue
-            if parent is not None and _is_macro_decl_param(node, parent):
-                if node.start_byte not in def_dead:
-                    out.defines.add(name)
-                continue
-            if t == "statement_identifier":
-                continue
-            off = node.start_byte
-            if (live_only and off in dead) or off in directives:
-                continue
-            kind = _use_kind(node, parent, src)
-            out.uses.append(Use(name, off, kind, _arg_of(node, parent, src)))
-            continue
-        if t == "preproc_function_def":
-            p = node.child_by_field_name("parameters")
-            plist = [src[c.start_byte:c.end_byte].decode() for c in p.named_children
-                     if c.type == "identifier"] if p is not None else []
-            value = node.child_by_field_name("value")
-            body = src[value.start_byte:value.end_byte] if value is not None else b""
-            nonname = _nonname_params(body, plist)
-            mname = node.child_by_field_name("name")
-            if nonname and mname is not None:
-                out.nonname_params[src[mname.start_byte:mname.end_byte].decode()] = nonname
-        if t == "preproc_arg":
-            pdef = node.parent
-            params = set()
-            if pdef is not None and pdef.type == "preproc_function_def":
-                p = pdef.child_by_field_name("parameters")
-                plist = [src[c.start_byte:c.end_byte].decode() for c in p.named_children
-                         if c.type == "identifier"] if p is not None else []
-                params = set(plist)
-            if node.start_byte in dead:
-                continue
-            out.uses.extend(_macro_body_uses(src, node.start_byte, node.end_byte, params))
-            continue
-        stack.extend(node.children)
-    # spans the stand-ins hid from tree-sitter (for_each macros, annotations)
-    for start, end in parsed.standins:
-        if start in dead:
-            continue
-        for i, m in enumerate(_IDENT.finditer(src, start, end)):
-            name = m.group(0).decode()
-            if name in ("struct", "long", "while") or is_builtin(name):
-                continue
-            if i == 1 and src.startswith(b"DECLARE_BITMAP", start):
-                continue   # the member the bitmap declares
-            out.uses.append(Use(name, m.start(), "macro"))
-    out.uses.sort(key=lambda u: u.offset)
-    return out
+    return _Collector(src, parsed or cparse.parse(src), known, live_only, live_defs).run()
 
 
 def _is_macro_decl_param(node, parent) -> bool:
@@ -355,8 +397,14 @@ def _arg_of(node, parent, src: bytes) -> tuple[str, int] | None:
     return None
 
 
-def _nonname_params(body: bytes, params: list[str]) -> list[int]:
-    """Parameters a macro body ignores, pastes (##) or stringizes (#): their arguments are not uses."""
+def ignores_arg(spec, i: int) -> bool:
+    """Whether argument i of a macro with nonname_params spec is never a name of its own."""
+    return i in spec or (bool(spec) and spec[-1] == -1 and i >= spec[-2])
+
+
+def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> list[int]:
+    """Parameters a macro body ignores, pastes (##) or stringizes (#): their arguments are not uses.
+    A variadic macro whose body ignores __VA_ARGS__ ends its list with len(params), -1."""
     clean = blank_comments_strings(body)
     plain = set()
     for m in _IDENT.finditer(clean):
@@ -365,7 +413,10 @@ def _nonname_params(body: bytes, params: list[str]) -> list[int]:
         if before.endswith(b"#") or after.startswith(b"##"):
             continue
         plain.add(m.group(0).decode())
-    return [i for i, p in enumerate(params) if p not in plain]
+    out = [i for i, p in enumerate(params) if p not in plain]
+    if variadic and "__VA_ARGS__" not in plain:
+        out += [len(params), -1]
+    return out
 
 
 def _use_kind(node, parent, src: bytes) -> str:

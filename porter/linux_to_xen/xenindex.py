@@ -1,5 +1,8 @@
 """What Xen defines at a ref: names from its headers (macros, functions, inline functions,
-typedefs, struct/union/enum tags, enumerators, variables), struct fields, and Kconfig options.
+typedefs, struct/union/enum tags, enumerators, variables), struct fields, and Kconfig options;
+per header, what it defines and includes, so that a file's scope is what its includes reach
+(`asm/` is the target's, arm; xen/config.h is always in, as Xen's build force-includes it);
+and the members of every struct (structs.py).
 
 Read through porter.gitutil from the Xen git repository; cached as JSON keyed by the tree id of
 the ref, in the workspace's `.porter/` when run inside one, else `$XDG_CACHE_HOME/porter`.
@@ -15,13 +18,18 @@ from pathlib import Path
 from .. import cparse, gitutil
 from ..errors import BadInput
 from ..workspace import atomic_write, cache_for
-from . import symbols
+from . import structs, symbols
 
-INDEX_VERSION = 5
+INDEX_VERSION = 7
+FORCED = ("xen/config.h",)       # Xen's build passes -include xen/config.h
+_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]', re.M)
 HEADER_ROOTS = ("xen/include/",)
 SKIP = ("xen/include/asm-x86/", "xen/include/asm-ia64/", "xen/include/public/arch-x86",
         "xen/include/public/arch-ia64")
 _KCONFIG = re.compile(rb"^[ \t]*(?:menu)?config[ \t]+(\w+)", re.M)
+_KCONFIG_ENTRY = re.compile(rb"^[ \t]*(?:menu)?config[ \t]+(\w+)[^\n]*\n((?:(?![ \t]*(?:menu)?config[ \t]|"
+                            rb"[ \t]*(?:endmenu|menu|choice|endchoice|source|if|endif)\b)[^\n]*\n?)*)", re.M)
+_SELECT = re.compile(rb"^[ \t]*(?:select|imply)[ \t]+(\w+)", re.M)
 
 
 @dataclass
@@ -33,7 +41,12 @@ class XenIndex:
     fields: frozenset
     kconfig: frozenset
     headers: frozenset = frozenset()
+    kconfig_off: frozenset = frozenset()    # options an arm build has off unless asked (no default, unselected)
     nonname_params: dict = field(default_factory=dict)
+    header_names: dict = field(default_factory=dict)      # header -> names it defines (and its fields)
+    header_includes: dict = field(default_factory=dict)   # header -> headers it includes
+    structs: structs.StructTable = field(default_factory=structs.StructTable)
+    _scopes: dict = field(default_factory=dict, repr=False, compare=False)
 
     def defines(self, symbol: str) -> bool:
         """True when Xen's headers at the ref define symbol (any name, or a struct field)."""
@@ -44,6 +57,47 @@ class XenIndex:
 
     def has_header(self, path: str) -> bool:
         return path in self.headers
+
+    def resolve(self, spelled: str, beside: str = "") -> str | None:
+        """The header an include names (<asm/x.h> is the arm one; "x.h" is beside `beside`)."""
+        cands = [os.path.normpath(str(Path(beside).parent / spelled))] if beside else []
+        cands.append("asm-arm/" + spelled[4:] if spelled.startswith("asm/") else spelled)
+        return next((c for c in cands if c in self.header_names), None)
+
+    def scope(self, includes: tuple[str, ...]) -> frozenset:
+        """Names (and fields) reachable from these includes, transitively, with xen/config.h."""
+        key = tuple(sorted(set(includes)))
+        if key not in self._scopes:
+            todo = [h for h in (*FORCED, *key) if h in self.header_names]
+            seen: set[str] = set(todo)
+            names: set[str] = set()
+            while todo:
+                h = todo.pop()
+                names.update(self.header_names[h])
+                for inc in self.header_includes.get(h, ()):
+                    if inc not in seen:
+                        seen.add(inc)
+                        todo.append(inc)
+            self._scopes[key] = frozenset(names)
+        return self._scopes[key]
+
+    def headers_defining(self, name: str) -> list[str]:
+        """Headers that define name, as code includes them, the most general first."""
+        if "_homes" not in self._scopes:
+            homes: dict[str, list[str]] = {}
+            for h, names in sorted(self.header_names.items()):
+                for n in names:
+                    homes.setdefault(n, []).append(h)
+            self._scopes["_homes"] = homes
+        found = self._scopes["_homes"].get(name, [])
+        spelled = ["asm/" + h[len("asm-arm/"):] if h.startswith("asm-arm/") else h for h in found]
+        return sorted(spelled, key=lambda h: (h.count("/"), not h.startswith("xen/"), h))
+
+    def default_config_known(self, name: str) -> bool | None:
+        """Like macro_known, and an option off in a default arm build is known undefined."""
+        if name.startswith("CONFIG_") and name[7:] in self.kconfig_off:
+            return False
+        return self.macro_known(name)
 
     def macro_known(self, name: str) -> bool | None:
         """For preprocessor conditions: a CONFIG_ option Xen lacks is known undefined."""
@@ -80,8 +134,8 @@ def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
     return blobs
 
 
-def _header_names(src: bytes, nonname: dict) -> tuple[set[str], set[str]]:
-    parsed = cparse.parse(src)
+def _header_names(src: bytes, nonname: dict, parsed=None) -> tuple[set[str], set[str]]:
+    parsed = parsed or cparse.parse(src)
     syms = symbols.collect(src, parsed, live_only=False)
     names, fields = set(syms.defines), set(syms.fields)
     nonname.update(syms.nonname_params)
@@ -99,6 +153,24 @@ def _header_names(src: bytes, nonname: dict) -> tuple[set[str], set[str]]:
     return names, fields
 
 
+def _off_by_default(kconfigs: list[bytes], defconfigs: list[bytes]) -> frozenset:
+    """Options no arm build turns on by itself: no default, selected by nothing, in no defconfig."""
+    on: set[str] = set()
+    entries: dict[str, bytes] = {}
+    for text in kconfigs:
+        on |= {m.group(1).decode() for m in _SELECT.finditer(text)}
+        for m in _KCONFIG_ENTRY.finditer(text):
+            entries[m.group(1).decode()] = entries.get(m.group(1).decode(), b"") + m.group(2)
+    for text in defconfigs:
+        on |= {m.group(1).decode() for m in re.finditer(rb"^CONFIG_(\w+)=[ym]", text, re.M)}
+    off = set()
+    for name, body in entries.items():
+        defaults = re.findall(rb"^[ \t]*(?:default|def_bool|def_tristate)[ \t]+(\S+)", body, re.M)
+        if name not in on and all(d == b"n" for d in defaults):
+            off.add(name)
+    return frozenset(off)
+
+
 def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
     files = gitutil.ls_tree(repo, commit)
     headers = {p: s for p, s in files.items()
@@ -108,13 +180,30 @@ def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
     names: set[str] = set()
     fields: set[str] = set()
     nonname: dict = {}
+    per_header: dict[str, list[str]] = {}
+    spelled_includes: dict[str, list[tuple[str, str]]] = {}
+    table = structs.StructTable()
     for path, sha in sorted(headers.items()):
-        n, f = _header_names(blobs.get(sha, b""), nonname)
+        src = blobs.get(sha, b"")
+        parsed = cparse.parse(src)
+        n, f = _header_names(src, nonname, parsed)
         names |= n
         fields |= f
+        rel = path[len("xen/include/"):]
+        per_header[rel] = sorted(n | f)
+        spelled_includes[rel] = [(m.group(1).decode(), m.group(2).decode())
+                                 for m in _INCLUDE.finditer(symbols.blank_comments(src))]
+        table.update(structs.table(parsed))
     kconfig: set[str] = set()
     for sha in kconfigs.values():
         kconfig |= {m.group(1).decode() for m in _KCONFIG.finditer(blobs.get(sha, b""))}
+    arm = {p: s for p, s in kconfigs.items() if not p.startswith("xen/arch/x86/")}
+    defconfigs = [s for p, s in files.items() if p.startswith("xen/arch/arm/configs/")]
+    for sha in defconfigs:
+        if sha not in blobs:
+            blobs.update(_read_blobs(repo, [sha]))
+    kconfig_off = _off_by_default([blobs.get(s, b"") for s in arm.values()],
+                                  [blobs.get(s, b"") for s in defconfigs])
     # include paths as code spells them: <xen/lib.h>, <asm/io.h>, <public/xen.h>
     spelled = set()
     for p in headers:
@@ -122,8 +211,12 @@ def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
         spelled.add(rel)
         if rel.startswith("asm-arm/"):
             spelled.add("asm/" + rel[len("asm-arm/"):])
-    return XenIndex(ref, commit, tree, frozenset(names), frozenset(fields), frozenset(kconfig),
-                    frozenset(spelled), nonname)
+    index = XenIndex(ref, commit, tree, frozenset(names), frozenset(fields), frozenset(kconfig),
+                     frozenset(spelled), kconfig_off, nonname, per_header, {}, table)
+    for rel, incs in spelled_includes.items():
+        found = (index.resolve(inc, rel if quote == '"' else "") for quote, inc in incs)
+        index.header_includes[rel] = sorted({h for h in found if h})
+    return index
 
 
 _MEMO: dict[tuple[str, str], XenIndex] = {}
@@ -146,14 +239,18 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
             doc = json.loads(path.read_text("utf-8"))
             index = XenIndex(ref, commit, tree, frozenset(doc["names"]), frozenset(doc["fields"]),
                              frozenset(doc["kconfig"]), frozenset(doc["headers"]),
-                             doc["nonname_params"])
+                             frozenset(doc["kconfig_off"]), doc["nonname_params"], doc["header_names"], doc["header_includes"],
+                             structs.StructTable.from_json(doc["structs"]))
         except (ValueError, KeyError, OSError):
             index = None
     if index is None:
         index = build(repo, commit, tree, ref)
         doc = {"version": INDEX_VERSION, "tree": tree, "names": sorted(index.names),
                "fields": sorted(index.fields), "kconfig": sorted(index.kconfig),
-               "headers": sorted(index.headers), "nonname_params": index.nonname_params}
+               "headers": sorted(index.headers), "kconfig_off": sorted(index.kconfig_off),
+               "nonname_params": index.nonname_params,
+               "header_names": index.header_names, "header_includes": index.header_includes,
+               "structs": index.structs.to_json()}
         try:
             atomic_write(path, json.dumps(doc).encode())
         except OSError:

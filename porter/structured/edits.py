@@ -50,18 +50,6 @@ class FileEdits:
     path: str
     segments: list[Segment] = field(default_factory=list)
 
-    # -- reading -------------------------------------------------------------------------------
-    def stats(self) -> dict[str, int]:
-        out = {op: 0 for op in OPS}
-        for s in self.segments:
-            out[s.op if not (s.op == "keep" and s.disabled) else "disable"] += 1
-        return out
-
-    def changed_units(self) -> list[str]:
-        """Labels of the upstream units the port changed, disabled or deleted."""
-        return [s.label() for s in self.segments
-                if s.op in ("edit", "delete") or (s.op == "keep" and s.disabled)]
-
     # -- text form -----------------------------------------------------------------------------
     def dump(self) -> bytes:
         out = [HEADER, f"# file: {_clean(self.path)}",
@@ -102,7 +90,10 @@ class FileEdits:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        if lines and lines[0].startswith("# porter structured edits") and lines[0] != HEADER:
+        if not lines or not lines[0].startswith("# porter structured edits"):
+            raise BadInput(f"{path}: line 1: not a porter structured edits file (no {HEADER!r} line): "
+                           f"empty or damaged; restore it from version control or learn the port again")
+        if lines[0] != HEADER:
             raise BadInput(f"{path}: line 1: unsupported format {lines[0][2:]!r} (want {HEADER[2:]!r})")
 
         def close(lineno: int):

@@ -1,13 +1,20 @@
 """Stage 2: pair the units of two versions of a file.
 
 First by identity (kind + name; duplicates paired by identical text, then in order, then by
-similarity), then by content similarity (difflib ratio) for renamed or moved units.
+similarity), then by content similarity for renamed or moved units of the same kind.  Similarity
+ignores whitespace, blank and brace-only lines, and needs shared lines that are not boilerplate
+(a line found in several units of a version, like `return 0;`): two units that share only
+boilerplate are never the same unit.
 """
 from __future__ import annotations
 
+import re
+from collections import Counter
 from difflib import SequenceMatcher
 
 from .units import Unit
+
+_NO_CONTENT = re.compile(rb"^[\s{}();,]*$")
 
 # kinds whose similarity-pairing makes sense (not directives, not blank tails)
 _SIMILAR_KINDS = {"function", "struct", "union", "enum", "declaration", "typedef", "define",
@@ -15,17 +22,42 @@ _SIMILAR_KINDS = {"function", "struct", "union", "enum", "declaration", "typedef
 RENAME_RATIO = 0.6
 
 
-def _ratio(a: bytes, b: bytes, threshold: float = RENAME_RATIO) -> float:
-    sm = SequenceMatcher(None, a.splitlines(), b.splitlines(), autojunk=False)
+def content_lines(text: bytes) -> list[bytes]:
+    """The lines that say something: whitespace-normalised, without blank and brace-only lines."""
+    return [b"".join(line.split()) for line in text.splitlines() if not _NO_CONTENT.match(line)]
+
+
+def boilerplate(*versions: list[Unit]) -> set[bytes]:
+    """Content lines found in more than one unit of some version."""
+    out: set[bytes] = set()
+    for units in versions:
+        seen = Counter(line for u in units for line in set(content_lines(u.text)))
+        out |= {line for line, n in seen.items() if n > 1}
+    return out
+
+
+def _ratio(a: bytes, b: bytes, threshold: float, common: set[bytes]) -> float:
+    la, lb = content_lines(a), content_lines(b)
+    sm = SequenceMatcher(None, la, lb, autojunk=False)
     if sm.real_quick_ratio() < threshold or sm.quick_ratio() < threshold:
         return 0.0
-    return sm.ratio()
+    ratio = sm.ratio()
+    if ratio < threshold:
+        return 0.0
+    da = [line for line in la if line not in common]
+    db = [line for line in lb if line not in common]
+    if not da or not db:
+        return 0.0
+    if SequenceMatcher(None, da, db, autojunk=False).ratio() < min(threshold, 0.5):
+        return 0.0     # (a rename changes the signature, often half of a short unit's own lines)
+    return ratio
 
 
 def match_units(a: list[Unit], b: list[Unit]) -> dict[int, int]:
     """{index in a: index in b} for units that are the same unit in both versions."""
     pairs: dict[int, int] = {}
     taken_b: set[int] = set()
+    common = boilerplate(a, b)
     groups_a: dict[tuple[str, str], list[int]] = {}
     groups_b: dict[tuple[str, str], list[int]] = {}
     for i, u in enumerate(a):
@@ -52,22 +84,22 @@ def match_units(a: list[Unit], b: list[Unit]) -> dict[int, int]:
         if len(rest_a) == len(free_b):
             pairs.update(zip(rest_a, free_b))
             continue
-        _greedy(a, b, rest_a, free_b, pairs, threshold=0.3)
+        _greedy(a, b, rest_a, free_b, pairs, 0.3, common)
     taken_b.update(pairs.values())
     rest_a = [i for i in range(len(a)) if i not in pairs and a[i].kind in _SIMILAR_KINDS]
     rest_b = [j for j in range(len(b)) if j not in taken_b and b[j].kind in _SIMILAR_KINDS]
     if rest_a and rest_b:
-        _greedy(a, b, rest_a, rest_b, pairs, threshold=RENAME_RATIO, same_kind=True)
+        _greedy(a, b, rest_a, rest_b, pairs, RENAME_RATIO, common, same_kind=True)
     return pairs
 
 
-def _greedy(a, b, la, lb, pairs, threshold, same_kind=False):
+def _greedy(a, b, la, lb, pairs, threshold, common, same_kind=False):
     cand = []
     for i in la:
         for j in lb:
             if same_kind and a[i].kind != b[j].kind and "error" not in (a[i].kind, b[j].kind):
                 continue
-            r = _ratio(a[i].text, b[j].text, threshold)
+            r = _ratio(a[i].text, b[j].text, threshold, common)
             if r >= threshold:
                 cand.append((-r, abs(i - j), i, j))
     cand.sort()

@@ -1,17 +1,19 @@
-"""Stage 4: re-apply learned edits onto a new upstream release, unit by unit.
+"""Stage 4: re-apply learned edits onto a new upstream release, in four stages (as mergiraf does).
 
-Units of old upstream (what the port was learned from) and new upstream are paired (match.py).
-Walking the port's segments in order:
-  keep     upstream unchanged -> same text; upstream changed -> new upstream text (through
-           check_new when live; kept disabled with a note when inside the port's `#if 0`);
-           upstream deleted -> gone.
-  edit     upstream unchanged -> port text; upstream changed -> line 3-way merge inside the unit
-           (git merge-file), conflict markers where both sides touched the same lines; upstream
-           deleted -> gone if the port only trimmed or disabled it, else a conflict.
-  insert   port text, always.
-  delete   stays deleted (a note when upstream changed the unit meanwhile).
-New upstream units come in after the unit that precedes them in new upstream (after the port's
-`#if 0` region when that unit is disabled), through check_new.
+  match   (Matched)   segments of the learned port -> old upstream units -> new upstream units;
+  merge   (Piece per segment)  each segment against what upstream did to its unit:
+      keep    upstream unchanged -> same text; changed -> new upstream text (through check_new when
+              live; kept disabled with a note inside the port's `#if 0`); removed -> gone, unless
+              the port's live code still uses it (post);
+      edit    unchanged -> port text; changed -> line 3-way merge inside the unit (git merge-file),
+              markers where both sides touched the same lines; removed -> gone if the port only
+              trimmed or disabled it, else a conflict;
+      insert  port text, always;   delete  stays deleted (a note when upstream changed the unit);
+  post    (the ordered pieces)  new upstream units placed after the unit before them in new
+          upstream (after the port's `#if 0` region when that unit is disabled); removed units
+          the port still uses restored; empty `#if 0` regions dropped; every live line that is not
+          a live line of the learned port linted; invariants checked (invariants.py);
+  render  (MergeResult)  the text, records given their output line.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from difflib import SequenceMatcher
 from typing import Callable
 
 from .. import gitutil
+from . import invariants
 from .edits import FileEdits, Segment, mark_disabled, region_events
 from .match import match_units
 from .units import Unit, lead_length, segment
@@ -38,7 +41,7 @@ class MergeResult:
     conflicts: list[dict] = field(default_factory=list)   # file, unit, line, reason, ours, theirs, suggestion
     notes: list[dict] = field(default_factory=list)       # file, unit, line, message
     units_changed: list[str] = field(default_factory=list)
-    findings: list[dict] = field(default_factory=list)    # what check_new reported, with file/unit/line
+    findings: list[dict] = field(default_factory=list)    # what check_new and the invariants reported
 
     @property
     def clean(self) -> bool:
@@ -46,176 +49,129 @@ class MergeResult:
 
 
 @dataclass
-class _Piece:
+class Matched:
+    """Stage 1: what each segment of the learned port stands for in old and new upstream."""
+    path: str
+    segs: list[Segment]
+    old: list[Unit]
+    new: list[Unit]
+    ref: dict[int, int | None]              # segment index -> old upstream unit
+    on: dict[int, int]                      # old upstream unit -> new upstream unit
+    regions: list[tuple[int, int, int | None]]   # the port's `#if 0` regions, as segment indices
+    learned: list[bytes]                    # per segment: its text in the learned port
+    unmentioned: list[int]                  # old upstream units no segment refers to
+
+    @property
+    def port(self) -> bytes:
+        return b"".join(self.learned)
+
+
+@dataclass
+class Piece:
+    """Stage 2/3: one run of output text and what is to be said about it."""
     text: bytes = b""
-    records: list = field(default_factory=list)   # (kind: conflict|note|finding, dict, line offset in text)
+    label: str = ""
+    records: list = field(default_factory=list)   # (conflict|note|finding, dict, line offset in text)
+    seg: int | None = None          # the segment it comes from (None: new upstream unit)
+    new: int | None = None          # the new upstream unit it stands for
+    disabled: bool = False          # inside an `#if 0` region of the learned port
+    linted: bool = False            # went through check_new
+    porter_disabled: bool = False   # check_new disabled it (and reported it)
+    conflicted: bool = False
+    fallback: bytes | None = None   # removed upstream: the port's text, restored if still used
+    unused: tuple | None = None     # removed upstream, the port changed it: (markers, conflict) if unused
+
+    def say(self, kind: str, rec: dict, off: int = 0) -> None:
+        self.records.append((kind, rec, off))
+        if kind == "conflict":
+            self.conflicted = True
+
+
+class Lint:
+    """check_new around pieces: findings get file/unit/line; conflicted text is read, not changed."""
+
+    def __init__(self, check_new: CheckNew | None, path: str):
+        self.check_new, self.path = check_new, path
+
+    def unit(self, piece: Piece, text: bytes, off: int = 0) -> bytes:
+        piece.linted = True
+        if self.check_new is None:
+            return text
+        lead = text[:lead_length(text)]
+        out, findings = self.check_new(text[len(lead):], piece.label)
+        self._record(piece, findings, off + lead.count(b"\n"))
+        if any(f.get("disabled") for f in findings or []):
+            piece.porter_disabled = True
+        return lead + out
+
+    def conflicted(self, piece: Piece) -> None:
+        """Both sides of every conflict block, for findings only."""
+        piece.linted = True
+        if self.check_new is None:
+            return
+        seen = set()
+        for side in ("ours", "theirs"):
+            text = resolve_markers(piece.text, side)
+            lead = text[:lead_length(text)]
+            _, findings = self.check_new(text[len(lead):], piece.label)
+            fresh = [f for f in findings or [] if not f.get("disabled") and f.get("symbol") not in seen]
+            seen |= {f.get("symbol") for f in fresh}
+            for f in fresh:
+                f["line"] = 1
+                f["message"] = f"in a conflicted unit: {f.get('message', '')}"
+            self._record(piece, fresh, 0)
+
+    def _record(self, piece: Piece, findings, off: int) -> None:
+        for f in findings or []:
+            f = dict(f)
+            f.setdefault("file", self.path)
+            f.setdefault("unit", piece.label)
+            loc = f.get("line")
+            piece.say("finding", f, off + (loc - 1 if isinstance(loc, int) and loc > 0 else 0))
 
 
 def apply_file(edits: FileEdits, old_upstream: bytes, new_upstream: bytes, path: str,
                check_new: CheckNew | None = None) -> MergeResult:
     """Re-apply the learned port `edits` (learned against old_upstream) onto new_upstream."""
+    lint = Lint(check_new, path)
+    m, pieces = match(edits, old_upstream, new_upstream, path)
+    changed: list[str] = []
+    merge(m, pieces, lint, changed)
+    ordered = post(m, pieces, lint, changed)
+    if new_upstream != old_upstream or b"".join(p.text for p in ordered) != m.port:
+        invariants.check(m, ordered, old_upstream, new_upstream, lint)   # (the learned port itself passes)
+    return render(ordered, changed)
+
+
+# -- stage 1: match ----------------------------------------------------------------------------
+def match(edits: FileEdits, old_upstream: bytes, new_upstream: bytes, path: str) -> tuple[Matched, list[Piece]]:
     old = segment(old_upstream)
     new = old if new_upstream == old_upstream else segment(new_upstream)
     segs = edits.segments
-    res = MergeResult(b"")
-    pieces = [_Piece() for _ in segs]
+    pieces = [Piece(label=s.label(), seg=i) for i, s in enumerate(segs)]
     ref = _resolve(segs, old, pieces, path)
     on = {i: i for i in range(len(old))} if new is old else match_units(old, new)
-    regions = mark_disabled(segs, lambda s: old[ref[id(s)]].text if ref.get(id(s)) is not None else b"")
-
-    def check(text: bytes, label: str, piece: _Piece, off: int) -> bytes:
-        if check_new is None:
-            return text
-        lead = text[:lead_length(text)]
-        off += lead.count(b"\n")
-        out, findings = check_new(text[len(lead):], label)
-        for f in findings or []:
-            f = dict(f)
-            f.setdefault("file", path)
-            f.setdefault("unit", label)
-            loc = f.get("line")
-            piece.records.append(("finding", f, off + (loc - 1 if isinstance(loc, int) and loc > 0 else 0)))
-        return lead + out
-
-    removed_by_upstream: set[int] = set()
-    for idx, s in enumerate(segs):
-        p = pieces[idx]
-        label = s.label()
-        if s.op == "insert":
-            p.text = s.text
-            continue
-        o = ref.get(id(s))
-        if o is None:
-            if s.op != "delete":
-                p.records.append(("conflict", _conflict(
-                    path, label, "the learned upstream unit is not in the old upstream file",
-                    s.text, b"", "relearn the port from the upstream tag it was made from"), 0))
-                p.text = s.text
-            continue
-        base = old[o].text
-        n = on.get(o)
-        theirs = new[n].text if n is not None else None
-        if s.op == "delete":
-            if theirs is not None and theirs != base:
-                p.records.append(("note", _note(path, label, "unit deleted by the port changed upstream; "
-                                                "stays deleted"), 0))
-            continue
-        if s.op == "keep":
-            if theirs is None:
-                removed_by_upstream.add(idx)
-                res.units_changed.append(label)
-                msg = ("unit the port disabled was removed upstream: removed" if s.disabled
-                       else "unit removed upstream: removed from the port")
-                p.records.append(("note", _note(path, label, msg), 0))
-            elif theirs == base or (s.lead is not None and _body(theirs) == _body(base)):
-                p.text = base if s.lead is None else s.lead + _body(base)
-            else:
-                res.units_changed.append(label)
-                if s.lead is not None:
-                    theirs = s.lead + _body(theirs)
-                if s.disabled:
-                    p.text = theirs
-                    p.records.append(("note", _note(path, label,
-                                                    "disabled unit changed upstream, kept disabled"), 0))
-                else:
-                    p.text = check(theirs, label, p, 0)
-            continue
-        # edit
-        ours = s.text
-        if theirs is None:
-            res.units_changed.append(label)
-            if s.disabled or _only_trimmed(base, ours):
-                removed_by_upstream.add(idx)
-                p.records.append(("note", _note(path, label, "unit the port disabled or trimmed was removed "
-                                                "upstream: removed"), 0))
-            else:
-                p.text = _markers(ours, base, b"")
-                p.records.append(("conflict", _conflict(
-                    path, label, "upstream removed a unit the port changed", ours, b"",
-                    "drop the port's version unless Xen still needs it; then remove the markers"), 0))
-            continue
-        if theirs == base or theirs == ours:
-            p.text = ours
-            continue
-        res.units_changed.append(label)
-        merged, blocks = merge3(ours, base, theirs)
-        merged, blocks, resolved = refine(merged, blocks)
-        for off, message in resolved:
-            p.records.append(("note", _note(path, label, message), off))
-        if not blocks:
-            p.text = merged if s.disabled else check(merged, label, p, 0)
-            p.records.append(("note", _note(path, label, "upstream change merged into the port's version"
-                                            + (" (disabled)" if s.disabled else "")), 0))
-            continue
-        p.text = merged
-        for off, b_ours, b_base, b_theirs in blocks:
-            p.records.append(("conflict", _conflict(
-                path, label, "the port and upstream changed the same lines", b_ours, b_theirs,
-                _suggest(b_ours, b_base, b_theirs), base=b_base), off))
-
-    # upstream removed every unit of a port `#if 0` region: the empty region goes too
-    for open_, close, else_ in regions:
-        inner = range(open_ + 1, close)
-        if else_ is None and inner and any(i in removed_by_upstream for i in inner) and \
-                all(not pieces[i].text for i in inner):
-            pieces[open_].text = b""
-            pieces[close].text = b""
-            pieces[open_].records.append(("note", _note(path, segs[open_].label(),
-                                                        "empty #if 0 region removed"), 0))
-
-    # new upstream units: after the unit before them in new upstream
-    anchor: dict[int, int] = {}
-    for idx, s in enumerate(segs):
-        o = ref.get(id(s))
-        if o is not None and on.get(o) is not None:
-            anchor[on[o]] = _after_region(idx, regions)
-    matched_new = set(on.values())
-    port_own = {(s.kind, s.name): idx for idx, s in enumerate(segs)
-                if s.op == "insert" and s.kind in _DEFINING and s.name}
-    buckets: dict[int, list[_Piece]] = {}
-    pos = -1
-    for j, u in enumerate(new):
-        if j in anchor:
-            pos = anchor[j]
-            continue
-        if j in matched_new:
-            continue
-        piece = _Piece()
-        label = u.label()
-        own = port_own.get((u.kind, u.name))
-        if own is not None:
-            # upstream now has a unit the port added itself (a compat define, a stub): keep the
-            # port's, which the rest of the port is written against, and say so
-            pieces[own].records.append(("note", _note(
-                path, label, "new upstream unit has the same name as one the port added: kept the "
-                "port's, left upstream's out (compare them)"), 0))
-            res.units_changed.append(label)
-            continue
-        piece.text = check(u.text, label, piece, 0)
-        piece.records.append(("note", _note(path, label, "new upstream unit added"), 0))
-        res.units_changed.append(label)
-        buckets.setdefault(pos, []).append(piece)
-
-    ordered = list(buckets.get(-1, []))
-    for idx in range(len(segs)):
-        ordered.append(pieces[idx])
-        ordered.extend(buckets.get(idx, []))
-    out = bytearray()
-    line = 1
-    for piece in ordered:
-        for kind, rec, off in piece.records:
-            rec["line"] = line + off
-            {"conflict": res.conflicts, "note": res.notes, "finding": res.findings}[kind].append(rec)
-        out += piece.text
-        line += piece.text.count(b"\n")
-    res.output = bytes(out)
-    seen = set()
-    res.units_changed = [u for u in res.units_changed if not (u in seen or seen.add(u))]
-    return res
+    index = {id(s): i for i, s in enumerate(segs)}
+    regions = mark_disabled(segs, lambda s: old[ref[index[id(s)]]].text
+                            if ref.get(index[id(s)]) is not None else b"")
+    learned = []
+    for i, s in enumerate(segs):
+        o = ref.get(i)
+        if s.op in ("edit", "insert"):
+            learned.append(s.text)
+        elif s.op == "keep" and o is not None:
+            learned.append(old[o].text if s.lead is None else s.lead + old[o].body)
+        else:
+            learned.append(b"")
+    referred = {o for o in ref.values() if o is not None}
+    unmentioned = [i for i in range(len(old)) if i not in referred]
+    for i, s in enumerate(segs):
+        pieces[i].disabled = s.disabled
+    return Matched(path, segs, old, new, ref, on, regions, learned, unmentioned), pieces
 
 
 def _resolve(segs: list[Segment], old: list[Unit], pieces, path) -> dict[int, int | None]:
-    """id(segment) -> index of its upstream unit in old (by key and hash, then by hash alone)."""
+    """segment index -> index of its upstream unit in old (by key and hash, then by hash alone)."""
     by_key = {u.key: i for i, u in enumerate(old)}
     by_digest: dict[str, list[int]] = {}
     for i, u in enumerate(old):
@@ -227,10 +183,10 @@ def _resolve(segs: list[Segment], old: list[Unit], pieces, path) -> dict[int, in
             continue
         i = by_key.get(s.key)
         if i is not None and old[i].digest == s.digest and i not in used:
-            out[id(s)] = i
+            out[idx] = i
             used.add(i)
     for idx, s in enumerate(segs):
-        if not s.refers or id(s) in out:
+        if not s.refers or idx in out:
             continue
         cand = [i for i in by_digest.get(s.digest, []) if i not in used]
         if cand:
@@ -238,14 +194,180 @@ def _resolve(segs: list[Segment], old: list[Unit], pieces, path) -> dict[int, in
         else:
             i = by_key.get(s.key)
             if i is not None and i not in used:
-                pieces[idx].records.append(("note", _note(path, s.label(),
-                                            "old upstream text differs from the one learned"), 0))
+                pieces[idx].say("note", _note(path, s.label(), "old upstream text differs from the one learned"))
             else:
                 i = None
-        out[id(s)] = i
+        out[idx] = i
         if i is not None:
             used.add(i)
     return out
+
+
+# -- stage 2: merge ----------------------------------------------------------------------------
+def merge(m: Matched, pieces: list[Piece], lint: Lint, changed: list[str]) -> None:
+    path = m.path
+    for idx, s in enumerate(m.segs):
+        p = pieces[idx]
+        label = s.label()
+        if s.op == "insert":
+            p.text = s.text
+            continue
+        o = m.ref.get(idx)
+        if o is None:
+            if s.op != "delete":
+                p.say("conflict", _conflict(path, label, "the learned upstream unit is not in the old upstream file",
+                                            s.text, b"", "relearn the port from the upstream tag it was made from"))
+                p.text = s.text
+            continue
+        base = m.old[o].text
+        n = m.on.get(o)
+        p.new = n
+        theirs = m.new[n].text if n is not None else None
+        if s.op == "delete":
+            if theirs is not None and theirs != base:
+                p.say("note", _note(path, label, "unit deleted by the port changed upstream; stays deleted"))
+            continue
+        if s.op == "keep":
+            _merge_keep(s, p, base, theirs, m.learned[idx], lint, changed, path)
+        else:
+            _merge_edit(s, p, base, theirs, lint, changed, path)
+
+
+def _merge_keep(s: Segment, p: Piece, base: bytes, theirs: bytes | None, learned: bytes, lint: Lint,
+                changed: list[str], path: str) -> None:
+    label = p.label
+    if theirs is None:
+        changed.append(label)
+        p.fallback = None if s.disabled else learned
+        p.say("note", _note(path, label, "unit the port disabled was removed upstream: removed" if s.disabled
+                            else "unit removed upstream: removed from the port"))
+    elif theirs == base or (s.lead is not None and _body(theirs) == _body(base)):
+        p.text = learned
+    else:
+        changed.append(label)
+        if s.lead is not None:
+            theirs = s.lead + _body(theirs)
+        if s.disabled:
+            p.text = theirs
+            p.say("note", _note(path, label, "disabled unit changed upstream, kept disabled"))
+        else:
+            p.text = lint.unit(p, theirs)
+
+
+def _merge_edit(s: Segment, p: Piece, base: bytes, theirs: bytes | None, lint: Lint,
+                changed: list[str], path: str) -> None:
+    label, ours = p.label, s.text
+    if theirs is None:
+        changed.append(label)
+        p.fallback = None if s.disabled else ours
+        if s.disabled or _only_trimmed(base, ours):
+            p.say("note", _note(path, label, "unit the port disabled or trimmed was removed upstream: removed"))
+        else:
+            p.unused = (_markers(ours, base, b""), _conflict(
+                path, label, "upstream removed a unit the port changed", ours, b"",
+                "drop the port's version unless Xen still needs it; then remove the markers"))
+        return
+    if theirs == base or theirs == ours:
+        p.text = ours
+        return
+    changed.append(label)
+    merged, blocks = merge3(ours, base, theirs)
+    merged, blocks, resolved = refine(merged, blocks)
+    for off, message in resolved:
+        p.say("note", _note(path, label, message), off)
+    if not blocks:
+        p.text = merged if s.disabled else lint.unit(p, merged)
+        p.say("note", _note(path, label, "upstream change merged into the port's version"
+                            + (" (disabled)" if s.disabled else "")))
+        return
+    p.text = merged
+    for off, b_ours, b_base, b_theirs in blocks:
+        p.say("conflict", _conflict(path, label, "the port and upstream changed the same lines", b_ours, b_theirs,
+                                    _suggest(b_ours, b_base, b_theirs), base=b_base), off)
+
+
+# -- stage 3: post-process ---------------------------------------------------------------------
+def post(m: Matched, pieces: list[Piece], lint: Lint, changed: list[str]) -> list[Piece]:
+    ordered = _place_new_units(m, pieces, lint, changed)
+    invariants.restore_used(m, ordered)
+    for p in ordered:
+        if p.unused is not None and not p.text:
+            p.text = p.unused[0]
+            p.say("conflict", p.unused[1])
+    _drop_empty_regions(m, pieces)
+    invariants.lint_new_lines(m, ordered, lint)
+    return ordered
+
+
+def _drop_empty_regions(m: Matched, pieces: list[Piece]) -> None:
+    """Upstream removed every unit of a port `#if 0` region: the empty region goes too."""
+    for open_, close, else_ in m.regions:
+        inner = range(open_ + 1, close)
+        removed = [i for i in inner if m.segs[i].refers and m.ref.get(i) is not None
+                   and m.on.get(m.ref[i]) is None and m.segs[i].op != "delete"]
+        if else_ is None and inner and removed and all(not pieces[i].text for i in inner):
+            pieces[open_].text = b""
+            pieces[close].text = b""
+            pieces[open_].say("note", _note(m.path, m.segs[open_].label(),
+                                            "upstream removed every unit of the port's #if 0 region "
+                                            f"({', '.join(m.segs[i].label() for i in removed)}): "
+                                            "the empty region removed"))
+
+
+def _place_new_units(m: Matched, pieces: list[Piece], lint: Lint, changed: list[str]) -> list[Piece]:
+    """New upstream units (and units the edits never mention) after the unit before them in new
+    upstream; the ordered pieces of the output."""
+    path, segs = m.path, m.segs
+    anchor: dict[int, int] = {}
+    for idx in range(len(segs)):
+        o = m.ref.get(idx)
+        if o is not None and m.on.get(o) is not None:
+            anchor[m.on[o]] = _after_region(idx, m.regions)
+    unmentioned_new = {m.on[o] for o in m.unmentioned if m.on.get(o) is not None}
+    matched_new = set(m.on.values()) - unmentioned_new
+    port_own = {(s.kind, s.name): idx for idx, s in enumerate(segs)
+                if s.op == "insert" and s.kind in _DEFINING and s.name}
+    buckets: dict[int, list[Piece]] = {}
+    pos = -1
+    kept_unmentioned: list[Piece] = []
+    for j, u in enumerate(m.new):
+        if j in anchor:
+            pos = anchor[j]
+            continue
+        if j in matched_new:
+            continue
+        piece = Piece(label=u.label(), new=j)
+        own = port_own.get((u.kind, u.name))
+        if j in unmentioned_new:
+            piece.text = u.text
+            kept_unmentioned.append(piece)
+        elif own is not None:
+            # upstream now has a unit the port added itself (a compat define, a stub): keep the
+            # port's, which the rest of the port is written against, and say so
+            pieces[own].say("note", _note(path, u.label(), "new upstream unit has the same name as one the port "
+                                          "added: kept the port's, left upstream's out (compare them)"))
+            pieces[own].new = j
+            changed.append(u.label())
+            continue
+        else:
+            piece.text = lint.unit(piece, u.text)
+            piece.say("note", _note(path, u.label(), "new upstream unit added"))
+            changed.append(u.label())
+        buckets.setdefault(pos, []).append(piece)
+    if m.unmentioned:
+        names = [m.old[o].label() for o in m.unmentioned]
+        where = kept_unmentioned[0] if kept_unmentioned else pieces[0] if pieces else None
+        if where is not None:
+            shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+            where.say("conflict", _conflict(
+                path, where.label, f"the learned edits do not mention {len(names)} upstream unit(s) ({shown}): "
+                "the .edits file is damaged or truncated; kept upstream's text", b"", b"",
+                "restore the step's .edits file from version control, or learn the port again"))
+    ordered = list(buckets.get(-1, []))
+    for idx in range(len(segs)):
+        ordered.append(pieces[idx])
+        ordered.extend(buckets.get(idx, []))
+    return ordered
 
 
 _DEFINING = {"function", "define", "struct", "union", "enum", "typedef", "declaration"}
@@ -277,6 +399,24 @@ def _only_trimmed(base: bytes, ours: bytes) -> bool:
     return True
 
 
+# -- stage 4: render ---------------------------------------------------------------------------
+def render(ordered: list[Piece], changed: list[str]) -> MergeResult:
+    res = MergeResult(b"")
+    out = bytearray()
+    line = 1
+    for piece in ordered:
+        for kind, rec, off in piece.records:
+            rec["line"] = line + off
+            {"conflict": res.conflicts, "note": res.notes, "finding": res.findings}[kind].append(rec)
+        out += piece.text
+        line += piece.text.count(b"\n")
+    res.output = bytes(out)
+    seen: set[str] = set()
+    res.units_changed = [u for u in changed if not (u in seen or seen.add(u))]
+    return res
+
+
+# -- line 3-way merge inside a unit ------------------------------------------------------------
 def merge3(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, list[tuple[int, bytes, bytes, bytes]]]:
     """Line 3-way merge (git merge-file --diff3); returns the text and its conflict blocks as
     (line offset of the `<<<<<<<` marker, ours, base, theirs)."""
@@ -311,6 +451,46 @@ def _code(text: bytes) -> list[bytes]:
     return [line.strip() for line in text.splitlines() if not _annotation(line)]
 
 
+def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes], bool] | None:
+    """(lines before the first code line, lines after the last, whether the code between is
+    disabled) when the port's `#if 0` / `#endif` lines all lie outside the code; else None."""
+    lines = ours.splitlines(keepends=True)
+    code = [i for i, line in enumerate(lines) if not _annotation(line)]
+    if not code:
+        return None
+    first, last = code[0], code[-1]
+    if any(_IF0_LINE.match(line) or _ENDIF_LINE.match(line) for line in lines[first:last + 1]):
+        return None
+    prefix, suffix = lines[:first], lines[last + 1:]
+    if not any(_IF0_LINE.match(line) or _ENDIF_LINE.match(line) for line in prefix + suffix):
+        return None
+    depth = 0
+    for line in prefix:
+        if _IF0_LINE.match(line):
+            depth += 1
+        elif _ENDIF_LINE.match(line):
+            depth -= 1
+    closes_first = next((bool(_ENDIF_LINE.match(line)) for line in suffix
+                         if _IF0_LINE.match(line) or _ENDIF_LINE.match(line)), False)
+    return prefix, suffix, depth > 0 or (depth == 0 and closes_first)
+
+
+def _without_empty_regions(lines: list[bytes]) -> list[bytes]:
+    """Drop `#if 0` ... `#endif` pairs with no code between; unpaired directive lines stay."""
+    out: list[bytes] = []
+    opened: list[int] = []
+    for line in lines:
+        if _IF0_LINE.match(line):
+            opened.append(len(out))
+        elif _ENDIF_LINE.match(line) and opened:
+            start = opened.pop()
+            if not any(l.strip() and not _COMMENT_LINE.match(l) for l in out[start + 1:]):
+                del out[start:]
+                continue
+        out.append(line)
+    return out
+
+
 def _resolve_block(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str] | None:
     """A conflict block settled by what the two sides did, or None when both changed code."""
     c_ours, c_base, c_theirs = _code(ours), _code(base), _code(theirs)
@@ -318,21 +498,25 @@ def _resolve_block(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str]
         return ours, "the port already has upstream's change (plus its own comments): kept the port's lines"
     if c_theirs == c_base:
         return ours, "upstream changed only comments or blank lines here: kept the port's lines"
-    if c_ours == c_base:
-        wrapped = any(_IF0_LINE.match(line) for line in ours.splitlines())
-        if not wrapped:
-            return None     # the port's comments may explain Xen; let the user place them
-        if not c_theirs:
-            return theirs, "lines the port disabled were removed upstream: removed"
-        lines = theirs.splitlines(keepends=True)
-        tail = []
-        while lines and not lines[-1].strip():
-            tail.insert(0, lines.pop())
-        head = next(line for line in ours.splitlines(keepends=True) if _IF0_LINE.match(line))
-        end = next((line for line in ours.splitlines(keepends=True) if _ENDIF_LINE.match(line)), b"#endif\n")
-        return (_eol(head) + b"".join(lines) + _eol(end) + b"".join(tail),
-                "lines the port disabled changed upstream: kept disabled with upstream's new text")
-    return None
+    if c_ours != c_base:
+        return None
+    wrap = _wrapping(ours)       # the port only wrapped these lines in #if 0 / #endif
+    if wrap is None:
+        return None              # the port's comments may explain Xen; let the user place them
+    prefix, suffix, disabled = wrap
+    if not disabled:
+        return None
+    if not c_theirs:
+        kept = _without_empty_regions(prefix + suffix)
+        return (b"".join(kept), "lines the port disabled were removed upstream: removed"
+                + (" (the #if 0 / #endif line of the region around them stays)"
+                   if any(_IF0_LINE.match(line) or _ENDIF_LINE.match(line) for line in kept) else ""))
+    lines = theirs.splitlines(keepends=True)
+    tail = []
+    while lines and not lines[-1].strip():
+        tail.insert(0, lines.pop())
+    return (b"".join(prefix) + b"".join(lines) + b"".join(suffix) + b"".join(tail),
+            "lines the port disabled changed upstream: kept disabled with upstream's new text")
 
 
 def refine(merged: bytes, blocks) -> tuple[bytes, list, list[tuple[int, str]]]:
@@ -344,8 +528,7 @@ def refine(merged: bytes, blocks) -> tuple[bytes, list, list[tuple[int, str]]]:
     remaining = []
     resolved: list[tuple[int, str]] = []
     i = 0
-    block_iter = iter(blocks)
-    for start, b_ours, b_base, b_theirs in block_iter:
+    for start, b_ours, b_base, b_theirs in blocks:
         out.extend(lines[i:start])
         # the block spans its marker lines plus its three sides
         span = 4 + len(b_ours.splitlines()) + len(b_base.splitlines()) + len(b_theirs.splitlines())
@@ -380,6 +563,25 @@ def conflict_blocks(text: bytes) -> list[tuple[int, bytes, bytes, bytes]]:
         elif state is not None:
             parts[state].append(line)
     return blocks
+
+
+def resolve_markers(text: bytes, side: str) -> bytes:
+    """text with every `port`/`upstream` conflict block replaced by one side (ours or theirs)."""
+    out: list[bytes] = []
+    state = None
+    for line in text.splitlines(keepends=True):
+        bare = line.rstrip(b"\r\n")
+        if state is None and bare == MARK_OURS:
+            state = "ours"
+        elif state == "ours" and bare == MARK_BASE:
+            state = "base"
+        elif state in ("ours", "base") and bare == MARK_SEP:
+            state = "theirs"
+        elif state == "theirs" and bare == MARK_THEIRS:
+            state = None
+        elif state is None or state == side:
+            out.append(line)
+    return b"".join(out)
 
 
 def _eol(text: bytes) -> bytes:

@@ -1,0 +1,209 @@
+"""Struct members and types: which struct a field access is on, and whether that struct has it.
+
+`table(parsed)` reads a file's struct/union definitions (members, the struct tag of each member's
+type) and typedefs of structs; `StructTypes` answers, for a field access or a designated
+initializer in a parse, the struct tag it is on when the code says so (a variable, parameter or
+member of known type, a cast), else None.  A struct's member set is every identifier in its body,
+so members a macro declares are never missed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .. import cparse
+
+_IDENT = re.compile(rb"[A-Za-z_]\w*")
+_SPECIFIERS = ("struct_specifier", "union_specifier")
+
+
+@dataclass
+class StructTable:
+    members: dict[str, set] = field(default_factory=dict)       # tag -> member names (over-approximated)
+    member_types: dict[str, dict] = field(default_factory=dict)  # tag -> {member: struct tag of its type}
+    typedefs: dict[str, str] = field(default_factory=dict)       # typedef name -> struct tag
+
+    def update(self, other: "StructTable") -> None:
+        for tag, names in other.members.items():
+            self.members.setdefault(tag, set()).update(names)
+        for tag, types in other.member_types.items():
+            self.member_types.setdefault(tag, {}).update(types)
+        for name, tag in other.typedefs.items():
+            self.typedefs.setdefault(name, tag)
+
+    def to_json(self) -> dict:
+        return {"members": {t: sorted(n) for t, n in sorted(self.members.items())},
+                "member_types": {t: dict(sorted(m.items())) for t, m in sorted(self.member_types.items())},
+                "typedefs": dict(sorted(self.typedefs.items()))}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "StructTable":
+        return cls({t: set(n) for t, n in doc["members"].items()}, doc["member_types"], doc["typedefs"])
+
+
+def _text(node, src: bytes) -> str:
+    return src[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+
+def type_tag(type_node, src: bytes, typedefs: dict[str, str]) -> str | None:
+    """The struct/union tag a type names (directly or through a typedef), else None."""
+    if type_node is None:
+        return None
+    if type_node.type in _SPECIFIERS:
+        name = type_node.child_by_field_name("name")
+        return _text(name, src) if name is not None else None
+    if type_node.type == "type_identifier":
+        return typedefs.get(_text(type_node, src))
+    return None
+
+
+def _walk(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.children)
+
+
+def table(parsed: cparse.Parsed, dead=()) -> StructTable:
+    """The structs parsed defines; members inside `dead` ranges (start, end) do not count."""
+    out = StructTable()
+    for node in _walk(parsed.tree.root_node):
+        if node.type in _SPECIFIERS:
+            _add_struct(node, parsed.source, dead, out)
+        elif node.type == "type_definition":
+            _add_typedef(node, parsed.source, out)
+    return out
+
+
+def _add_struct(node, src: bytes, dead, out: StructTable) -> None:
+    name, body = node.child_by_field_name("name"), node.child_by_field_name("body")
+    if name is None or body is None:
+        return
+    tag = _text(name, src)
+    text = bytearray(cparse_blank(src[body.start_byte:body.end_byte]))
+    for start, end in dead:
+        lo, hi = max(start, body.start_byte), min(end, body.end_byte)
+        if lo < hi:
+            text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)
+    out.members.setdefault(tag, set()).update(m.group(0).decode() for m in _IDENT.finditer(bytes(text)))
+    types = out.member_types.setdefault(tag, {})
+    for fd in (c for c in _walk(body) if c.type == "field_declaration"):
+        t = fd.child_by_field_name("type")
+        # a struct tag, or a typedef name resolved when looked up
+        ftag = type_tag(t, src, {}) or (_text(t, src) if t is not None and t.type == "type_identifier" else None)
+        for d in fd.children_by_field_name("declarator"):
+            member = cparse.declarator_name(d, src)
+            if member and ftag:
+                types[member] = ftag
+
+
+def _add_typedef(node, src: bytes, out: StructTable) -> None:
+    t = node.child_by_field_name("type")
+    tag = t.child_by_field_name("name") if t is not None and t.type in _SPECIFIERS else None
+    if tag is None:
+        return
+    for d in node.children_by_field_name("declarator"):
+        alias = cparse.declarator_name(d, src)
+        if alias:
+            out.typedefs[alias] = _text(tag, src)
+
+
+def cparse_blank(body: bytes) -> bytes:
+    """Comments blanked, same length."""
+    return re.sub(rb"/\*.*?\*/|//[^\n]*", lambda m: b" " * len(m.group(0)), body, flags=re.S)
+
+
+class StructTypes:
+    """The struct tag of the object a field access or designator is on, from the code around it."""
+
+    def __init__(self, parsed: cparse.Parsed, structs: StructTable):
+        self.src, self.root, self.structs = parsed.source, parsed.tree.root_node, structs
+        self._globals: dict[str, str] | None = None
+        self._locals: dict[int, dict[str, str]] = {}
+
+    def _declared(self, scope) -> dict[str, str]:
+        """Variables (and parameters) declared anywhere in scope with a struct type: name -> tag."""
+        out: dict[str, str] = {}
+        for n in _walk(scope):
+            if n.type in ("declaration", "parameter_declaration"):
+                tag = type_tag(n.child_by_field_name("type"), self.src, self.structs.typedefs)
+                if not tag:
+                    continue
+                for d in n.children_by_field_name("declarator"):
+                    name = cparse.declarator_name(d, self.src)
+                    if name:
+                        out.setdefault(name, tag)
+        return out
+
+    def _variable(self, node, name: str) -> str | None:
+        fn = node.parent
+        while fn is not None and fn.type != "function_definition":
+            fn = fn.parent
+        if fn is not None:
+            if fn.id not in self._locals:
+                self._locals[fn.id] = self._declared(fn)
+            if name in self._locals[fn.id]:
+                return self._locals[fn.id][name]
+        if self._globals is None:
+            self._globals = {}
+            for item, _chain in cparse.top_level_items(self.root):
+                if item.type == "declaration":
+                    self._globals.update(self._declared(item))
+        return self._globals.get(name)
+
+    def tag_of(self, expr) -> str | None:
+        """The struct tag of an expression's type (through `->`/`.` it is the same), if known."""
+        t = expr.type
+        if t == "identifier":
+            return self._variable(expr, _text(expr, self.src))
+        if t in ("parenthesized_expression", "pointer_expression", "subscript_expression"):
+            inner = expr.child_by_field_name("argument") or (expr.named_children[0] if expr.named_children
+                                                               else None)
+            return self.tag_of(inner) if inner is not None else None
+        if t == "field_expression":
+            return self.member_tag(expr.child_by_field_name("argument"), expr.child_by_field_name("field"))
+        if t == "cast_expression":
+            tdesc = expr.child_by_field_name("type")
+            return type_tag(tdesc.child_by_field_name("type"), self.src, self.structs.typedefs) \
+                if tdesc is not None else None
+        return None
+
+    def member_tag(self, obj, member) -> str | None:
+        owner = self.tag_of(obj) if obj is not None else None
+        if owner is None or member is None:
+            return None
+        found = self.structs.member_types.get(owner, {}).get(_text(member, self.src))
+        return self.structs.typedefs.get(found, found) if found else None
+
+    def owner(self, field_node) -> str | None:
+        """The struct tag whose member field_node names, when the code around it tells."""
+        parent = field_node.parent
+        if parent is None:
+            return None
+        if parent.type == "field_expression" and parent.child_by_field_name("field") == field_node:
+            return self.tag_of(parent.child_by_field_name("argument"))
+        if parent.type == "field_designator":
+            return self._initialized(parent.parent)
+        return None
+
+    def _initialized(self, pair) -> str | None:
+        """The struct tag an initializer_pair's list initializes."""
+        if pair is None or pair.type != "initializer_pair" or pair.parent is None:
+            return None
+        lst = pair.parent
+        holder = lst.parent
+        if holder is None:
+            return None
+        if holder.type == "init_declarator":
+            decl = holder.parent
+            if decl is not None and decl.type == "declaration":
+                return type_tag(decl.child_by_field_name("type"), self.src, self.structs.typedefs)
+            return None
+        if holder.type == "initializer_pair":
+            outer = self._initialized(holder)
+            desig = holder.child_by_field_name("designator")
+            if outer and desig is not None and desig.type == "field_designator" and desig.named_children:
+                found = self.structs.member_types.get(outer, {}).get(_text(desig.named_children[0], self.src))
+                return self.structs.typedefs.get(found, found) if found else None
+        return None

@@ -1,0 +1,251 @@
+"""Which lines of a C file are disabled (`#if 0`), and which lines of a merge changed state silently.
+
+A line's state is disabled when it lies in an `#if 0` region (the `#else` branch of one is live).
+A silent change is a code line outside conflict markers whose state in the merged file differs
+from what a 3-way merge of the states gives: the port's state where upstream did not change it,
+upstream's where the port did not, for lines that come from the port (matched by text) or from
+new upstream.  Lines porter disabled on purpose (new Linux-only code, reported) are passed in
+`reported` and not counted.
+"""
+from __future__ import annotations
+
+import re
+import bisect
+from functools import lru_cache
+from collections import Counter
+from difflib import SequenceMatcher
+
+from .edits import region_events
+
+_MARK = re.compile(rb"^(<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> )")
+_NOT_CODE = re.compile(rb"^\s*(?:[{}]\s*[;,]?\s*|/\*.*\*/\s*|//.*|\*.*|/\*.*|#.*)?$")
+
+
+@lru_cache(maxsize=32)
+def line_states(text: bytes) -> tuple[bool, ...]:
+    """Per line of text: True when the line is in an `#if 0` region (the directive lines of the
+    region count as disabled too).  Lines of the upstream and base sides of conflict markers are
+    read as text; only the port side's directives count."""
+    out: list[bool] = []
+    stack: list[list[bool]] = []     # per open conditional: [is #if 0, in its live branch]
+    side = None
+    for line in text.splitlines():
+        m = _MARK.match(line)
+        if m:
+            tag = m.group(1)
+            side = {b"<<<<<<< ": "ours", b"||||||| ": "base", b"=======": "theirs"}.get(tag)
+            out.append(False)
+            continue
+        dead = any(f[0] and not f[1] for f in stack)
+        if side in ("base", "theirs") or not line.lstrip().startswith(b"#"):
+            out.append(dead)
+            continue
+        for d, if0 in region_events(line + b"\n"):
+            if d.startswith("if"):
+                stack.append([if0, not if0])
+                dead = dead or if0
+            elif d.startswith("el") and stack:
+                stack[-1][1] = True
+            elif d == "endif" and stack:
+                stack.pop()
+        out.append(dead)
+    return tuple(out)
+
+
+def balance(text: bytes) -> int | None:
+    """0-based line of the first unbalanced conditional directive (a stray `#endif`, or the opener
+    of an unclosed `#if`), None when they balance.  The port side of conflict markers counts."""
+    opened: list[int] = []
+    side = None
+    for n, line in enumerate(text.splitlines()):
+        m = _MARK.match(line)
+        if m:
+            side = {b"<<<<<<< ": "ours", b"||||||| ": "base", b"=======": "theirs"}.get(m.group(1))
+            continue
+        if side in ("base", "theirs") or not line.lstrip().startswith(b"#"):
+            continue
+        for d, _ in region_events(line + b"\n"):
+            if d.startswith("if"):
+                opened.append(n)
+            elif d == "endif":
+                if not opened:
+                    return n
+                opened.pop()
+            elif not opened:
+                return n
+    return opened[0] if opened else None
+
+
+def code_line(line: bytes) -> bool:
+    return not _NOT_CODE.match(line)
+
+
+def marker_lines(text: bytes) -> set[int]:
+    """0-based lines that are conflict markers or inside a conflict block."""
+    out, inside = set(), False
+    for n, line in enumerate(text.splitlines()):
+        m = _MARK.match(line)
+        if m and m.group(1) == b"<<<<<<< ":
+            inside = True
+        if inside:
+            out.add(n)
+        if m and m.group(1) == b">>>>>>> ":
+            inside = False
+    return out
+
+
+def align(a: list, b: list) -> tuple[dict[int, int], list]:
+    """Matching lines of a and b (patience style: lines unique to both anchor, difflib fills the
+    small gaps between anchors), and the opcodes of a against b."""
+    pairs: dict[int, int] = {}
+    _patience(a, b, 0, len(a), 0, len(b), pairs)
+    ops, i, j = [], 0, 0
+    for ai in sorted(pairs):
+        bj = pairs[ai]
+        if ai > i or bj > j:
+            ops.append(("replace" if ai > i and bj > j else "delete" if ai > i else "insert", i, ai, j, bj))
+        if ops and ops[-1][0] == "equal" and ops[-1][2] == ai and ops[-1][4] == bj:
+            ops[-1] = ("equal", ops[-1][1], ai + 1, ops[-1][3], bj + 1)
+        else:
+            ops.append(("equal", ai, ai + 1, bj, bj + 1))
+        i, j = ai + 1, bj + 1
+    if i < len(a) or j < len(b):
+        ops.append(("replace" if i < len(a) and j < len(b) else "delete" if i < len(a) else "insert",
+                    i, len(a), j, len(b)))
+    return pairs, ops
+
+
+def _patience(a, b, a0, a1, b0, b1, pairs) -> None:
+    while a0 < a1 and b0 < b1 and a[a0] == b[b0]:
+        pairs[a0] = b0
+        a0, b0 = a0 + 1, b0 + 1
+    while a0 < a1 and b0 < b1 and a[a1 - 1] == b[b1 - 1]:
+        a1, b1 = a1 - 1, b1 - 1
+        pairs[a1] = b1
+    if a0 >= a1 or b0 >= b1:
+        return
+    count_a, count_b = Counter(a[a0:a1]), Counter(b[b0:b1])
+    where_b = {b[j]: j for j in range(b0, b1) if count_b[b[j]] == 1}
+    anchors = [(i, where_b[a[i]]) for i in range(a0, a1) if count_a[a[i]] == 1 and a[i] in where_b]
+    anchors = _increasing(anchors)
+    if not anchors:
+        sm = SequenceMatcher(None, a[a0:a1], b[b0:b1], autojunk=False) \
+            if (a1 - a0) * (b1 - b0) <= 250_000 else None
+        for i, j, size in (sm.get_matching_blocks() if sm else []):
+            for k in range(size):
+                pairs[a0 + i + k] = b0 + j + k
+        return
+    prev_a, prev_b = a0, b0
+    for i, j in anchors:
+        _patience(a, b, prev_a, i, prev_b, j, pairs)
+        pairs[i] = j
+        prev_a, prev_b = i + 1, j + 1
+    _patience(a, b, prev_a, a1, prev_b, b1, pairs)
+
+
+def _increasing(anchors: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest run of anchors increasing in both coordinates (anchors come sorted by a)."""
+    tails: list[int] = []          # index into anchors of the smallest tail of each length
+    tail_js: list[int] = []
+    back: list[int] = [-1] * len(anchors)
+    for k, (_, j) in enumerate(anchors):
+        pos = bisect.bisect_left(tail_js, j)
+        if pos:
+            back[k] = tails[pos - 1]
+        if pos == len(tails):
+            tails.append(k)
+            tail_js.append(j)
+        else:
+            tails[pos] = k
+            tail_js[pos] = j
+    out, k = [], tails[-1] if tails else -1
+    while k != -1:
+        out.append(anchors[k])
+        k = back[k]
+    return out[::-1]
+
+
+def _keys(text: bytes) -> list[bytes]:
+    return [b" ".join(line.split()) for line in text.splitlines()]
+
+
+def silent_changes(old: bytes, port: bytes, new: bytes, output: bytes,
+                   reported: set[int] = frozenset()) -> list[int]:
+    """0-based lines of output whose disabled/live state changed silently (see module doc)."""
+    O, P, N, M = _keys(old), _keys(port), _keys(new), _keys(output)
+    so, sp, sn, sm = line_states(old), line_states(port), line_states(new), line_states(output)
+    o2p, _ = align(O, P)
+    o2n, _ = align(O, N)
+    n2o, n_ops = align(N, O)
+    m2p, _ = align(M, P)
+    m2n, _ = align(M, N)
+    in_markers = marker_lines(output)
+    p2o = {v: k for k, v in o2p.items()}
+    port_region = _port_region_states(O, o2p, so, sp, n_ops, len(N))
+    silent = []
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if i in in_markers or i in reported or not code_line(line):
+            continue
+        p, n = m2p.get(i), m2n.get(i)
+        if p is not None:
+            ours = sp[p]
+            o = p2o.get(p)
+            base = so[o] if o is not None else None
+            if n is not None:
+                theirs = sn[n]
+            elif o is not None and o in o2n:
+                theirs = sn[o2n[o]]
+            else:
+                theirs = None
+        elif n is not None:
+            theirs = sn[n]
+            o = n2o.get(n)
+            if o is not None:
+                base = so[o]
+                ours = sp[o2p[o]] if o in o2p else None
+            else:
+                base, ours = port_region.get(n, (None, None))
+        else:
+            continue
+        expected = _merge_state(base, ours, theirs)
+        if expected is not None and expected != sm[i]:
+            silent.append(i)
+    return silent
+
+
+def _merge_state(base, ours, theirs):
+    known = [s for s in (ours, theirs) if s is not None]
+    if not known:
+        return None
+    if ours is None:
+        return theirs
+    if theirs is None or theirs == base:
+        return ours
+    if base is None:
+        return ours if ours == theirs else None
+    if ours == base:
+        return theirs
+    return ours if ours == theirs else None
+
+
+def _port_region_states(O, o2p, so, sp, n_ops, n_len) -> dict[int, tuple[bool, bool]]:
+    """For new upstream lines that replace or extend old lines: (old state, port state) of the
+    old lines around them, when the port kept those lines and agrees on their state."""
+    out: dict[int, tuple[bool, bool]] = {}
+    for tag, i1, i2, j1, j2 in n_ops:     # opcodes of N (a) against O (b)
+        if tag not in ("replace", "delete"):
+            continue
+        olds = list(range(j1, j2))
+        if not olds:       # pure insertion into N: the neighbours in O
+            olds = [k for k in (j1 - 1, j1) if 0 <= k < len(O) and code_line(O[k])]
+        kept = [k for k in olds if k in o2p]
+        if not kept:
+            continue
+        pair = {(so[k], sp[o2p[k]]) for k in kept}
+        if len(pair) != 1:
+            continue
+        state = pair.pop()
+        for n in range(i1, i2):
+            out[n] = state
+    return out
