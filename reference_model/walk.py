@@ -8,6 +8,7 @@ fault is a value (`Fault`), never an exception.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import regs as R
 
@@ -81,8 +82,7 @@ class ContextConfig:
         )
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     """Which table base translates an address, and how many input bits it has."""
     ttbr: int
     input_bits: int
