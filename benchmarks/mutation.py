@@ -253,6 +253,7 @@ def run_mutant(mutant: Mutant, tree: Path, env: dict, cov: dict, timeout: float)
     ids = tests_for(mutant, cov)
     if not ids:
         mutant.outcome = "no-test"
+        print(f"  {mutant.outcome:8} {mutant.module}:{mutant.line} {mutant.operator}", file=sys.stderr, flush=True)
         return mutant
     target = tree / mutant.module
     original = target.read_bytes()
