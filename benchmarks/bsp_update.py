@@ -10,6 +10,8 @@ and the Linux-only names new upstream code brought in live without a report (goa
 With the porter CLI available, also the wall time of `porter resync`.
 
     PORTER_REAL=/work/real python benchmarks/bsp_update.py [--json] [--no-cli]
+
+With PORTER_SMMU set, the SMMUv3 case (benchmarks/smmu.py) follows.
 """
 from __future__ import annotations
 
@@ -288,6 +290,10 @@ def main(argv=None) -> int:
             print(f"      unreported: {f['file']}:{f['line']}: {f['symbol']}")
         if "porter_resync" in row:
             print(f"  porter resync: {row['porter_resync']}")
+    if os.environ.get("PORTER_SMMU"):      # the SMMUv3 case (moved and split upstream): benchmarks/smmu.py
+        import smmu
+        print("SMMUv3 (Xen's 10 commits on Linux 5.8.18) -> Linux 6.1")
+        smmu.main([])
     return 0
 
 

@@ -3,9 +3,17 @@
     recipe.toml                 series metadata, file map, step list
     cover.txt                   the cover letter's purpose text (first line: title)
     steps/NN-slug/message       commit message of step NN (subject, body, trailers)
-    steps/NN-slug/*.edits       port: learned structured edits, one per ported file
-    steps/NN-slug/*.j2          build: jinja2 templates of the build glue
-    steps/NN-slug/change.patch  carry: the stored change
+    steps/NN-slug/*.edits       C files: learned structured edits, one per file, against the file as
+                                the previous steps leave it
+    steps/NN-slug/*.j2          build files: jinja2 templates of the build glue
+    steps/NN-slug/*.patch       any other file: its own stored patch (one file each, so one that does
+                                not apply never takes another file's change with it)
+    steps/NN-slug/change.patch  older recipes: a whole stored commit (split per file when replayed)
+
+A step may hold edits, templates and patches together; its kind says what it is made of:
+import (upstream files verbatim), port (C edits only), build (templates only), carry (the rest).
+`[moves.TAG]` in recipe.toml says where an upstream file the recipe imports lives at TAG
+(learned upstream path -> path at TAG) when git's rename detection does not find it.
 """
 from __future__ import annotations
 
@@ -34,7 +42,8 @@ class Step:
     rules: list[str] = field(default_factory=list)            # port: rule packs / rule files
     file_rules: dict[str, list[str]] = field(default_factory=dict)   # port: Xen path -> its own rule files
     templates: list[dict] = field(default_factory=list)       # build: {file, after, template}
-    patch: str = ""                                           # carry
+    patches: dict[str, str] = field(default_factory=dict)     # Xen path -> .patch file of that file
+    patch: str = ""                                           # older recipes: the whole change
     message: str = ""                                         # loaded from steps/DIR/message
 
     @property
@@ -52,6 +61,8 @@ class Step:
             d["file_rules"] = self.file_rules
         if self.templates:
             d["templates"] = self.templates
+        if self.patches:
+            d["patches"] = self.patches
         if self.patch:
             d["patch"] = self.patch
         return d
@@ -67,6 +78,7 @@ class Recipe:
     cc: list[str] = field(default_factory=list)
     learned: dict = field(default_factory=dict)     # {ref, commit}
     cover: str = ""
+    moves: dict[str, dict[str, str]] = field(default_factory=dict)   # tag -> {learned path: path at tag}
     changes: dict = field(default_factory=dict)     # {"v2": {"cover" | patch number | step dir: [note]}}
     name: str = ""                                  # a shipped recipe's series name
 
@@ -115,6 +127,8 @@ def _step(s, i: int, series_dir: Path, where: str) -> Step:
                 rules=schema.strings(s, "rules", at),
                 file_rules={_relpath(k, f"{at}.file_rules"): schema.strings(s["file_rules"], k, f"{at}.file_rules")
                             for k in schema.table(s, "file_rules", at, required=False)},
+                patches={_relpath(k, f"{at}.patches"): _relpath(v, f"{at}.patches")
+                         for k, v in schema.string_map(s, "patches", at).items()},
                 patch=schema.text(s, "patch", at, required=False))
     for j, t in enumerate(schema.get(s, "templates", list, at, required=False, default=[])):
         tw = f"{at}.templates[{j}]"
@@ -131,7 +145,7 @@ def _step(s, i: int, series_dir: Path, where: str) -> Step:
         step.templates.append(entry)
     sdir = safe_join(series_dir / "steps", step.dir, f"{at}.dir")
     inside(series_dir, sdir, f"{at}.dir")
-    names = ([t["template"] for t in step.templates] + list(step.edits.values())
+    names = ([t["template"] for t in step.templates] + list(step.edits.values()) + list(step.patches.values())
              + ([step.patch] if step.patch else []) + [r for r in step.rules if r.endswith(".toml")]
              + [r for rs in step.file_rules.values() for r in rs])
     for name in names:
@@ -217,6 +231,13 @@ def kept_settings(series_dir: Path) -> Recipe | None:
 RECIPE_ENTRIES = ("recipe.toml", "cover.txt", "steps")
 
 
+def _moves(raw, where: str) -> dict[str, dict[str, str]]:
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise BadInput(f"{where}: [moves.TAG] tables map a learned upstream path to its path at TAG")
+    return {tag: {_relpath(old, f"{where}: moves.{tag}"): _relpath(new, f"{where}: moves.{tag}.{old}")
+                  for old, new in table.items()} for tag, table in raw.items()}
+
+
 def _changes(doc, where: str) -> dict:
     """[changes.vN]: the author's notes per revision, {"cover" | patch number | step dir: [lines]}."""
     if not isinstance(doc, dict):
@@ -241,6 +262,8 @@ def save(series_dir: Path, recipe: Recipe, step_files: dict[str, dict[str, bytes
         "files": recipe.files,
         "steps": [s.to_toml() for s in recipe.steps],
     }
+    if recipe.moves:
+        doc["moves"] = recipe.moves
     if recipe.changes:
         doc["changes"] = recipe.changes
 

@@ -213,7 +213,7 @@ def knowledge(ws: Workspace, old_tag: str, new_tag: str, rec=None) -> Knowledge:
             except gitutil.GitError:
                 pass
     for step in (rec.steps if rec else []):
-        if step.kind == "port":
+        if step.edits:
             learned[step.dir] = learned_lines(ws, rec, step)
     names.discard("")
     return Knowledge(old_tag, new_tag, rec, upstream, learned, names, step_rules(ws, rec))
@@ -300,19 +300,20 @@ def _line_origin(kb: Knowledge, ws: Workspace, step, rd_line: str, in_message: b
     rule = kb.rule_for(text)
     if rule:
         return (f"rule:{rule}", "")
-    if step.kind == "port":
+    if step.edits:
         unit = kb.learned.get(step.dir, {}).get(text)
         if unit:
             return (f"learned:{unit}", "")
     sdir = kb.rec.step_dir(ws.series_dir, step)
-    if step.kind == "carry" and step.patch:
+    carried = []
+    for name in list(step.patches.values()) + ([step.patch] if step.patch else []):
         try:
-            carried = (sdir / step.patch).read_text("utf-8", "replace").splitlines()
+            carried += (sdir / name).read_text("utf-8", "replace").splitlines()
         except OSError:
-            carried = []
-        if text in {_key(x[1:]) for x in carried if x[:1] in " +-"}:
-            return (f"carry:{step.dir}", "")
-    if step.kind == "build":
+            pass
+    if text in {_key(x[1:]) for x in carried if x[:1] in " +-"}:
+        return (f"carry:{step.dir}", "")
+    if step.templates:
         for t in step.templates:
             try:
                 lines = (sdir / t["template"]).read_text("utf-8", "replace").splitlines()
@@ -375,7 +376,8 @@ def interdiff(ws: Workspace, kb: Knowledge, old: Patch, new: Patch) -> list[Hunk
         if not found:       # only blank lines or braces changed: attribute those
             for tag, ai, aj, bi, bj in group:
                 if tag != "equal":
-                    found += [o for k in range(ai, aj) if (o := _line_origin(kb, ws, step, a[k], k < msg_end_a, True))]
+                    found += [o for k in range(ai, aj) if (o := _line_origin(kb, ws, step, a[k], k < msg_end_a, True))
+                              and o[0] != "manual"]
                     found += [o for k in range(bi, bj) if (o := _line_origin(kb, ws, step, b[k], k < msg_end_b, True))]
         origin, labels = hunk_origin(kb, found, step)
         hunks.append(Hunk(origin, _header(b, first_change if first_change is not None else j1, msg_end_b),

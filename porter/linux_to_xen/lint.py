@@ -10,6 +10,8 @@ initializer) is checked against that struct's members.  Everything else is a fin
 """
 from __future__ import annotations
 
+import hashlib
+
 import re
 from pathlib import Path
 
@@ -47,8 +49,21 @@ def local_headers(files: dict[str, bytes]) -> dict[str, bytes]:
     return found
 
 
+_INCLUDES: dict = {}
+
+
 def _includes(src: bytes, known) -> tuple[list[str], list[str]]:
-    """(system, quoted) includes of src's live code."""
+    """(system, quoted) includes of src's live code (remembered per text: a resync asks for the
+    same file's scope once per unit it lints)."""
+    key = (hashlib.sha1(src).digest(), id(getattr(known, "__self__", known)))
+    if key not in _INCLUDES:
+        if len(_INCLUDES) > 64:
+            _INCLUDES.clear()
+        _INCLUDES[key] = _includes_uncached(src, known)
+    return _INCLUDES[key]
+
+
+def _includes_uncached(src: bytes, known) -> tuple[list[str], list[str]]:
     dead = symbols.Ranges(symbols.dead_ranges(src, known))
     clean = symbols.blank_comments(src)
     system = [m.group(1).decode("utf-8", "replace") for m in _SYS_INCLUDE.finditer(clean) if m.start() not in dead]

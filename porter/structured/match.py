@@ -98,7 +98,9 @@ def match_units(a: list[Unit], b: list[Unit]) -> dict[int, int]:
         free_b = list(lb)
         rest_a = []
         for i in la:
-            hit = next((j for j in free_b if b[j].text == a[i].text), None)
+            same = [j for j in free_b if b[j].text == a[i].text]
+            # identical duplicates (`#endif`, blank tails): the one with the same neighbours
+            hit = max(same, key=lambda j: _alike_neighbours(a, i, b, j), default=None)
             if hit is None:
                 rest_a.append(i)
             else:
@@ -114,6 +116,13 @@ def match_units(a: list[Unit], b: list[Unit]) -> dict[int, int]:
     if rest_a and rest_b:
         _greedy(a, b, rest_a, rest_b, pairs, RENAME_RATIO, common, same_kind=True)
     return pairs
+
+
+def _alike_neighbours(a: list[Unit], i: int, b: list[Unit], j: int) -> int:
+    """How many of a[i]'s two neighbours (the unit before, the one after) b[j] shares."""
+    def ident(units, k):
+        return (units[k].kind, units[k].name) if 0 <= k < len(units) else None
+    return (ident(a, i - 1) == ident(b, j - 1)) + (ident(a, i + 1) == ident(b, j + 1))
 
 
 def _greedy(a, b, la, lb, pairs, threshold, common, same_kind=False):
