@@ -209,21 +209,25 @@ def test_port_step_rules_run_and_drift_fails_the_resync(tmp_path, repos):
     ws = make_ws(tmp_path, repos)
     recipe = ws / "series/foo/recipe.toml"
     step = next((ws / "series/foo/steps").glob("02-*"))
-    rule = ('[pack]\nname = "foo-local"\nxen = "4.9"\n\n[[rule]]\nid = "foo.no-read"\nop = "disable"\n'
-            'anchor = { kind = "function", name = "foo_read" }\nreason = "not used in Xen"\nexpect = %d\n')
+    rule = ('[pack]\nname = "foo-local"\nxen = "4.9"\n\n[[rule]]\nid = "foo.no-%s"\nop = "disable"\n'
+            'anchor = { kind = "function", name = "foo_%s" }\nreason = "not used in Xen"\nexpect = %d\n')
     text = recipe.read_text()
     recipe.write_text(text.replace('kind = "port"\n', 'kind = "port"\nrules = ["foo.toml"]\n', 1))
-    (step / "foo.toml").write_text(rule % 1)
+    # foo_probe still calls a foo_read the rule disables: step 4, merged onto step 2's output, says so
+    # (a finding, exit 1) and no revision is written, never silently
+    (step / "foo.toml").write_text(rule % ("read", "read", 1))
     code, res = porter_json("resync", "--from", "t1", cwd=ws)
-    assert res["revision"] == "v1" and not res["conflicts"], res
-    # foo_probe still calls the foo_read the rule disabled: step 4, merged onto step 2's output,
-    # says so (a finding, exit 1), never silently
-    assert code == 1 and [(f["symbol"], f["unit"]) for f in res["findings"]] == [("foo_read", "function foo_probe")]
+    assert code == 1 and res["revision"] is None and not res["conflicts"], res
+    assert [(f["symbol"], f["unit"]) for f in res["findings"]] == [("foo_read", "function foo_probe")]
+    assert not (ws / "series/foo/v1").exists()
+    (step / "foo.toml").write_text(rule % ("probe", "probe", 1))
+    code, res = porter_json("resync", "--from", "t1", cwd=ws)
+    assert code == 0 and res["revision"] == "v1" and not res["findings"], res
     patch = next((ws / "series/foo/v1").glob("0002-*")).read_text()
-    assert "+#if 0 /* Xen: not used in Xen */" in patch
-    (step / "foo.toml").write_text(rule % 2)
+    assert "+#if 0 /* Xen: not used in Xen */\n static int foo_probe" in patch
+    (step / "foo.toml").write_text(rule % ("probe", "probe", 2))
     code, res = porter_json("resync", "--from", "t1", cwd=ws)
-    assert code == 1 and res["drift"] and res["drift"][0]["rule"] == "foo.no-read"
+    assert code == 1 and res["drift"] and res["drift"][0]["rule"] == "foo.no-probe"
     assert res["drift"][0]["file"] == "xen/drivers/passthrough/arm/foo.c"
 
 
@@ -282,19 +286,22 @@ def test_interrupted_resync_leaves_the_previous_revision(tmp_path, repos, monkey
     assert {p.name: p.read_bytes() for p in (series / "v1").iterdir()} == before
 
 
-def test_later_port_step_conflict_leaves_markers_in_the_scratch_worktree(tmp_path, repos):
+def test_later_port_step_edit_merges_into_a_changed_struct(tmp_path, repos):
     up, xen = repos
     ws = make_ws(tmp_path, repos)
     minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T1.replace(b"\tint irq;\n", b"\tunsigned int irq;\n"))
     minirepos.commit(up, "foo: irq is unsigned", 9)
     git(up, "tag", "t9")
     code, res = porter_json("resync", "--from", "t9", cwd=ws)
-    assert code == 1 and res["revision"] is None
-    (conflict,) = res["conflicts"]
-    # step 4's edit of struct foo_dev, learned after step 2, merged onto the new struct: one unit
-    assert conflict["unit"] == "struct foo_dev" and conflict["file"].endswith("foo.c")
-    text = (ws / ".porter/scratch/xen/drivers/passthrough/arm/foo.c").read_text()
-    assert "<<<<<<<" in text and "\tunsigned int irq;" in text and "\tbool coherent;" in text
+    assert not res["conflicts"], res
+    # step 4's field, learned after step 2, merged line by line into upstream's changed struct
+    assert any(n.get("unit") == "struct foo_dev" and "port's added lines kept" in n["message"] for n in res["notes"])
+    if res["revision"] is None:      # a finding keeps the revision out of series/: the series is in scratch
+        assert code == 1 and res["findings"]
+        text = (ws / ".porter/scratch/xen/drivers/passthrough/arm/foo.c").read_text()
+    else:
+        text = "".join(p.read_text() for p in (ws / "series/foo" / res["revision"]).glob("0004-*"))
+    assert "<<<<<<<" not in text and "\tunsigned int irq;" in text and "\tbool coherent;" in text
 
 
 def test_retag_replaces_whole_tags_only():
