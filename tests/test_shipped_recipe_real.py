@@ -114,7 +114,7 @@ def test_every_patch_builds_with_werror(real, v353):
     assert 'config = [\n    "CONFIG_IPMMU_VMSA=y",\n]' in (ws.root / "porter.toml").read_text()
     patches = built(ws)
     assert [p["ok"] for p in patches] == [True] * 7
-    objects = [{Path(o).name for o in p["objects"]} for p in patches]
+    objects = [{Path(o["object"]).name for o in p["objects"]} for p in patches]
     assert objects[:4] == [set()] * 4, "nothing is built before the build patch"
     assert objects[4] == {"ipmmu-vmsa.o", "io-pgtable-arm.o", "io-pgtable.o"}
     assert "ipmmu-vmsa.o" in objects[5] and "ipmmu-vmsa.o" in objects[6]
