@@ -206,7 +206,8 @@ def load(series_dir: Path) -> Recipe:
                   to=schema.strings(series, "to", sw), cc=schema.strings(series, "cc", sw),
                   learned=dict(schema.table(series, "learned", sw, required=False)),
                   cover=cover_text, changes=_changes(doc.get("changes", {}), where),
-                  name=schema.text(series, "name", sw, required=False))
+                  name=schema.text(series, "name", sw, required=False),
+                  moves=_moves(doc.get("moves", {}), where))
 
 
 def kept_settings(series_dir: Path) -> Recipe | None:
