@@ -7,7 +7,7 @@ from pathlib import Path
 from tests import minirepos
 from tests.helpers import git, porter
 
-EVIL_GLUE = "obj-y += x.o # {% endraw %}{{ 7*7 }}{% raw %} {{ cycler }} {# c #} ${X}\n"
+EVIL_GLUE = "obj-$(CONFIG_FOO) += foo.o # {% endraw %}{{ 7*7 }}{% raw %} {{ cycler }} {# c #} ${X}\n"
 
 
 def test_learned_build_glue_is_reproduced_literally(tmp_path):
