@@ -1,22 +1,9 @@
-"""The porter command line: one small module per verb, each thin over the library."""
+"""The porter command line: one small module per verb, each thin over the library.
+
+Verb modules are imported on demand by the lazy group (see group.VERBS).
+"""
 from __future__ import annotations
 
-from . import (  # noqa: F401  (register the verbs)
-               check,
-               ci_template,
-               demo,
-               export,
-               fetch,
-               init,
-               learn,
-               lint,
-               port,
-               resync,
-               review,
-               send,
-               status,
-               validate,
-)
 from .group import main
 
 __all__ = ["main"]

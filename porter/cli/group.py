@@ -1,14 +1,47 @@
-"""The porter command group and the decorator every verb module registers with."""
+"""The porter command group and the decorator every verb module registers with.
+
+The group is lazy (click's LazyGroup pattern): a verb's module, and whatever it imports, is loaded
+only when that verb runs or help lists it, so `porter --version` and each verb start fast.
+"""
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from pathlib import Path
 
 import click
 
-from .. import ui
+from .. import __version__, ui
 from ..errors import Findings, PorterError
+
+# verb -> module under porter.cli that defines it with @porter_command
+VERBS = {
+    "check": "check",
+    "ci-template": "ci_template",
+    "demo": "demo",
+    "export": "export",
+    "fetch": "fetch",
+    "init": "init",
+    "learn": "learn",
+    "lint": "lint",
+    "port": "port",
+    "resync": "resync",
+    "review": "review",
+    "send": "send",
+    "status": "status",
+    "validate": "validate",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(set(VERBS) | set(self.commands))
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in VERBS:
+            importlib.import_module(f"{__package__}.{VERBS[name]}")
+        return self.commands.get(name)
 
 
 def porter_command(name: str, **kw):
@@ -36,12 +69,11 @@ def porter_command(name: str, **kw):
     return wrap
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "directory", type=click.Path(file_okay=False), default=".",
               help="Run in this workspace instead of the current directory.")
-@click.version_option(package_name="xen-porter", prog_name="porter")
+@click.version_option(__version__, prog_name="porter")
 @click.pass_context
 def main(ctx, directory):
     """Port Linux driver sources into Xen as a reviewable patch series."""
     ctx.obj = Path(directory)
-
