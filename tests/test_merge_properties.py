@@ -190,7 +190,6 @@ def test_merge_invariants_hold(history):
         head = f"static int {name}(struct gen_dev *d, struct gen_ctx *c)".encode()
         return next((k for k, line in enumerate(lines) if line == head), None)
 
-    new_names = {fn.name for fn in new_d.fns}
     for fn in port_d.fns:
         at = defined(fn.name)
         # a function the port disabled stays disabled (or is gone with upstream, or it was said)

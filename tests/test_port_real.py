@@ -32,7 +32,6 @@ def test_port_keeps_what_the_hand_port_keeps(real, tmp_path, name):
     assert wanted
     assert len(wanted & mine) / len(wanted) >= 0.9, sorted(wanted - mine)
     assert f"Xen port of Linux drivers/iommu/{name}" in res.output.decode()
-    assert res.timings["rules"] < 1.0
 
 
 def test_generic_port_compile_errors_are_all_reported(real, tmp_path):

