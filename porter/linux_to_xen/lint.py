@@ -86,13 +86,14 @@ def _own_definitions(files, extra, parsed, index):
     nonname = dict(index.nonname_params)
     table = structs.StructTable()
     for s in extra.values():
-        syms = symbols.collect(s, live_only=False)
+        syms = symbols.collect(s, live_only=False, uses=False)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
         table.update(structs.table(cparse.parse(s), symbols.dead_ranges(s, index.default_config_known)))
     for n, s in files.items():
-        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True)
+        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True,
+                               uses=False)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
