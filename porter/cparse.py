@@ -61,11 +61,11 @@ def _container_of(m: re.Match) -> bytes:
     return m.group(1) + b" " * len(m.group(2))
 
 
-_STANDINS: list[tuple[re.Pattern, object]] = [
-    (re.compile(rb"\b(?:" + _ANNOTATIONS + rb")(?!\w)"), _blank),
-    (re.compile(rb"(\bDECLARE_BITMAP\(\s*)(\w+)(\s*,[^;()]*\))"), _bitmap),
-    (re.compile(rb"\b\w*for_each\w*(?=\s*\()"), _for_each),
-    (re.compile(rb"(\bcontainer_of\s*\([^,()]*,\s*)(struct\s)"), _container_of),
+_STANDINS: list[tuple[bytes, re.Pattern, object]] = [     # (what every match holds, pattern, stand-in)
+    (b"__", re.compile(rb"\b(?:" + _ANNOTATIONS + rb")(?!\w)"), _blank),
+    (b"DECLARE_BITMAP", re.compile(rb"(\bDECLARE_BITMAP\(\s*)(\w+)(\s*,[^;()]*\))"), _bitmap),
+    (b"for_each", re.compile(rb"\b\w*for_each\w*(?=\s*\()"), _for_each),
+    (b"container_of", re.compile(rb"(\bcontainer_of\s*\([^,()]*,\s*)(struct\s)"), _container_of),
 ]
 
 
@@ -75,7 +75,10 @@ _DIRECTIVE_NAME = re.compile(rb"#[ \t]*(?:define|undef|ifdef|ifndef)[ \t]+$")
 def _rewrite(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
     """(stand-in copy, rewritten byte ranges); names a #define/#undef/#ifdef/#ifndef names stay."""
     spans: list[tuple[int, int]] = []
-    for pattern, repl in _STANDINS:
+    for needle, pattern, repl in _STANDINS:
+        if needle not in src:      # the scan costs more than this test
+            continue
+
         def sub(m: re.Match, repl=repl) -> bytes:
             line_start = m.string.rfind(b"\n", 0, m.start()) + 1
             if _DIRECTIVE_NAME.search(m.string, line_start, m.start()):
