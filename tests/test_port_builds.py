@@ -75,3 +75,19 @@ static int dead;
 """
     got = [(u["name"], u["kind"]) for u in unused_statics(src)]
     assert got == [("a", "variable"), ("b", "variable"), ("f", "function")]
+
+
+def test_cli_summary_names_what_does_not_build_yet(ported, tmp_path):
+    xen, src, _res = ported
+    porter = str(Path(sys.executable).parent / "porter")
+    out = tmp_path / "o.c"
+    r = subprocess.run([porter, "port", str(src), "-o", str(out), "--xen", str(xen), "--ref", "base"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "uncalled: widget_setup" in r.stdout + r.stderr
+    summary = [line for line in (r.stdout + r.stderr).splitlines() if line.startswith("wrote ")][0]
+    assert "0 finding(s); 2 static function(s) nothing live calls" in summary
+    r = subprocess.run([porter, "port", "--json", str(src), "-o", str(out), "--xen", str(xen), "--ref", "base"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    import json
+    assert [u["function"] for u in json.loads(r.stdout)["uncalled"]] == ["widget_setup", "widget_get"]

@@ -79,49 +79,60 @@ def _offset(src: bytes, line: int, symbol: str) -> int:
     return ls + (m.start() if m else 0)
 
 
-def disable_new_statements(text: bytes, findings: list[dict], previous: list[bytes]
-                           ) -> tuple[bytes, list[dict], list[dict]]:
-    """(text with new Linux-only statements disabled, notes, findings left for a human)."""
-    if not previous or not findings:
-        return text, [], findings
-    parsed = cparse.parse(text)
+def _function_body(parsed: cparse.Parsed):
     fn = next((item for item, _c in cparse.top_level_items(parsed.tree.root_node)
                if item.type == "function_definition"), None)
-    body = fn.child_by_field_name("body") if fn is not None else None
-    if body is None:
-        return text, [], findings
-    new = _new_lines(text, previous)
+    return fn.child_by_field_name("body") if fn is not None else None
+
+
+def _disableable(stmt, body, parsed: cparse.Parsed, new: set[int]) -> bool:
+    first, last = parsed.line_of(stmt.start_byte) - 1, parsed.line_of(stmt.end_byte) - 1
+    return all(i in new for i in range(first, last + 1)) and not _depended_on(stmt, body, parsed.source)
+
+
+def _choose(findings, body, parsed: cparse.Parsed, new: set[int]):
+    """({statement id: (statement, symbols)} to disable, findings left)."""
     chosen: dict[int, tuple[object, set[str]]] = {}
     left = []
     for f in findings:
-        stmt = _statement_at(body, _offset(text, f["line"], f["symbol"]))
-        if stmt is not None and stmt.id not in chosen:
-            first, last = parsed.line_of(stmt.start_byte) - 1, parsed.line_of(stmt.end_byte) - 1
-            if not all(i in new for i in range(first, last + 1)) or _depended_on(stmt, body, text):
-                stmt = None
-        if stmt is None:
+        stmt = _statement_at(body, _offset(parsed.source, f["line"], f["symbol"]))
+        if stmt is not None and (stmt.id in chosen or _disableable(stmt, body, parsed, new)):
+            chosen.setdefault(stmt.id, (stmt, set()))[1].add(f["symbol"])
+        else:
             left.append(f)
-            continue
-        chosen.setdefault(stmt.id, (stmt, set()))[1].add(f["symbol"])
-    if not chosen:
-        return text, [], findings
-    groups: list[list] = []    # [start, end, names]
+    return chosen, left
+
+
+def _groups(chosen, text: bytes) -> list[list]:
+    """[start, end, symbols] of runs of chosen statements with nothing but blanks between."""
+    groups: list[list] = []
     for stmt, names in sorted(chosen.values(), key=lambda x: x[0].start_byte):
         if groups and text[groups[-1][1]:stmt.start_byte].strip() == b"":
             groups[-1][1] = stmt.end_byte
             groups[-1][2] |= names
         else:
             groups.append([stmt.start_byte, stmt.end_byte, set(names)])
+    return groups
+
+
+def disable_new_statements(text: bytes, findings: list[dict], previous: list[bytes]
+                           ) -> tuple[bytes, list[dict], list[dict]]:
+    """(text with new Linux-only statements disabled, notes, findings left for a human)."""
+    parsed = cparse.parse(text)
+    body = _function_body(parsed) if previous and findings else None
+    if body is None:
+        return text, [], findings
+    chosen, left = _choose(findings, body, parsed, _new_lines(text, previous))
+    if not chosen:
+        return text, [], findings
     ranges, notes = [], []
-    for start, end, names in groups:
+    for n, (start, end, names) in enumerate(_groups(chosen, text)):
         reason = f"uses Linux-only {', '.join(sorted(names))} (new upstream code)"
         ranges.append((start, end, reason))
-        notes.append({"line": parsed.line_of(start), "disabled": True, "symbol": ", ".join(sorted(names)),
-                      "message": reason})
-    out = disable_ranges(text, ranges)
-    for n, (start, _e, _r) in enumerate(ranges):
-        notes[n]["line"] += 2 * n
+        # each earlier #if 0 ... #endif adds two lines
+        notes.append({"line": parsed.line_of(start) + 2 * n, "disabled": True,
+                      "symbol": ", ".join(sorted(names)), "message": reason})
     moved = [dict(f, line=f["line"] + 2 * sum(1 for _s, e, _r in ranges
                                              if e <= _offset(text, f["line"], f["symbol"])))
              for f in left]
-    return out, notes, moved
+    return disable_ranges(text, ranges), notes, moved

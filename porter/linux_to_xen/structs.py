@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .. import cparse
+from . import symbols
 
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
 _SPECIFIERS = ("struct_specifier", "union_specifier")
@@ -81,7 +82,7 @@ def _add_struct(node, src: bytes, dead, out: StructTable) -> None:
     if name is None or body is None:
         return
     tag = _text(name, src)
-    text = bytearray(cparse_blank(src[body.start_byte:body.end_byte]))
+    text = bytearray(symbols.blank_comments_strings(src[body.start_byte:body.end_byte]))
     for start, end in dead:
         lo, hi = max(start, body.start_byte), min(end, body.end_byte)
         if lo < hi:
@@ -107,11 +108,6 @@ def _add_typedef(node, src: bytes, out: StructTable) -> None:
         alias = cparse.declarator_name(d, src)
         if alias:
             out.typedefs[alias] = _text(tag, src)
-
-
-def cparse_blank(body: bytes) -> bytes:
-    """Comments blanked, same length."""
-    return re.sub(rb"/\*.*?\*/|//[^\n]*", lambda m: b" " * len(m.group(0)), body, flags=re.S)
 
 
 class StructTypes:
