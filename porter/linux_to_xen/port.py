@@ -19,6 +19,7 @@ from .lint import Scope, lint_sources, local_headers
 from .rules import Anchor, Rule, load_packs, pack_names
 from .xenindex import XenIndex
 
+EXACT_ROUNDS = 3
 DEFAULT_PACKS = ("includes", "module", "export", "logging", "alloc", "devicetree", "platform",
                  "irq", "locking", "bits", "sizes", "iommu")
 
@@ -197,14 +198,14 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
     items = _top_items(parsed, symbols.Ranges(()))
     units: dict[tuple[int, int], dict] = {}
     for f in findings:
-        off = _find_offset(output, f["line"], f["symbol"])
-        u = _unit_for(parsed, items, off)
-        if u is None:
-            continue
-        s, e, name = u
-        entry = units.setdefault((s, e), {"unit": name, "symbols": []})
-        if f["symbol"] not in entry["symbols"]:
-            entry["symbols"].append(f["symbol"])
+        for line in f.get("uses", [f["line"]]):
+            u = _unit_for(parsed, items, _find_offset(output, line, f["symbol"]))
+            if u is None:
+                continue
+            s, e, name = u
+            entry = units.setdefault((s, e), {"unit": name, "symbols": []})
+            if f["symbol"] not in entry["symbols"]:
+                entry["symbols"].append(f["symbol"])
     for name in [e["unit"][len("function "):] for e in units.values() if e["unit"].startswith("function ")]:
         for s, e in _prototypes(parsed, items, name):     # a prototype left alone: declared, never defined
             units.setdefault((s, e), {"unit": f"declaration {name}", "symbols": [],
@@ -255,8 +256,10 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
     t2 = time.perf_counter()
     # last resort: disable what still uses Linux-only API
     findings = []
-    for _ in range(max_iterations):
-        findings = lint_sources({filename: out}, index)
+    for n in range(max_iterations):
+        # the unit of each finding's first use, round by round; past EXACT_ROUNDS (a name used
+        # in many units: one round per unit would make the loop quadratic) every use's unit at once
+        findings = lint_sources({filename: out}, index, every_use=n >= EXACT_ROUNDS)
         if not findings:
             break
         new, report = disable_findings(out, findings)
@@ -264,6 +267,8 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
             break
         out = new
         disabled += report
+    for f in findings:
+        f.pop("uses", None)
     unused = [u for u in unused_statics(out, index) if u["kind"] == "variable"]
     if unused:     # a static variable only disabled code used: Xen's -Werror=unused-variable
         disabled += [{"unit": f"declaration {u['name']}", "reason": "nothing live uses it"} for u in unused]
