@@ -13,7 +13,9 @@ from .group import porter_command
 
 
 def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
-    """Apply series/<name>/v<N>/*.patch on the base in a scratch clone; return its tree."""
+    """Apply series/<name>/v<N>/*.patch on the base in a scratch index of the Xen cache and write
+    out the files validate reads (by name, at their paths); return the directory holding them."""
+    from ..validate.build import C_FILES, H_FILES
     ws = workspace.load(cwd)
     n = workspace.parse_version(rev)
     if n is None:
@@ -22,10 +24,18 @@ def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
     if not patches:
         raise BadInput(f"{ws.revision_dir(n)} holds no patch files")
     tree = dest / "xen"
-    gitutil.git(dest, "clone", "--quiet", "--no-checkout", "--", str(ws.xen_git), str(tree))
-    gitutil.git(tree, "checkout", "--quiet", "--detach", gitutil.resolve(ws.xen_git, ws.base, "base"))
-    gitutil.git(tree, "-c", "user.name=porter", "-c", "user.email=porter@localhost",
-                "am", "--quiet", "--keep-cr", *map(str, patches))
+    env = {"GIT_INDEX_FILE": str((dest / "index").resolve())}
+    gitutil.git(ws.xen_git, "read-tree", gitutil.resolve(ws.xen_git, ws.base, "base"), env=env)
+    gitutil.git(ws.xen_git, "apply", "--cached", *[str(p.resolve()) for p in patches], env=env)
+    wanted = set(C_FILES + H_FILES)
+    for entry in gitutil.git(ws.xen_git, "ls-files", "-s", "-z", env=env).split(b"\0"):
+        meta, _, path = entry.partition(b"\t")
+        name = path.decode("utf-8", "surrogateescape")
+        if name.rsplit("/", 1)[-1] in wanted:
+            target = workspace.safe_join(tree, name, "patched file")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(gitutil.read_object(ws.xen_git, meta.split()[1].decode())[2])
+    (dest / "index").unlink()
     return tree
 
 
