@@ -37,7 +37,9 @@ def short_diff(name: str, old: bytes | None, new: bytes | None, version: int, li
     return "".join(lines)
 
 
-def check(ws: Workspace, progress=lambda text: None) -> dict:
+def check(ws: Workspace, progress=lambda text: None, build: bool = True) -> dict:
+    """Regenerate and compare; with a compiler for the target, also build the committed revision.
+    Not ok on any difference, conflict, drift, open finding or build failure."""
     version = ws.newest_revision()
     rec = recipe_mod.load(ws.series_dir)
     files, built, committed = regenerate(ws, rec, version, progress)
@@ -46,5 +48,19 @@ def check(ws: Workspace, progress=lambda text: None) -> dict:
         old, new = committed.get(name), files.get(name)
         if old != new:
             differs.append({"file": name, "diff": short_diff(name, old, new, version)})
-    return {"revision": f"v{version}", "tag": built.tag, "ok": not differs and not built.conflicts
-            and not built.drift, "differs": differs, "conflicts": built.conflicts, "drift": built.drift}
+    result = {"revision": f"v{version}", "tag": built.tag, "differs": differs, "conflicts": built.conflicts,
+              "drift": built.drift, "findings": built.findings}
+    ok = not differs and not built.conflicts and not built.drift and not built.findings
+    if build:
+        result["build"] = build_committed(ws, version, committed, progress)
+        ok = ok and (bool(result["build"].get("skipped")) or result["build"]["ok"])
+    result["ok"] = ok
+    return result
+
+
+def build_committed(ws: Workspace, version: int, committed: dict[str, bytes], progress) -> dict:
+    from . import build
+    cfg, why = build.optional_compiler(ws, build.patch_paths(committed.values()))
+    if cfg is None:
+        return {"skipped": why}
+    return build.build_revision(ws, version, progress, cfg)

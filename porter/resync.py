@@ -136,12 +136,38 @@ def _same(old: dict[str, bytes], new: dict[str, bytes]) -> bool:
     return {n: normalized(d) for n, d in new.items()} == {n: normalized(d) for n, d in old.items()}
 
 
+def build_gate(ws: Workspace, built: series.Built, files: dict[str, bytes], progress=lambda text: None) -> dict:
+    """Compile what resync generated, when a compiler is there: the build report, or {"skipped": why}."""
+    from . import build
+    touched = build.series_files(ws.xen_git, built.base, built.tip)
+    cfg, why = build.optional_compiler(ws, touched)
+    if cfg is None:
+        return {"skipped": why}
+    patches = {n: d for n, d in sorted(files.items()) if not n.startswith("0000-")}
+    return build.build_commits(ws, built.base, built.commits, patches, cfg, progress)
+
+
+def unfinished(built: series.Built, report: dict | None) -> list[str]:
+    """What keeps a regenerated series from being a revision: findings, a failed build."""
+    reasons = []
+    if built.findings:
+        reasons.append(f"{len(built.findings)} open finding(s)")
+    if report and not report.get("skipped") and not report["ok"]:
+        from .build import summary
+        reasons.append(summary(report))
+    return reasons
+
+
 def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int | None = None,
-           prefix: str | None = None, rfc: bool = False, sender: str | None = None) -> dict:
+           prefix: str | None = None, rfc: bool = False, sender: str | None = None,
+           build: bool = True) -> dict:
     """Regenerate the series from tag; write series/NAME/v<N>/ when it differs from the newest
     revision (N: the next one, or `version`, shown in the subjects as `git format-patch -v` does).
     An unchanged newest revision whose changelog or mail options are out of date (new notes in the
-    recipe, --rfc...) is rewritten in place."""
+    recipe, --rfc...) is rewritten in place.
+    Nothing is written when the series has conflicts, drift or open findings, or (with a compiler
+    for the target, unless `build` is off) does not build at every patch: it is checked out in the
+    scratch worktree instead."""
     rec = recipe_mod.load(ws.series_dir)
     built = series.build(ws, rec, tag, progress)
     result = {"revision": None, "changed": False, "conflicts": built.conflicts, "drift": built.drift,
@@ -157,6 +183,14 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     if version is not None and revs and version < revs[-1]:
         raise BadInput(f"-v {version}: series/{ws.name}/ already has v{revs[-1]}; a new revision "
                        f"must be numbered after it")
+    if build:      # patch file names and line numbers do not depend on the version
+        files = revision.format_series(ws, rec, built, version or (revs[-1] if revs else 0) + 1, [])
+        result["build"] = build_gate(ws, built, files, progress)
+    reasons = unfinished(built, result.get("build"))
+    if reasons:
+        result.update(ok=False, not_written=reasons, scratch=str(scratch_worktree(ws, built)),
+                      branch=scratch_branch(ws), base_branch=scratch_base(ws))
+        return result
     explicit_version = version is not None
     if revs and (version is None or version == revs[-1]):
         newest = revs[-1]
@@ -170,7 +204,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
                 if refreshed:
                     _write(ws.series_dir / f"v{newest}", files)
                 result.update(revision=f"v{newest}", patches=compare(old, again), refreshed=refreshed,
-                              changed=refreshed, ok=not built.findings)
+                              changed=refreshed, ok=True)
                 return result
     version = version if version is not None else (revs[-1] if revs else 0) + 1
     if version in revs:
@@ -186,7 +220,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
         raise BadInput(f"{target} exists but is not a revision porter can read")
     _write(target, files)
     result.update(revision=f"v{version}", changed=True, patches=patches,
-                  changes=changelog_lines(files), ok=not built.findings)
+                  changes=changelog_lines(files), ok=True)
     return result
 
 

@@ -48,6 +48,17 @@ PORT = DRIVER_T1.replace(b"#include <linux/io.h>\n#include <linux/slab.h>\n",
     b"MODULE_LICENSE(\"GPL v2\");\n", b"#if 0 /* Xen: no modules */\nMODULE_LICENSE(\"GPL v2\");\n#endif\n").replace(
     b"\tdev_info(&pdev->dev, ", b"\tprintk(XENLOG_INFO ")
 
+# What the tiny Xen tree defines: what the port's live code uses (a resync brings no finding of its own)
+XEN_LIB = b"""typedef unsigned int u32;
+int printk(const char *fmt, ...);
+#define XENLOG_INFO "<2>"
+#define ENOMEM 12
+#define GFP_KERNEL 0
+struct device { int id; };
+struct platform_device { struct device dev; };
+void *devm_kzalloc(struct device *dev, unsigned long size, int flags);
+"""
+
 MAINTAINERS = b"""
 \tMaintainers of the mini tree
 \t============================
@@ -103,9 +114,11 @@ def build(root: Path) -> tuple[Path, Path]:
 
     write(xen, "MAINTAINERS", MAINTAINERS)
     write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\n")
-    write(xen, "xen/include/xen/lib.h", b"typedef unsigned int u32;\nint printk(const char *fmt, ...);\n")
+    write(xen, "xen/include/xen/lib.h", XEN_LIB)
+    write(xen, "xen/include/asm-arm/io.h", b"unsigned int ioread32(const volatile void *addr);\n"
+                                           b"unsigned int readl_relaxed(const volatile void *addr);\n")
     commit(xen, "Xen 4.9.0 release", 3)
-    write(xen, "xen/include/xen/lib.h", b"typedef unsigned int u32;\nint printk(const char *fmt, ...);\nvoid *xzalloc_bytes(unsigned long n);\n")
+    write(xen, "xen/include/xen/lib.h", XEN_LIB + b"void *xzalloc_bytes(unsigned long n);\n")
     commit(xen, "xen: add xzalloc_bytes\n\nSigned-off-by: Tess Tester <tess@example.org>", 4)
     git(xen, "branch", "base")
     git(xen, "checkout", "-q", "-b", "port")

@@ -1,5 +1,6 @@
 """Issue 3 on a small self-made port: learn, resync, git am, determinism, bad input."""
 import re
+from pathlib import Path
 
 import pytest
 
@@ -74,28 +75,44 @@ def test_resync_is_deterministic_and_idempotent(tmp_path, repos):
     assert sorted(p.name for p in (a / "series/foo").iterdir() if p.name.startswith("v")) == ["v1"]
 
 
-def test_resync_onto_new_tag_makes_v2_with_changelog(tmp_path, repos):
+def test_resync_onto_new_tag_with_a_finding_writes_no_revision(tmp_path, repos):
     up, xen = repos
     ws = make_ws(tmp_path, repos)
     assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
-    code, res = porter_json("resync", "--from", "t2", cwd=ws)
-    assert res["revision"] == "v2" and res["changed"], res
-    # foo_read, which the port keeps, changed upstream to use readl_relaxed: a finding for a human
-    assert code == 1 and [f["symbol"] for f in res["findings"]] == ["readl_relaxed"]
+    minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T2.replace(b"readl_relaxed", b"readq_relaxed"))
+    minirepos.commit(up, "foo: read 64 bits", 9)
+    git(up, "tag", "t6")
+    code, res = porter_json("resync", "--from", "t6", cwd=ws)
+    # foo_read, which the port keeps, changed upstream to use readq_relaxed: a finding for a human
+    assert code == 1 and [f["symbol"] for f in res["findings"]] == ["readq_relaxed"]
     assert res["findings"][0]["unit"] == "function foo_read"
+    # so no v2: the regenerated series waits in the scratch worktree, as conflicts do
+    assert res["revision"] is None and res["not_written"] == ["1 open finding(s)"], res
+    assert sorted(p.name for p in (ws / "series/foo").iterdir() if p.name.startswith("v")) == ["v1"]
     # foo_reset is new upstream and Linux-only: it comes in visibly disabled, with a note
     (note,) = [n for n in res["notes"] if n.get("disabled")]
     assert "function foo_reset" in note["message"] and "iowrite32" in note["message"]
+    ported = (Path(res["scratch"]) / "xen/drivers/passthrough/arm/foo.c").read_text()
+    assert "#if 0 /* Xen: uses Linux-only iowrite32 (new upstream code) */\nstatic void foo_reset" in ported
+    assert "return readq_relaxed(foo->base + reg);" in ported
+    assert git(Path(res["scratch"]), "rev-parse", "HEAD") == git(ws / ".porter/xen.git", "rev-parse", res["branch"])
+
+
+def test_resync_onto_a_clean_new_tag_makes_v2_with_changelog(tmp_path, repos):
+    up, xen = repos
+    ws = make_ws(tmp_path, repos)
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T1.replace(b"#define FOO_CTRL\t0x10\n",
+                                                                            b"#define FOO_CTRL\t0x10\n#define FOO_IRQ\t0x18\n"))
+    minirepos.commit(up, "foo: name the irq register", 9)
+    git(up, "tag", "t4")
+    code, res = porter_json("resync", "--from", "t4", cwd=ws)
+    assert code == 0 and res["revision"] == "v2" and res["changed"] and not res["findings"], res
     cover = (ws / "series/foo/v2/0000-cover-letter.patch").read_text()
     assert "Subject: [PATCH v2 0/4]" in cover
-    assert "  - Rebase on upstream t2 (v1 was on t1)" in cover
-    assert '  - Patch 2 "iommu/arm: foo: Add Xen changes": Disable new upstream code' in cover
-    port = next((ws / "series/foo/v2").glob("0002-*")).read_text()
-    assert "\n---\nChanges in v2:\n- Disable new upstream code that uses Linux-only API" in port
+    assert "  - Rebase on upstream t4 (v1 was on t1)" in cover
     am_series(xen, "base", ws / "series/foo/v2", tmp_path / "am")
-    ported = (tmp_path / "am/xen/drivers/passthrough/arm/foo.c").read_text()
-    assert "#if 0 /* Xen: uses Linux-only iowrite32 (new upstream code) */\nstatic void foo_reset" in ported
-    assert "return readl_relaxed(foo->base + reg);" in ported
+    assert "#define FOO_IRQ" in (tmp_path / "am/xen/drivers/passthrough/arm/foo.c").read_text()
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -237,9 +254,14 @@ def test_interrupted_resync_leaves_the_previous_revision(tmp_path, repos, monkey
             raise KeyboardInterrupt
         return real_write(self, data)
 
+    up, _ = repos
+    minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T1.replace(b"#define FOO_CTRL\t0x10\n",
+                                                                            b"#define FOO_CTRL\t0x10\n#define FOO_ID\t0x1c\n"))
+    minirepos.commit(up, "foo: name the id register", 9)
+    git(up, "tag", "t5")
     monkeypatch.setattr(type(series), "write_bytes", dying_write)
     with pytest.raises(KeyboardInterrupt):
-        resync.resync(workspace.load(ws), "t2")
+        resync.resync(workspace.load(ws), "t5")
     monkeypatch.undo()
     assert sorted(p.name for p in series.iterdir()) == ["cover.txt", "recipe.toml", "steps", "v1"]
     assert {p.name: p.read_bytes() for p in (series / "v1").iterdir()} == before

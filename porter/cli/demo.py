@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from .. import ui
+from .build import show_build
 from .group import porter_command
 
 
@@ -26,22 +27,27 @@ def demo_cmd(cwd: Path, target):
     ws = Path(result["workspace"])
     ui.say(f"workspace: {ws}")
     ui.say(f"learned the hand-made port of {demo.RELEASES[0]}; resync gave series/ipmmu-vmsa/{first['revision']}/")
-    _say_validate(first["revision"], checked)
+    show_build(first.get("build"))
+    _say_validate(first["revision"] or "the regenerated series", checked)
     disabled = [n for n in bsp["notes"] if n.get("disabled")]
-    ui.say(f"BSP update to {demo.RELEASES[-1]}: series/ipmmu-vmsa/{bsp['revision']}/ "
+    written = f"series/ipmmu-vmsa/{bsp['revision']}/" if bsp["revision"] else \
+        f"no revision written ({'; '.join(bsp.get('not_written', []))}), series in {bsp.get('scratch')}"
+    ui.say(f"BSP update to {demo.RELEASES[-1]}: {written} "
            f"({len(bsp['conflicts'])} conflicts, {len(bsp['findings'])} findings for a human, "
            f"{len(disabled)} new Linux-only units disabled)")
+    show_build(bsp.get("build"))
     for n in disabled:
         ui.say(f"  disabled: {n['file']}:{n.get('line')}: {n['message']}")
     for f in bsp["findings"]:
         ui.say(f"  finding: {f.get('file')}:{f.get('line')}: {f.get('unit', '')}: {f.get('message')}", style="yellow")
     for c in bsp.get("changes", []):
         ui.say(f"  change: {c}")
-    _say_validate(bsp["revision"], result["validate_update"])
+    _say_validate(bsp["revision"] or "the regenerated series", result["validate_update"])
     return {"workspace": str(ws), "revisions": [first["revision"], bsp["revision"]],
             "validate": checked, "validate_update": result["validate_update"],
-            "update": {k: bsp[k] for k in ("conflicts", "findings", "notes")},
-            "ok": checked["ok"] and result["validate_update"]["ok"]}
+            "update": {k: bsp.get(k) for k in ("conflicts", "findings", "notes", "build", "not_written")},
+            "build": first.get("build"),
+            "ok": checked["ok"] and result["validate_update"]["ok"] and bool(first["ok"]) and bool(bsp["ok"])}
 
 
 def _say_validate(revision: str, checked: dict) -> None:

@@ -17,6 +17,7 @@ from ..errors import Findings, PorterError
 
 # verb -> module under porter.cli that defines it with @porter_command
 VERBS = {
+    "build": "build",
     "check": "check",
     "ci-template": "ci_template",
     "demo": "demo",

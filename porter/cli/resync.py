@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from .. import ui, workspace
+from .build import show_build
 from .group import porter_command
 
 
@@ -19,12 +20,16 @@ from .group import porter_command
               help="Subject prefix instead of the recipe's subject_prefix (default PATCH).")
 @click.option("--sender", default=None,
               help="'Name <mail>' for the cover letter's From (default: git's sendemail.from or user.name/user.email).")
-def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender):
+@click.option("--no-build", is_flag=True, help="Do not compile the regenerated series.")
+def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender, no_build):
     """Regenerate the series from upstream TAG into series/NAME/v<N>/.
 
     A new revision is written only when the patches differ from the newest one; its cover letter
     and each changed patch (under ---) say what changed, with the notes of [changes.vN] in
     recipe.toml first. New notes or mail options for an unchanged newest revision rewrite it in place.
+    With a compiler for the target, the series is built at every patch first. A series with
+    conflicts, drift, open findings or a failed build is not written: it is checked out in
+    .porter/scratch for a human, and resync exits 1.
 
     \b
     Examples:
@@ -35,7 +40,8 @@ def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender):
     from ..resync import resync
     ws = workspace.load(cwd)
     with ui.progress("resync") as update:
-        result = resync(ws, tag, update, version=version, prefix=prefix, rfc=rfc, sender=sender)
+        result = resync(ws, tag, update, version=version, prefix=prefix, rfc=rfc, sender=sender,
+                        build=not no_build)
     for w in result.get("warnings", []):
         ui.say(f"warning: {w}", style="yellow")
     for c in result["conflicts"]:
@@ -47,11 +53,16 @@ def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender):
         ui.say(f"finding: {f.get('file')}:{f.get('line')}: {f.get('message', f)}", style="yellow")
     for n in result["notes"]:
         ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message', '')}")
+    show_build(result.get("build"))
+    if result.get("not_written"):
+        ui.say(f"no revision written: {'; '.join(result['not_written'])}", style="red")
     if result.get("scratch"):
+        what = "with conflict markers " if result["conflicts"] else ""
         commits = sorted({c["commit"][:12] for c in result["conflicts"] if c.get("commit")})
-        ui.say(f"the series with conflict markers is checked out in {result['scratch']} "
+        fix = "the conflicted commits" if result["conflicts"] else "the commits to fix"
+        ui.say(f"the series {what}is checked out in {result['scratch']} "
                f"(branch {result['branch']}): there, 'git rebase -i {result['base_branch']}', mark "
-               f"{', '.join(commits) or 'the conflicted commits'} as edit, resolve, "
+               f"{', '.join(commits) or fix} as edit, resolve, "
                f"'git commit -a --amend --no-edit && git rebase --continue', 'git branch -f fixed HEAD'; "
                f"then 'porter learn fixed --from {tag}' and resync again")
     if result.get("refreshed"):

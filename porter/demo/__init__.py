@@ -3,7 +3,8 @@
 From the package data it builds DIR/upstream (a Linux-style tree with releases demo-1.0, demo-1.1,
 demo-1.2), DIR/xen (a Xen-like tree: release, one prerequisite patch, and a hand-made port of
 demo-1.0 on branch `ipmmu`), then runs init, learn, resync (demo-1.0, then the newest release)
-and validate in DIR/ws.
+and validate in DIR/ws. The demo Xen tree has a small hypervisor build of its own in Xen's shape
+(Config.mk, xen/Makefile, xen/Rules.mk), in portable C, so the host `cc` builds every revision.
 """
 from __future__ import annotations
 
@@ -146,6 +147,7 @@ def run(target: Path, progress=lambda text: None) -> dict:
         ws = workspace.init(target / "ws", "ipmmu-vmsa", str(upstream), str(xen), "base",
                             public_url="https://example.org/demo/renesas-bsp.git",
                             xen_public_url="https://example.org/demo/xen.git")
+        configure_build(ws)
         progress("learning the hand-made port")
         learn.learn(ws, "ipmmu", RELEASES[0])
         sender = f"{AUTHOR[0]} <{AUTHOR[1]}>"
@@ -154,13 +156,22 @@ def run(target: Path, progress=lambda text: None) -> dict:
         checked = validate_tip(ws, target / "v1-sources")
         progress(f"resync onto {RELEASES[-1]}")
         update = resync.resync(ws, RELEASES[-1], progress, sender=sender)
-        progress(f"validating {update['revision']} against the IPMMU model")
-        checked_update = validate_tip(ws, target / f"{update['revision']}-sources")
+        progress(f"validating {update['revision'] or 'the update'} against the IPMMU model")
+        checked_update = validate_tip(ws, target / f"{update['revision'] or 'update'}-sources")
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
     return {"workspace": str(ws.root), "first": first, "validate": checked, "update": update,
             "validate_update": checked_update}
+
+
+def configure_build(ws) -> None:
+    """The demo Xen tree's build is portable C: the host compiler, for the host's architecture."""
+    from ..build.config import host_arch
+    arch = host_arch()
+    if arch:
+        ws.config["build"] = {"arch": arch, "cc": "cc"}
+        ws.save()
 
 
 def validate_tip(ws, dest: Path) -> dict:

@@ -2,6 +2,8 @@
 #ifndef __XEN_BITOPS_H__
 #define __XEN_BITOPS_H__
 
+#include <xen/string.h>
+
 #define BIT(nr) (1UL << (nr))
 #define BITS_PER_LONG 64
 #define DECLARE_BITMAP(name, bits) unsigned long name[((bits) + BITS_PER_LONG - 1) / BITS_PER_LONG]

@@ -2,6 +2,7 @@
 #ifndef __XEN_DEVICE_TREE_H__
 #define __XEN_DEVICE_TREE_H__
 
+#include <xen/types.h>
 #include <asm/device.h>
 
 struct dt_device_node {
@@ -23,7 +24,6 @@ int platform_get_irq(const struct dt_device_node *device, int index);
 const struct dt_property *dt_find_property(const struct dt_device_node *np, const char *name, u32 *lenp);
 struct dt_device_node *dt_parse_phandle(const struct dt_device_node *np, const char *phandle_name, int index);
 int dt_parse_phandle_with_args(const struct dt_device_node *np, const char *list_name, const char *cells_name, int index, struct dt_phandle_args *out_args);
-int dt_count_phandle_with_args(const struct dt_device_node *np, const char *list_name, const char *cells_name);
 #define dt_for_each_device_node(dt, dn) for (dn = dt; dn != NULL; dn = dn->allnext)
 #define dt_device_set_used_by(dev, id) ((dev)->used_by = (id))
 #define dt_device_set_protected(dev) ((dev)->is_protected = true)

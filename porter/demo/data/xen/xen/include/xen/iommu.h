@@ -2,7 +2,12 @@
 #ifndef __XEN_IOMMU_H__
 #define __XEN_IOMMU_H__
 
+#include <xen/types.h>
 #include <asm/iommu.h>
+
+struct domain;
+struct device;
+struct page_info;
 #define IOMMUF_readable (1u << 0)
 #define IOMMUF_writable (1u << 1)
 struct domain_iommu { struct arch_iommu arch; };
