@@ -1,6 +1,7 @@
 """A revision: the built series in git format-patch form, with its cover letter, in series/NAME/vN/."""
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -162,6 +163,21 @@ def _format_patch(ws: Workspace, args: list[str], revs: str, env: dict, release:
     return files
 
 
+def _base_facts(ws: Workspace, release: str, base: str) -> dict:
+    """The base's subject and the prerequisites between release and base: facts of two commit ids,
+    kept in .porter/ once git has told them."""
+    cached = ws.cache / "base-info" / f"{release}-{base}.json"
+    try:
+        doc = json.loads(cached.read_text("utf-8"))
+        return {"base_subject": doc["base_subject"], "prerequisites": tuple(doc["prerequisites"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    doc = {"base_subject": subject_of(str(ws.xen_git), base),
+           "prerequisites": prerequisites(str(ws.xen_git), release, base)}
+    atomic_write(cached, json.dumps({**doc, "prerequisites": list(doc["prerequisites"])}).encode())
+    return doc
+
+
 def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover: bytes,
                changes: list[str], version: int, mail: mail_mod.Mail) -> bytes:
     title, _, purpose = rec.cover.partition("\n")
@@ -170,8 +186,7 @@ def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover
         tree=ws.public_url("upstream"),
         tag=built.tag,
         provenance=[{"path": p, "sha": s, "subject": subj} for p, (s, subj) in sorted(built.provenance.items())],
-        base=built.base, base_subject=subject_of(str(ws.xen_git), built.base),
-        prerequisites=prerequisites(str(ws.xen_git), release.sha, built.base), release=release.sha,
+        base=built.base, **_base_facts(ws, release.sha, built.base), release=release.sha,
         release_name=release.name, release_found=release.found,
         changes=changes, previous=version - 1)
     text = cover.decode("utf-8", "surrogateescape")
