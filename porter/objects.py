@@ -20,8 +20,10 @@ TREE_MODE = b"40000"
 class ObjectStore:
     def __init__(self, repo):
         self.repo = Path(repo)
-        self.objects = Path(gitutil.git_text(repo, "rev-parse", "--path-format=absolute",
-                                             "--git-path", "objects").strip())
+        self.objects = self.repo / "objects"       # a bare repository's; else git says where
+        if os.environ.get("GIT_OBJECT_DIRECTORY") or not (self.repo / "HEAD").is_file() or not self.objects.is_dir():
+            self.objects = Path(gitutil.git_text(repo, "rev-parse", "--path-format=absolute",
+                                                 "--git-path", "objects").strip())
         self._known: set[str] = set()
 
     def close(self) -> None:
