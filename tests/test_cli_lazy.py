@@ -40,3 +40,14 @@ def test_a_verb_loads_on_demand(tmp_path):
     out = subprocess.run([sys.executable, "-m", "porter.cli", "status", "--help"], capture_output=True,
                          text=True, cwd=tmp_path)
     assert out.returncode == 0 and "Usage: python -m porter.cli status" in out.stdout
+
+
+def test_the_executable_answers_version_without_click_as_the_group_does():
+    code = ("import sys\nsys.argv = ['porter', '--version']\nfrom porter.cli import run\nrun()\n"
+            "print(' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    first, loaded = out.splitlines()[0], set(out.splitlines()[-1].split())
+    group = subprocess.run([sys.executable, "-c", "from porter.cli import main\nmain(['--version'])"],
+                           capture_output=True, text=True).stdout
+    assert first + "\n" == group
+    assert "click" not in loaded
