@@ -40,6 +40,9 @@ def timed(fn) -> tuple[float, float]:
 
 
 def porter_exe() -> str:
+    """$PORTER_EXE (another build of porter, to compare), else the porter beside this Python."""
+    if os.environ.get("PORTER_EXE"):
+        return os.environ["PORTER_EXE"]
     found = shutil.which("porter", path=os.pathsep.join([str(Path(sys.executable).parent),
                                                          os.environ.get("PATH", "")]))
     return found or sys.exit("porter is not installed")
