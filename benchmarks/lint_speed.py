@@ -37,8 +37,8 @@ def main() -> int:
     xen = real / "xen"
     if not xen.is_dir():
         sys.exit("set PORTER_REAL to the real inputs")
-    porter = shutil.which("porter", path=os.pathsep.join([str(Path(sys.executable).parent),
-                                                          os.environ.get("PATH", "")]))
+    porter = os.environ.get("PORTER_EXE") or shutil.which(    # PORTER_EXE: another build, to compare
+        "porter", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     ctags = shutil.which("ctags")
     tmp = Path(tempfile.mkdtemp(prefix="porter-lint-bench-"))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

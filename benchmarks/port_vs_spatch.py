@@ -54,8 +54,8 @@ def main() -> int:
     real = Path(os.environ.get("PORTER_REAL", "/work/real"))
     if not (real / "renesas-bsp").is_dir():
         sys.exit("set PORTER_REAL to the real inputs (renesas-bsp, xen)")
-    porter = shutil.which("porter", path=os.pathsep.join([str(Path(sys.executable).parent),
-                                                          os.environ.get("PATH", "")]))
+    porter = os.environ.get("PORTER_EXE") or shutil.which(    # PORTER_EXE: another build, to compare
+        "porter", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     spatch = shutil.which("spatch")
     if porter is None:
         sys.exit("porter is not installed")

@@ -42,8 +42,8 @@ def main() -> int:
     real = os.environ.get("PORTER_REAL")
     if not real:
         sys.exit("set PORTER_REAL to the real inputs")
-    porter = shutil.which("porter", path=os.pathsep.join([str(Path(sys.executable).parent),
-                                                          os.environ.get("PATH", "")]))
+    porter = os.environ.get("PORTER_EXE") or shutil.which(    # PORTER_EXE: another build, to compare
+        "porter", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     from porter.validate.build import Sources, build, find_sources
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     tmp = Path(tempfile.mkdtemp(prefix="porter-validate-bench-"))
