@@ -66,8 +66,11 @@ class _Reader:
 
     def get(self, name: str) -> tuple[str, str, bytes] | None:
         """(sha, type, data) of the object `name` (any `<rev>`, `<rev>:<path>`), or None."""
-        self.proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+            self.proc.stdin.flush()
+        except OSError:            # git has exited: not a repository
+            return None
         header = self.proc.stdout.readline().split()
         if len(header) != 3:
             return None
@@ -77,7 +80,10 @@ class _Reader:
 
     def close(self) -> None:
         if self.pid == os.getpid():
-            self.proc.stdin.close()
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
             self.proc.wait()
 
 
