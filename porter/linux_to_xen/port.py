@@ -130,8 +130,11 @@ def _unit_name(item, src: bytes) -> str:
     return f"{kind} {name}".strip()
 
 
-def _find_offset(src: bytes, line: int, symbol: str) -> int:
-    starts = [0] + [m.end() for m in re.finditer(rb"\n", src)]
+def _line_starts(src: bytes) -> list[int]:
+    return [0] + [m.end() for m in re.finditer(rb"\n", src)]
+
+
+def _find_offset(src: bytes, line: int, symbol: str, starts: list[int]) -> int:
     if line - 1 >= len(starts):
         return len(src)
     ls = starts[line - 1]
@@ -197,9 +200,10 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
     parsed = cparse.parse(output)
     items = _top_items(parsed, symbols.Ranges(()))
     units: dict[tuple[int, int], dict] = {}
+    starts = _line_starts(output)
     for f in findings:
         for line in f.get("uses", [f["line"]]):
-            u = _unit_for(parsed, items, _find_offset(output, line, f["symbol"]))
+            u = _unit_for(parsed, items, _find_offset(output, line, f["symbol"], starts))
             if u is None:
                 continue
             s, e, name = u
