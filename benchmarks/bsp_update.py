@@ -10,6 +10,8 @@ and the Linux-only names new upstream code brought in live without a report (goa
 With the porter CLI available, also the wall time of `porter resync`.
 
     PORTER_REAL=/work/real python benchmarks/bsp_update.py [--json] [--no-cli]
+
+With PORTER_SMMU set, the SMMUv3 case (benchmarks/smmu.py) follows.
 """
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ SCENARIOS = [
     ("v1 -> rcar-3.5.3", "ipmmu_v1", "base-v1", "rcar-3.5.2", "rcar-3.5.3"),
     ("ml -> rcar-3.5.3", "ipmmu_ml", "base-ml", "ml-base", "rcar-3.5.3"),
 ]
+# library-only scenarios whose new upstream is a rewrite made here of the new tag's driver:
+# every 4th function renamed (callers follow), every 6th (outside #if blocks) moved to the end of the file
+REWRITES = [("v1 -> rcar-3.5.3 rewritten", "ipmmu_v1", "base-v1", "rcar-3.5.2", "rcar-3.5.3"),
+            ("ml -> rcar-3.5.3 rewritten", "ipmmu_ml", "base-ml", "ml-base", "rcar-3.5.3")]
 FILES = {"drivers/iommu/ipmmu-vmsa.c": "xen/drivers/passthrough/arm/ipmmu-vmsa.c",
          "drivers/iommu/io-pgtable-arm.c": "xen/drivers/passthrough/arm/io-pgtable-arm.c",
          "drivers/iommu/io-pgtable.c": "xen/drivers/passthrough/arm/io-pgtable.c",
@@ -68,9 +74,20 @@ def git_merge_file(ours: bytes, base: bytes, theirs: bytes) -> tuple[int, bytes]
 
 
 def outside_conflicts(text: bytes) -> bytes:
-    """text without its conflict blocks (what they hold is reported as a conflict)."""
+    """text with each conflict block read as its first (the port's) side: what the blocks hold is
+    reported as a conflict, and the port's side keeps the code around them whole."""
     inside = marker_lines(text)
-    return b"".join(line for n, line in enumerate(text.splitlines(keepends=True)) if n not in inside)
+    out, side = [], None
+    for n, line in enumerate(text.splitlines(keepends=True)):
+        if n not in inside:
+            out.append(line)
+        elif line.startswith(b"<<<<<<< "):
+            side = "port"
+        elif line.startswith((b"||||||| ", b"=======", b">>>>>>> ")):
+            side = None
+        elif side == "port":
+            out.append(line)
+    return b"".join(out)
 
 
 def linux_only_check(xen, base, new_files: list[bytes], port_files: list[bytes], old_files: list[bytes]):
@@ -99,12 +116,30 @@ def linux_only_check(xen, base, new_files: list[bytes], port_files: list[bytes],
     return check_new, unreported
 
 
+def rewritten(src: bytes) -> bytes:
+    """src with every 4th function renamed (its uses too) and every 6th outside #if blocks moved
+    to the end."""
+    import re
+    from porter.structured.units import segment
+    units = segment(src)
+    funcs = [u for u in units if u.kind == "function"]
+    names = [u.name for k, u in enumerate(funcs) if k % 4 == 3]
+    moved = {id(u) for k, u in enumerate(funcs) if k % 6 == 5 and not u.cond}
+    text = b"".join(u.text for u in units if id(u) not in moved) + \
+        b"".join(b"\n" + u.body for u in units if id(u) in moved)
+    for name in names:
+        text = re.sub(rb"\b" + re.escape(name.encode()) + rb"\b", name.encode() + b"_v2", text)
+    return text
+
+
 def run_library(real: Path) -> list[dict]:
     xen, bsp = real / "xen", real / "renesas-bsp"
     rows = []
-    for name, ref, base, old_tag, new_tag in SCENARIOS:
+    for name, ref, base, old_tag, new_tag in SCENARIOS + REWRITES:
         olds = {u: show(bsp, old_tag, u) for u in FILES}
         news = {u: show(bsp, new_tag, u) for u in FILES}
+        if (name, ref, base, old_tag, new_tag) in REWRITES:
+            news = {u: rewritten(d) if u.endswith(".c") else d for u, d in news.items()}
         ports = {x: show(xen, port_commit(xen, base, ref, x), x) for x in FILES.values()}
         check_new, unreported = linux_only_check(xen, base, list(news.values()), list(ports.values()),
                                                  list(olds.values()))
@@ -124,7 +159,8 @@ def run_library(real: Path) -> list[dict]:
                 reported |= set(str(f.get("symbol", "")).split(", "))
             disabled_by_porter = {f["line"] - 1 + k for f in res.findings if f.get("disabled")
                                   for k in range(_unit_lines(res.output, f["line"] - 1))}
-            silent = silent_changes(u, p, n, res.output, disabled_by_porter)
+            reported_lines = {k - 1 for c in res.conflicts for k in c.get("lines", [])}
+            silent = set(silent_changes(u, p, n, res.output, disabled_by_porter)) - reported_lines
             silent_line = silent_changes(u, p, n, line_output)
             files.append({"file": xpath, "git_merge_file": line_conflicts, "structured": len(res.conflicts),
                           "silent_structured": len(silent), "silent_git_merge_file": len(silent_line),
@@ -254,6 +290,10 @@ def main(argv=None) -> int:
             print(f"      unreported: {f['file']}:{f['line']}: {f['symbol']}")
         if "porter_resync" in row:
             print(f"  porter resync: {row['porter_resync']}")
+    if os.environ.get("PORTER_SMMU"):      # the SMMUv3 case (moved and split upstream): benchmarks/smmu.py
+        import smmu
+        print("SMMUv3 (Xen's 10 commits on Linux 5.8.18) -> Linux 6.1")
+        smmu.main([])
     return 0
 
 

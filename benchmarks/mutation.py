@@ -199,12 +199,12 @@ def pytest_cmd(tree: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tree), *args]
 
 
-def coverage_map(tree: Path, env: dict, modules: list[str]) -> dict[str, dict[int, set[str]]]:
+def coverage_map(tree: Path, env: dict, modules: list[str], tests: list[str]) -> dict[str, dict[int, set[str]]]:
     """module -> statement line -> test node ids that run it ('' = at import)."""
     cov_args = [f"--cov={top}" for top in sorted({m.split('/')[0] for m in modules})]
     junit = tree / ".mutation-junit.xml"
     run = subprocess.run(pytest_cmd(tree, *cov_args, "--cov-context=test", "--cov-report=", "-x",
-                                    f"--junitxml={junit}"),
+                                    f"--junitxml={junit}", *tests),
                          cwd=tree, env={**env, "PYTHONPATH": str(tree)}, capture_output=True, text=True)
     if run.returncode != 0:
         sys.exit(f"mutation: the unmutated suite fails in {tree}:\n{run.stdout[-3000:]}")
@@ -253,6 +253,7 @@ def run_mutant(mutant: Mutant, tree: Path, env: dict, cov: dict, timeout: float)
     ids = tests_for(mutant, cov)
     if not ids:
         mutant.outcome = "no-test"
+        print(f"  {mutant.outcome:8} {mutant.module}:{mutant.line} {mutant.operator}", file=sys.stderr, flush=True)
         return mutant
     target = tree / mutant.module
     original = target.read_bytes()
@@ -293,6 +294,8 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant before it counts as killed")
     ap.add_argument("--show", action="store_true", help="list every surviving and untested mutant")
     ap.add_argument("--real", action="store_true", help="keep PORTER_REAL/PORTER_SMMU (slow)")
+    ap.add_argument("--tests", nargs="+", default=[], metavar="PATH",
+                    help="only these test files run (quicker; a mutant no listed test runs counts as untested)")
     ap.add_argument("--rev", help="mutate and test this commit instead of the work tree (e.g. a 'before')")
     args = ap.parse_args(argv)
     modules = args.module or list(CORE_MODULES)
@@ -303,7 +306,7 @@ def main(argv=None) -> int:
     env = test_env(args.real)
     equivalents = load_equivalents()
     started = time.monotonic()
-    cov = coverage_map(trees[0], env, modules)
+    cov = coverage_map(trees[0], env, modules, args.tests)
     print(f"coverage contexts: {time.monotonic() - started:.0f}s", file=sys.stderr)
     results: dict[str, list[Mutant]] = {}
     for module in modules:

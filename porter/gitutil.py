@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import subprocess
 from collections import OrderedDict
 from pathlib import Path
@@ -14,7 +15,44 @@ _GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "LC_ALL": "C",
     "TZ": "UTC",
+    # settings no repository config may override (a cache committed by a pull request is input):
+    # no hooks, no fsmonitor command
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "core.hooksPath", "GIT_CONFIG_VALUE_0": "/dev/null",
+    "GIT_CONFIG_KEY_1": "core.fsmonitor", "GIT_CONFIG_VALUE_1": "false",
 }
+
+# settings of a cache's git config that run a command, load more config or redirect a transport:
+# porter never writes them (a human working in the scratch worktree has no need to), and a cache
+# committed by a pull request must not bring them
+CACHE_REFUSED = re.compile(
+    r"^(include\.|includeif\.|credential\.|filter\.|diff\..*\.(command|textconv)=|merge\..*\.driver=|"
+    r"uploadpack\.|uploadarchive\.|receive\.|protocol\.|url\..*insteadof=|"
+    r"remote\..*\.(uploadpack|receivepack|vcs|proxy)=|core\.(sshcommand|gitproxy|fsmonitor|hookspath|askpass|"
+    r"editor|pager|worktree|alternaterefscommand|attributesfile)=|gpg\.|sequence\.editor=|pager\.|sendemail\.|"
+    r"alias\.|http\.|transfer\.|submodule\.|extensions\.(?!objectformat=|worktreeconfig=))", re.I)
+
+
+_checked: set[tuple[str, int]] = set()
+
+
+def check_cache_config(repo: str | os.PathLike) -> None:
+    """Refuse a cache whose git config would run commands (a cache committed by a pull request)."""
+    config = Path(repo) / "config"
+    try:
+        key = (str(config), config.stat().st_mtime_ns)
+        text = config.read_text("utf-8", "replace")
+    except OSError:
+        return
+    if key in _checked:
+        return
+    out = run(repo, "config", "--file", str(config), "--list")
+    lines = out.stdout.decode("utf-8", "replace").splitlines() if out.returncode == 0 else [text[:60]]
+    bad = [line.split("=", 1)[0] for line in lines if CACHE_REFUSED.match(line)]
+    if bad:
+        raise BadInput(f"{config}: setting {bad[0]!r} would let the cache run commands or redirect git; "
+                       f"porter never writes it: delete the cache folder (porter fetch rebuilds it)")
+    _checked.add(key)
 
 
 class GitError(BadInput):

@@ -22,7 +22,8 @@ class Commit:
     author: str          # "Name <email>"
     date: str            # "<epoch> <tz>"
     message: str         # raw, surrogateescape-decoded
-    changes: list[Change]
+    changes: list[Change]    # against the first parent
+    merge: bool = False
 
     @property
     def subject(self) -> str:
@@ -41,8 +42,8 @@ def read_commit(repo, sha: str) -> Commit:
             ident = value.decode("utf-8", "surrogateescape")
             name_email, _, rest = ident.rpartition("> ")
             author, date = name_email + ">", rest
-    if len(parents) != 1:
-        raise BadInput(f"commit {sha[:12]} has {len(parents)} parents: porter reads linear series only")
+    if not parents:
+        raise BadInput(f"commit {sha[:12]} has no parent: porter reads changes on top of a base")
     out = gitutil.git(repo, "diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", parents[0], sha)
     fields = out.split(b"\0")
     changes = []
@@ -51,13 +52,15 @@ def read_commit(repo, sha: str) -> Commit:
         if len(meta) < 5:
             break
         changes.append(Change(meta[4][0], fields[i + 1].decode("utf-8", "surrogateescape"), meta[2], meta[3]))
-    return Commit(sha, parents[0], author, date, body.decode("utf-8", "surrogateescape"), changes)
+    return Commit(sha, parents[0], author, date, body.decode("utf-8", "surrogateescape"), changes,
+                  merge=len(parents) > 1)
 
 
 def commit_range(repo, base: str, tip: str) -> list[str]:
+    """The commits base..tip along first parents, oldest first (a merge counts as one commit)."""
     if not gitutil.succeeds(repo, "merge-base", "--is-ancestor", base, tip):
         raise BadInput(f"{tip[:12]} does not contain the base {base[:12]}")
-    return gitutil.git_text(repo, "rev-list", "--reverse", "--topo-order", f"{base}..{tip}").split()
+    return gitutil.git_text(repo, "rev-list", "--reverse", "--first-parent", f"{base}..{tip}").split()
 
 
 def last_commits_touching(repo, ref: str, paths: list[str]) -> dict[str, tuple[str, str]]:

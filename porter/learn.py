@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from pathlib import PurePosixPath
+import tempfile
+from pathlib import Path, PurePosixPath
 
 from . import gitutil, history, recipe as recipe_mod
 from .errors import BadInput
 from .importcheck import check_import_tag
+from .objects import ObjectStore
 from .recipe import Recipe, Step
 from .structured import learn_file
 from .workspace import Workspace
@@ -44,15 +46,24 @@ def insertion_templates(old: bytes, new: bytes) -> list[dict] | None:
     return blocks
 
 
-def classify(commit: history.Commit, blob_to_upstream: dict[str, str],
-             imported: dict[str, str], ported: set[str]) -> str:
-    paths = [c.path for c in commit.changes]
-    if commit.changes and all(c.status == "A" and c.new_blob in blob_to_upstream for c in commit.changes):
-        return "import"
-    if commit.changes and all(c.status == "M" and c.path in imported and c.path not in ported
-                              for c in commit.changes):
+C_FILE = re.compile(r"\.[ch]$")
+_DEFINES = [re.compile(p, re.M) for p in (
+    r"^\s*#\s*define\s+(\w+)",                            # macros
+    r"^[A-Za-z_][\w \t*]*?\b(\w+)\s*\(",                    # a function's head or prototype
+    r"^\s*(?:menu)?config\s+(\w+)",                         # Kconfig symbols
+)]
+
+
+def is_import(commit: history.Commit, blob_to_upstream: dict[str, str]) -> bool:
+    return bool(commit.changes) and all(c.status == "A" and c.new_blob in blob_to_upstream
+                                        for c in commit.changes)
+
+
+def step_kind(step: Step) -> str:
+    """What a learned step is made of: port (C edits only), build (templates only), else carry."""
+    if step.edits and not (step.templates or step.patches):
         return "port"
-    if paths and all(BUILD_NAMES.match(PurePosixPath(p).name) for p in paths):
+    if step.templates and not (step.edits or step.patches):
         return "build"
     return "carry"
 
@@ -67,7 +78,54 @@ def unconditional_builds(templates: dict[str, bytes], ported: set[str]) -> list[
     return found
 
 
-def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tuple[Recipe, list[dict]]:
+class Relevance:
+    """Which commits of base..REF belong to the series.
+
+    A commit belongs when it imports upstream files, touches a series file (imported, added by a
+    kept step, or under one of `paths`), touches a file named like one of them (its documentation),
+    or adds something the imported files use at REF (a macro, function or Kconfig symbol they name)
+    or a line naming one of them (the build line of its object)."""
+
+    def __init__(self, xen, ref_sha: str, imported: set[str], paths: tuple[str, ...]):
+        self.xen, self.paths = xen, tuple(p.rstrip("/") for p in paths)
+        self.files = set(imported)
+        self.stems = {PurePosixPath(x).stem for x in imported}
+        words: set[str] = set()
+        for x in imported:
+            words.update(re.findall(r"\w+", (gitutil.show_blob(xen, ref_sha, x) or b"").decode("utf-8", "replace")))
+        self.words = words
+
+    def _in_paths(self, path: str) -> bool:
+        return path in self.files or any(path == p or path.startswith(p + "/") for p in self.paths)
+
+    def why(self, commit: history.Commit, importing: bool) -> str | None:
+        """Why commit belongs to the series, or None."""
+        if importing:
+            return "imports upstream files"
+        touched = [c.path for c in commit.changes if self._in_paths(c.path)]
+        if touched:
+            return f"touches {touched[0]}"
+        diff = gitutil.git_text(self.xen, "diff", "-U0", "--no-color", "--no-ext-diff", commit.parent, commit.sha)
+        added = "\n".join(line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
+        for pattern in _DEFINES:
+            for name in pattern.findall(added):
+                if name in self.words:
+                    return f"adds {name}, which the series uses"
+        for c in commit.changes:
+            if PurePosixPath(c.path).stem in self.stems:
+                return f"touches {c.path}, named after a series file"
+        for stem in sorted(self.stems):
+            if re.search(rf"(?<![\w-]){re.escape(stem)}(?![\w-])", added):
+                return f"names {stem}"
+        return None
+
+    def keep(self, commit: history.Commit) -> None:
+        self.files.update(c.path for c in commit.changes if c.status == "A")
+
+
+def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None,
+          paths: tuple[str, ...] = ()) -> tuple[Recipe, list[dict], list[dict]]:
+    """(recipe, one summary entry per step, the commits of base..REF left out and why)."""
     xen = ws.xen_git
     base_sha = ws.resolve("xen", ws.base, "base")
     ref_sha = ws.resolve("xen", ref, "ref")
@@ -77,42 +135,72 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tupl
         raise BadInput(f"no commits between base {ws.base!r} and {ref!r}")
     by_blob = upstream_by_blob(ws, tag_sha)
     import_notes = check_import_tag(ws, ref, tag, tag_sha, by_blob, shas)
+    commits = [history.read_commit(xen, sha) for sha in shas]
+    importing = [is_import(c, by_blob) for c in commits]
+    relevance = Relevance(xen, ref_sha, {ch.path for c, imp in zip(commits, importing) if imp for ch in c.changes},
+                          paths)
     imported: dict[str, str] = {}        # xen path -> upstream path
-    ported: set[str] = set()
-    steps, step_files, summary = [], {}, []
-    for n, sha in enumerate(shas, 1):
-        commit = history.read_commit(xen, sha)
-        progress(f"{n}/{len(shas)} {commit.subject}")
-        kind = classify(commit, by_blob, imported, ported)
-        step = Step(dir=f"{n:02d}-{slug(commit.subject)}", kind=kind, author=commit.author,
+    store = ObjectStore(xen)
+    try:
+        steps, step_files, summary, left_out = _walk(
+            commits, importing, relevance, by_blob, imported, LearnedState(xen, base_sha, store), progress)
+        for entry in summary:
+            if entry["commit"] in import_notes:
+                entry["note"] = import_notes[entry["commit"]]
+    finally:
+        store.close()
+    if not steps:
+        raise BadInput(f"none of the commits between base {ws.base!r} and {ref!r} belongs to a port "
+                       f"from {tag} (no upstream file imported; --paths names more files)")
+    title = next((s.subject for s in steps if s.kind == "import"), steps[0].subject)
+    title = title.rsplit(": ", 1)[-1]
+    rec = Recipe(upstream_tag=tag, files={u: x for x, u in sorted(imported.items())}, steps=steps,
+                 learned={"ref": ref, "commit": ref_sha, "base": base_sha},
+                 cover=default_cover(title, imported))
+    prev = recipe_mod.kept_settings(ws.series_dir)
+    if prev is not None:      # what a human set in the old recipe survives; a broken one is replaced
+        rec.to, rec.cc, rec.subject_prefix = prev.to, prev.cc, prev.subject_prefix
+        rec.changes = prev.changes
+        rec.cover = prev.cover or rec.cover
+        rec.moves = prev.moves
+    recipe_mod.save(ws.series_dir, rec, step_files)
+    return rec, summary, left_out
+
+
+def _walk(commits, importing, relevance, by_blob, imported, state, progress):
+    """(steps, their files, summary, left out) of the commits, in order."""
+    steps, step_files, summary, left_out = [], {}, [], []
+    for n, (commit, imp) in enumerate(zip(commits, importing), 1):
+        progress(f"{n}/{len(commits)} {commit.subject}")
+        why = relevance.why(commit, imp)
+        if why is None:
+            left_out.append({"commit": commit.sha, "subject": commit.subject,
+                             "reason": "touches no series file and adds nothing the series uses"
+                                       + (" (merge commit)" if commit.merge else "")})
+            continue
+        relevance.keep(commit)
+        step = Step(dir=f"{len(steps) + 1:02d}-{slug(commit.subject)}", kind="import", author=commit.author,
                     date=commit.date, files=[c.path for c in commit.changes], message=commit.message)
         files: dict[str, bytes] = {}
-        if kind == "import":
+        if imp:
             for c in commit.changes:
                 imported[c.path] = by_blob[c.new_blob]
-        elif kind == "port":
+                state.set(c.path, state.blob(c.new_blob))
+        else:
             for c in commit.changes:
-                old = gitutil.show_blob(xen, commit.parent, c.path)
-                new = gitutil.show_blob(xen, sha, c.path)
-                name = _unique_name(files, PurePosixPath(c.path).name + ".edits")
-                files[name] = learn_file(old, new, c.path).dump()
-                step.edits[c.path] = name
-                ported.add(c.path)
-        elif kind == "build":
-            templates = _build_templates(xen, commit, files)
-            if templates is None:
-                kind = step.kind = "carry"
-            else:
-                step.templates = templates
-        if kind == "carry":
-            step.patch = "change.patch"
-            files["change.patch"] = gitutil.git(xen, "diff", "--full-index", "--binary", "--no-renames",
-                                                "--no-color", "--no-ext-diff", commit.parent, sha)
+                _learn_file(state, commit, c, step, files)
+            if not (step.edits or step.templates or step.patches):    # git am refuses empty patches
+                left_out.append({"commit": commit.sha, "subject": commit.subject,
+                                 "reason": "changes nothing the kept steps have not already made"})
+                continue
+            step.kind = step_kind(step)
         steps.append(step)
         step_files[step.dir] = files
-        entry = {"commit": sha, "subject": commit.subject, "kind": kind, "step": step.dir}
-        if sha in import_notes:
-            entry["note"] = import_notes[sha]
+        entry = {"commit": commit.sha, "subject": commit.subject, "kind": step.kind, "step": step.dir,
+                 "files": {"edits": len(step.edits), "templates": len({t["file"] for t in step.templates}),
+                           "patches": len(step.patches)}}
+        if commit.merge:
+            entry["merge"] = True
         built_always = unconditional_builds(
             {t["template"]: files[t["template"]] for t in step.templates}, set(imported))
         if built_always:
@@ -120,42 +208,86 @@ def learn(ws: Workspace, ref: str, tag: str, progress=lambda text: None) -> tupl
                              f"that nothing is built by default until reviewed; consider "
                              f"obj-$(CONFIG_...) with a Kconfig option that defaults to n")
         summary.append(entry)
-    title = next((s.subject for s in steps if s.kind == "import"), steps[0].subject)
-    title = title.rsplit(": ", 1)[-1]
-    rec = Recipe(upstream_tag=tag, files={u: x for x, u in sorted(imported.items())}, steps=steps,
-                 learned={"ref": ref, "commit": ref_sha, "base": base_sha},
-                 cover=default_cover(title, imported))
-    old = ws.series_dir / "recipe.toml"
-    if old.is_file():
-        prev = recipe_mod.load(ws.series_dir)
-        rec.to, rec.cc, rec.subject_prefix = prev.to, prev.cc, prev.subject_prefix
-        rec.changes = prev.changes
-        rec.cover = prev.cover or rec.cover
-    recipe_mod.save(ws.series_dir, rec, step_files)
-    return rec, summary
+    return steps, step_files, summary, left_out
 
 
-def _build_templates(xen, commit: history.Commit, files: dict[str, bytes]) -> list[dict] | None:
-    templates = []
-    for c in commit.changes:
-        if c.status not in ("A", "M"):
-            return None
-        new = gitutil.show_blob(xen, commit.sha, c.path)
-        old = gitutil.show_blob(xen, commit.parent, c.path) if c.status == "M" else b""
-        blocks = insertion_templates(old, new)
-        if blocks is None:
-            return None
+class LearnedState:
+    """Files as the kept steps leave them (base plus kept commits): what each step is learned against,
+    so that replaying the steps reproduces every commit even when commits were left out."""
+
+    def __init__(self, xen, base: str, store: ObjectStore):
+        self.xen, self.store = xen, store
+        self.base_tree = store.tree_of(base)
+        self.files: dict[str, bytes | None] = {}
+
+    def get(self, path: str) -> bytes | None:
+        if path not in self.files:
+            blob = self.store.lookup(self.base_tree, path)
+            self.files[path] = self.store.read(blob) if blob else None
+        return self.files[path]
+
+    def blob(self, sha: str) -> bytes:
+        return self.store.read(sha)
+
+    def set(self, path: str, data: bytes | None) -> None:
+        self.files[path] = data
+
+
+def _learn_file(state: LearnedState, commit: history.Commit, change: history.Change, step: Step,
+                files: dict[str, bytes]) -> None:
+    """One file of a commit, learned as C edits, a build template or a per-file patch."""
+    xen, path = state.xen, change.path
+    old = state.get(path)
+    new = state.blob(change.new_blob) if change.status != "D" else None
+    if old == new:
+        return
+    name = PurePosixPath(path).name
+    if C_FILE.search(path) and new is not None and change.status in ("A", "M"):
+        edits_name = _unique_name(files, name + ".edits")
+        files[edits_name] = learn_file(old or b"", new, path).dump()
+        step.edits[path] = edits_name
+    elif BUILD_NAMES.match(name) and new is not None and change.status in ("A", "M") \
+            and (blocks := insertion_templates(old or b"", new)) is not None:
         for block in blocks:
-            name = _unique_name(files, PurePosixPath(c.path).name + ".j2")
-            files[name] = _escape_jinja(block["text"])
-            templates.append({"file": c.path, "after": block["after"],
-                              "occurrence": block["occurrence"], "template": name})
-    return templates
+            tname = _unique_name(files, name + ".j2")
+            files[tname] = _escape_jinja(block["text"])
+            step.templates.append({"file": path, "after": block["after"],
+                                   "occurrence": block["occurrence"], "template": tname})
+    else:
+        pname = _unique_name(files, name + ".patch")
+        parent = state.blob(change.old_blob) if change.status not in ("A",) else None
+        files[pname] = file_patch(xen, commit, path, old, new, parent)
+        step.patches[path] = pname
+    state.set(path, new)
+
+
+def file_patch(xen, commit: history.Commit, path: str, old: bytes | None, new: bytes | None,
+               parent: bytes | None) -> bytes:
+    """The change of one file as a git patch from `old` (the file as the kept steps leave it; the
+    commit's own diff when that is the file in its parent)."""
+    if old == parent:
+        return gitutil.git(xen, "diff", "--full-index", "--binary", "--no-renames", "--no-color",
+                           "--no-ext-diff", commit.parent, commit.sha, "--", path)
+    with tempfile.TemporaryDirectory(prefix="porter-learn-") as tmp:
+        sides = []
+        for side, data in (("a", old), ("b", new)):
+            if data is None:
+                sides.append("/dev/null")
+                continue
+            f = Path(tmp, side, path)
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_bytes(data)
+            sides.append(f"{side}/{path}")
+        out = gitutil.run(tmp, "diff", "--no-index", "--full-index", "--binary", "--no-color", "--no-ext-diff",
+                          "--no-prefix", *sides)
+    return out.stdout
 
 
 def _escape_jinja(text: bytes) -> bytes:
+    """Learned glue as a template that renders to exactly text: when text holds anything jinja2
+    would read as syntax, every `{` becomes `{{ '{' }}`, so no text from the hand port is syntax."""
     if b"{{" in text or b"{%" in text or b"{#" in text:
-        return b"{% raw %}" + text + b"{% endraw %}"
+        return text.replace(b"{", b"{{ '{' }}")
     return text
 
 

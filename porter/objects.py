@@ -9,12 +9,28 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
 from . import gitutil
 
 TREE_MODE = b"40000"
+
+
+STALE_SECONDS = 3600
+
+
+def remove_stale_temp_objects(objects: Path) -> None:
+    """Delete `.tmp-obj-*` files an object write killed mid-way left (older than an hour, so that
+    no write in progress is touched): git fsck reports them as garbage."""
+    now = time.time()
+    for tmp in objects.glob("??/.tmp-obj-*"):
+        try:
+            if now - tmp.lstat().st_mtime > STALE_SECONDS:
+                tmp.unlink()
+        except OSError:
+            pass
 
 
 class ObjectStore:
@@ -25,6 +41,7 @@ class ObjectStore:
             self.objects = Path(gitutil.git_text(repo, "rev-parse", "--path-format=absolute",
                                                  "--git-path", "objects").strip())
         self._known: set[str] = set()
+        remove_stale_temp_objects(self.objects)
 
     def close(self) -> None:
         """Nothing to release: reads share gitutil's open `cat-file --batch` of the repository."""
@@ -52,10 +69,17 @@ class ObjectStore:
         target = self.objects / sha[:2] / sha[2:]
         target.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-obj-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(zlib.compress(raw, 1))
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, target)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(zlib.compress(raw, 1))
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+        except BaseException as exc:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            if isinstance(exc, OSError) and not exc.filename:   # say where: the git object store
+                raise OSError(exc.errno, exc.strerror, str(self.objects)) from None
+            raise
         self._known.add(sha)
         return sha
 

@@ -5,7 +5,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import changelog, gitutil, mail as mail_mod, recipe as recipe_mod, revision, series
+from . import changelog, gitutil, linux_changes, mail as mail_mod, recipe as recipe_mod, revision, series
 from .changelog import Changelog
 from .errors import BadInput, Findings
 from .workspace import Workspace, atomic_dir
@@ -220,7 +220,8 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
         raise BadInput(f"{target} exists but is not a revision porter can read")
     _write(target, files)
     result.update(revision=f"v{version}", changed=True, patches=patches,
-                  changes=changelog_lines(files), ok=True)
+                  changes=changelog_lines(files), ok=True,
+                  linux_changes=linux_changes.for_revision(files, [s.kind for s in rec.steps]))
     return result
 
 

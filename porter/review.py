@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import unidiff
 from cydifflib import SequenceMatcher     # difflib's algorithm, compiled: the same opcodes
 
-from . import gitutil, recipe as recipe_mod, revision
+from . import gitutil, linux_changes, recipe as recipe_mod, revision
 from .errors import BadInput, Findings
 from .workspace import Workspace
 
@@ -213,25 +213,31 @@ def knowledge(ws: Workspace, old_tag: str, new_tag: str, rec=None) -> Knowledge:
             except gitutil.GitError:
                 pass
     for step in (rec.steps if rec else []):
-        if step.kind == "port":
+        if step.edits:
             learned[step.dir] = learned_lines(ws, rec, step)
     names.discard("")
     return Knowledge(old_tag, new_tag, rec, upstream, learned, names, step_rules(ws, rec))
 
 
 def step_rules(ws: Workspace, rec) -> list:
-    """The rules every port step of the recipe runs (packs and step-local rule files)."""
-    from .linux_to_xen import load_rules
+    """The rules every port step of the recipe runs (packs and step-local rule files), and the
+    packs' compat helpers as rules that write their text (`<pack>.compat.<name>`)."""
+    from .linux_to_xen.rules import Anchor, Rule, load_packs
     from .workspace import safe_join
     rules = []
     for step in (rec.steps if rec else []):
         if step.kind == "port" and step.rules:
             sdir = rec.step_dir(ws.series_dir, step)
+            names = [r for r in step.rules if r.endswith(".toml")] + \
+                [r for rs in step.file_rules.values() for r in rs]
             try:
-                rules += load_rules([r for r in step.rules if not r.endswith(".toml")],
-                                    [safe_join(sdir, r, "rules") for r in step.rules if r.endswith(".toml")])
+                packs = load_packs([r for r in step.rules if not r.endswith(".toml")],
+                                   [safe_join(sdir, r, "rules") for r in dict.fromkeys(names)])
             except BadInput:
                 continue
+            rules += [r for pack in packs for r in pack.rules]
+            rules += [Rule(f"{pack.name}.compat.{h.name}", "insert_template", Anchor("file"), text=h.text)
+                      for pack in packs for h in pack.compat]
     return rules
 
 
@@ -276,7 +282,7 @@ def _line_origin(kb: Knowledge, ws: Workspace, step, rd_line: str, in_message: b
     if step.kind == "import":
         ups = [x2u[x] for x in step.files if x in x2u]
     elif step.kind == "port":
-        ups = [x2u[x] for x in step.edits if x in x2u]
+        ups = [x2u[x] for x in (step.edits or step.files) if x in x2u]
     else:
         ups = list(kb.rec.files)
     for upath in ups:
@@ -288,22 +294,26 @@ def _line_origin(kb: Knowledge, ws: Workspace, step, rd_line: str, in_message: b
     if re.match(r"#if 0 /\* Xen: .*\(new upstream code\) \*/$", text):
         return ("rule:new-code", "")      # resync's lint disabled Linux-only new upstream code
                                           # (in a port step, or seen as context by a later patch)
+    if step.kind == "port" and not step.edits and \
+            re.match(r"#if 0 /\* Xen: (uses Linux-only |nothing live uses it)", text):
+        return ("rule:porter.disable", "")   # a rules-only port step disabled what is still Linux-only
     rule = kb.rule_for(text)
     if rule:
         return (f"rule:{rule}", "")
-    if step.kind == "port":
+    if step.edits:
         unit = kb.learned.get(step.dir, {}).get(text)
         if unit:
             return (f"learned:{unit}", "")
     sdir = kb.rec.step_dir(ws.series_dir, step)
-    if step.kind == "carry" and step.patch:
+    carried = []
+    for name in list(step.patches.values()) + ([step.patch] if step.patch else []):
         try:
-            carried = (sdir / step.patch).read_text("utf-8", "replace").splitlines()
+            carried += (sdir / name).read_text("utf-8", "replace").splitlines()
         except OSError:
-            carried = []
-        if text in {_key(x[1:]) for x in carried if x[:1] in " +-"}:
-            return (f"carry:{step.dir}", "")
-    if step.kind == "build":
+            pass
+    if text in {_key(x[1:]) for x in carried if x[:1] in " +-"}:
+        return (f"carry:{step.dir}", "")
+    if step.templates:
         for t in step.templates:
             try:
                 lines = (sdir / t["template"]).read_text("utf-8", "replace").splitlines()
@@ -366,7 +376,8 @@ def interdiff(ws: Workspace, kb: Knowledge, old: Patch, new: Patch) -> list[Hunk
         if not found:       # only blank lines or braces changed: attribute those
             for tag, ai, aj, bi, bj in group:
                 if tag != "equal":
-                    found += [o for k in range(ai, aj) if (o := _line_origin(kb, ws, step, a[k], k < msg_end_a, True))]
+                    found += [o for k in range(ai, aj) if (o := _line_origin(kb, ws, step, a[k], k < msg_end_a, True))
+                              and o[0] != "manual"]
                     found += [o for k in range(bi, bj) if (o := _line_origin(kb, ws, step, b[k], k < msg_end_b, True))]
         origin, labels = hunk_origin(kb, found, step)
         hunks.append(Hunk(origin, _header(b, first_change if first_change is not None else j1, msg_end_b),
@@ -423,7 +434,15 @@ def review(ws: Workspace, va: int | None = None, vb: int | None = None, progress
     kb = knowledge(ws, old.tag, new.tag)
     patches = review_patches(ws, kb, old.patches, new.patches)
     return {"ok": True, "from": f"v{va}", "to": f"v{vb}", "upstream": {"from": old.tag, "to": new.tag},
-            "patches": [p.to_json() for p in patches]}
+            "patches": [p.to_json() for p in patches],
+            "linux_changes": linux_changes.for_revision(new.files, [s.kind for s in kb.rec.steps]
+                                                        if kb.rec else [])}
+
+
+def describe_linux_changes(result: dict) -> list[str]:
+    """Lines saying how much of the imported Linux code the newer revision changes and disables."""
+    report = result.get("linux_changes") or {"files": []}
+    return [f"{result['to']}: {line}" for line in linux_changes.describe(report)]
 
 
 # -- the cover letter's "Changes since" ------------------------------------------------------------

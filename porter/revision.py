@@ -181,6 +181,7 @@ def _base_facts(ws: Workspace, release: str, base: str) -> dict:
 def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover: bytes,
                changes: list[str], version: int, mail: mail_mod.Mail) -> bytes:
     title, _, purpose = rec.cover.partition("\n")
+    title = " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", title).split())     # it becomes the Subject: header
     blurb = _TEMPLATES.get_template("cover.txt.j2").render(
         purpose=purpose.strip("\n") + "\n" if purpose.strip() else "",
         tree=ws.public_url("upstream"),

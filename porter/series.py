@@ -6,17 +6,22 @@ every commit id a function of the inputs alone.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from . import gitutil, history, templating
+from . import filemap, gitutil, history, markers, rule_port, templating
 from .errors import BadInput, Findings
 from .recipe import Recipe, Step
 from .objects import ObjectStore
-from .structured import FileEdits, apply_file
-from .workspace import Workspace
+from .structured import FileEdits, apply_file, segment
+from .structured.match import match_units
+from .workspace import Workspace, atomic_write
 
 TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
 
@@ -169,11 +174,17 @@ def map_line(before: bytes, after: bytes, line: int) -> int:
     """Line `line` (1-based) of before, as a line of after (where its text went)."""
     if before == after or line <= 0:
         return line
-    from .structured.states import align
-    for tag, i1, i2, j1, j2 in align(before.splitlines(), after.splitlines())[1]:
+    for tag, i1, i2, j1, j2 in _line_ops(before, after):
         if i1 <= line - 1 < i2 or (i1 == i2 == line - 1):
             return j1 + (line - 1 - i1 if tag == "equal" else 0) + 1
     return after.count(b"\n") + 1
+
+
+@lru_cache(maxsize=16)
+def _line_ops(before: bytes, after: bytes) -> list:
+    """The alignment of two texts, once per pair (a resync maps every finding of a file through it)."""
+    from .structured.states import align
+    return align(before.splitlines(), after.splitlines())[1]
 
 
 def _patch_paths(patch: bytes) -> list[str]:
@@ -199,8 +210,9 @@ def with_provenance(message: str, block: str) -> str:
     return "\n\n".join(paras) + "\n"
 
 
-def render_template(source: str, context: dict, where: str) -> str:
-    env = templating.environment()
+def render_template(source: str, context: dict, where: str, folder: Path | None = None) -> str:
+    """Build glue rendered in the sandbox; include/import read only from the step's folder."""
+    env = templating.confined([folder]) if folder else templating.environment()
     return templating.render(lambda: env.from_string(source), context, where)
 
 
@@ -226,25 +238,28 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
     tag_sha = ws.resolve("upstream", tag, "upstream tag")
     learned_sha = ws.resolve("upstream", rec.upstream_tag, "learned upstream tag")
     built = Built(base=base, tag=tag, tag_sha=tag_sha)
-    new_up, old_up = {}, {}
+    old_up = {}
     for upath in rec.files:
         old_up[upath] = gitutil.show_blob(up, learned_sha, upath)
         if old_up[upath] is None:
             raise BadInput(f"recipe file map names {upath}, which is not in the upstream tree at "
                            f"{rec.upstream_tag}: the recipe was learned from another upstream")
-        new_up[upath] = old_up[upath] if tag_sha == learned_sha else gitutil.show_blob(up, tag_sha, upath)
-        if new_up[upath] is None:
-            raise Findings(f"imported upstream file {upath} does not exist at {tag}: removed or renamed "
-                           f"upstream; update the recipe's file map")
-    built.provenance = history.last_commits_touching(up, tag_sha, sorted(rec.files))
+    at_tag = filemap.resolve(up, rec.files, learned_sha, tag_sha, tag, rec.moves.get(tag, {}))
+    built.notes.extend(at_tag.notes)
+    new_up = {u: old_up[u] if tag_sha == learned_sha else gitutil.show_blob(up, tag_sha, at_tag.at_tag[u])
+              for u in rec.files}
+    headers = {hx: gitutil.show_blob(up, tag_sha, hu) for x in rec.files.values() for hu, hx in at_tag.header_of(x)}
+    built.provenance = history.last_commits_touching(
+        up, tag_sha, sorted(set(at_tag.at_tag.values()) | {hu for hs in at_tag.headers.values() for hu, _ in hs}))
     x2u = rec.xen_to_upstream
     series_dir = ws.series_dir
     check_new = None
-    if lint_new and tag_sha != learned_sha:
-        check_new = _new_code_checkers(ws, rec, old_up, new_up)
+    if lint_new and tag_sha != learned_sha and any(s.edits for s in rec.steps):
+        check_new = _new_code_checkers(ws, rec, old_up, new_up, at_tag, headers)
     store = ObjectStore(xen)
     try:
         tree = WorkTree(store, xen, base)
+        run = Replay(tree, built, at_tag, check_new)
         parent = base
         marks, at_step = (0, 0), []
         for n, step in enumerate(rec.steps, 1):
@@ -252,23 +267,32 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
             sdir = rec.step_dir(series_dir, step)
             message = retag(step.message, rec.upstream_tag, tag)
             if step.kind == "import":
+                upaths = []
                 for xpath in step.files:
                     if xpath not in x2u:
                         raise BadInput(f"recipe: imported file {xpath} is not in the file map")
-                    tree.write(xpath, new_up[x2u[xpath]])
-                message = with_provenance(message, provenance_block(ws, tag, [x2u[x] for x in step.files], built))
-            elif step.kind == "port":
-                _run_port(step, sdir, tree, x2u, old_up, new_up, built, check_new)
-            elif step.kind == "build":
-                _run_build(ws, rec, step, sdir, tree, tag)
+                    upath = x2u[xpath]
+                    run.write(xpath, new_up[upath], learned=old_up[upath])
+                    upaths.append(at_tag.at_tag[upath])
+                    for hu, hx in at_tag.header_of(xpath):
+                        run.write(hx, headers[hx], learned=None)
+                        upaths.append(hu)
+                message = with_provenance(message, provenance_block(ws, tag, upaths, built))
             else:
-                for fail in tree.apply((sdir / step.patch).read_bytes(), step.dir):
-                    built.conflicts.append({
-                        "file": fail["file"], "unit": f"carry {step.dir}", "line": fail["line"],
-                        "hunk": fail["hunk"], "patch": str(sdir / step.patch),
-                        "reason": f"carried patch '{step.subject}' does not apply, even 3-way: {fail['reason']}",
-                        "suggestion": f"resolve the <<<<<<< series before {step.dir} / >>>>>>> {step.dir} "
-                                      "markers in this step's commit"})
+                for xpath, name in step.edits.items():
+                    run.edits(step, sdir, xpath, name)
+                if step.kind == "port":      # a port step written as rules: the files it has no edits of
+                    for xpath in step.files:
+                        if xpath not in step.edits and xpath not in step.patches:
+                            rule_port.run(ws, step, sdir, xpath, tree, x2u, new_up, built, tag)
+                            run.learned.pop(xpath, None)
+                if step.templates:
+                    _run_build(ws, rec, step, sdir, run, tag)
+                for xpath, name in step.patches.items():
+                    run.patch(step, xpath, (sdir / name).read_bytes(), str(sdir / name))
+                if step.patch:
+                    for xpath, data in split_patch((sdir / step.patch).read_bytes()).items():
+                        run.patch(step, xpath, data, str(sdir / step.patch))
             parent = tree.commit(parent, message, step.author, step.date)
             built.commits.append(parent)
             for item in built.conflicts[marks[0]:] + built.findings[marks[1]:]:
@@ -276,46 +300,286 @@ def build(ws: Workspace, rec: Recipe, tag: str, progress=lambda text: None, lint
                 if item.get("line") and item.get("file") in (step.files or []) + list(step.edits):
                     at_step.append((item, tree.read(item["file"]) or b""))
             marks = (len(built.conflicts), len(built.findings))
+        if check_new is not None:
+            _lint_result(ws, rec, run, built)
         for item, text in at_step:     # lines of the files as the last commit has them
             item["line"] = map_line(text, tree.read(item["file"]) or b"", item["line"])
     finally:
         store.close()
+    built.notes = _unique(built.notes)
+    built.findings = _unique(built.findings)
     gitutil.git(xen, "update-ref", f"refs/porter/{ws.name}/last", built.tip)
     return built
 
 
-def _new_code_checkers(ws: Workspace, rec: Recipe, old_up: dict[str, bytes],
-                       new_up: dict[str, bytes]) -> dict:
-    """{Xen path: check_new} whose context is that file (learned port and new upstream) and the headers."""
-    from .newcode import make_check_new
-    xen = ws.xen_git
+def _lint_result(ws: Workspace, rec: Recipe, run: "Replay", built: Built) -> None:
+    """The last net under the per-unit lint: Linux-only names live in the resynced files that the
+    learned port did not have and nothing reported yet (a name new upstream code uses that the
+    port removed, say) become findings."""
+    from .linux_to_xen import xen_index
+    from .linux_to_xen.lint import lint_sources
+    ported = [x for x in rec.files.values() if C_SOURCE.search(x)]
+    ported += [hx for x in rec.files.values() for _, hx in run.at_tag.header_of(x)]
+    # the Xen headers the series itself changes define names too (a helper it adds)
+    own = {x for step in rec.steps for x in step.edits if x.endswith(".h") and x not in ported}
+    index = xen_index(ws.xen_git, ws.base, cache=ws.cache / "xen-index")
+    files = {x: run.tree.read(x) or b"" for x in ported + sorted(own)}
+    found = [f for f in lint_sources(files, index) if f["file"] in ported]
     commit = rec.learned.get("commit")
-    learned = {x: (gitutil.show_blob(xen, commit, x) if commit else None) or b"" for x in rec.files.values()}
-    headers = [d for u, d in new_up.items() if u.endswith(".h")] + \
-              [d for x, d in learned.items() if x.endswith(".h")]
-    return {x: make_check_new(xen, ws.base, [new_up[u], learned[x]] + headers, [old_up[u], learned[x]],
-                              ws.cache / "xen-index")
-            for u, x in rec.files.items()}
+    before = _learned_lint(ws, commit, list(files), index) if commit else set()
+    reported = {(r.get("file"), s.strip()) for r in built.findings + built.notes
+                for s in str(r.get("symbol", "")).split(",")}
+    in_conflict = {x: _conflict_lines(text) for x, text in files.items()}
+    for f in found:
+        key = (f["file"], f["symbol"])
+        if key in before or key in reported or f["line"] in in_conflict[f["file"]]:
+            continue
+        built.findings.append(dict(f, unit="", message=f"new upstream code: {f.get('message', f['symbol'])}"))
 
 
-def _run_port(step: Step, sdir: Path, tree: WorkTree, x2u, old_up, new_up, built: Built, check_new) -> None:
-    for xpath, name in step.edits.items():
-        upath = x2u.get(xpath)
-        if upath is None:
-            raise BadInput(f"recipe: ported file {xpath} is not in the file map")
+def _learned_lint(ws: Workspace, commit: str, paths: list[str], index) -> set[tuple[str, str]]:
+    """(file, symbol) the lint finds in the learned port's files, cached by commit and paths."""
+    from .linux_to_xen.lint import lint_sources
+    import sys
+    from .linux_to_xen import symbols
+    lint_mod = sys.modules[lint_sources.__module__]
+    code = b"".join(Path(m.__file__).read_bytes() for m in (lint_mod, symbols))    # a new lint, a new key
+    key = hashlib.sha1("\0".join([commit, index.tree, *paths]).encode() + code)
+    cache = ws.cache / "learned-lint" / (key.hexdigest() + ".json")
+    try:
+        return {tuple(x) for x in json.loads(cache.read_text("utf-8"))}
+    except (OSError, ValueError):
+        pass
+    learned = {x: gitutil.show_blob(ws.xen_git, commit, x) or b"" for x in paths}
+    found = sorted({(f["file"], f["symbol"]) for f in lint_sources(learned, index)})
+    try:
+        atomic_write(cache, json.dumps(found).encode())
+    except OSError:
+        pass      # a read-only cache only costs time
+    return set(found)
+
+
+def _conflict_lines(text: bytes) -> set[int]:
+    inside, lines = False, set()
+    for n, row in enumerate(text.splitlines(), 1):
+        if row.startswith(b"<<<<<<< "):
+            inside = True
+        if inside:
+            lines.add(n)
+        if row.startswith(b">>>>>>> "):
+            inside = False
+    return lines
+
+
+C_SOURCE = re.compile(r"\.[ch]$")
+
+
+def _unique(records: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for r in records:
+        key = repr(sorted((k, v) for k, v in r.items() if k != "line"))
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def split_patch(patch: bytes) -> dict[str, bytes]:
+    """A multi-file git patch as {path: that file's patch}."""
+    out: dict[str, bytes] = {}
+    for chunk in re.split(rb"(?m)^(?=diff --git )", patch):
+        if not chunk.startswith(b"diff --git "):
+            continue
+        paths = _patch_paths(chunk)
+        if paths:
+            out[paths[-1]] = chunk
+    return out
+
+
+class Replay:
+    """Runs step contents on the tree built from the new upstream, and keeps the learned world: each
+    file as the same steps leave it on the upstream the recipe was learned from, wherever that
+    differs.  A step's C edits were learned against the learned world's file, so they are merged
+    from there onto the tree's (unit by unit), and replay the learned commits exactly when both agree.
+    """
+
+    def __init__(self, tree: WorkTree, built: Built, at_tag: filemap.TagFiles, check_new: dict | None):
+        self.tree, self.built, self.at_tag = tree, built, at_tag
+        self.learned: dict[str, bytes | None] = {}     # only files that differ from the tree's
+        self.check_new = {x: _once(c, known) for x, (c, known) in check_new.items()} if check_new else {}
+
+    def write(self, xpath: str, data: bytes | None, learned: bytes | None) -> None:
+        self.tree.write(xpath, data)
+        self._learned(xpath, learned)
+
+    def _learned(self, xpath: str, data: bytes | None) -> None:
+        if data == self.tree.read(xpath):
+            self.learned.pop(xpath, None)
+        else:
+            self.learned[xpath] = data
+
+    def learned_text(self, xpath: str) -> bytes | None:
+        return self.learned[xpath] if xpath in self.learned else self.tree.read(xpath)
+
+    def edits(self, step: Step, sdir: Path, xpath: str, name: str) -> None:
         edits = FileEdits.load((sdir / name).read_bytes(), xpath)
-        res = apply_file(edits, old_up[upath], new_up[upath], xpath,
-                         check_new=check_new[xpath] if check_new else None)
-        output = res.output
+        ours = self.tree.read(xpath) or b""
+        if xpath not in self.learned:
+            res = apply_file(edits, ours, ours, xpath)      # conflicts here: the recipe is not this tree's
+            for c in res.conflicts:
+                c.setdefault("step", step.dir)
+            self._record(xpath, res)
+            learned_new = output = res.output
+        else:
+            base = self.learned[xpath] or b""
+            learned_new = apply_file(edits, base, base, xpath).output
+            # conflict blocks of earlier steps ride along on their port side (markers.py)
+            resolved = {p: markers.port_side(self.tree.read(p) or b"")
+                        for p in [xpath] + [hx for _, hx in self.at_tag.header_of(xpath)]}
+            results = split_apply(edits, base, resolved[xpath][0],
+                                  [(hx, resolved[hx][0]) for _, hx in self.at_tag.header_of(xpath)],
+                                  xpath, self.check_new)
+            for path, res in results.items():
+                for c in res.conflicts:
+                    c.setdefault("step", step.dir)
+                restored, moved = markers.restore(resolved[path][0], res.output, resolved[path][1])
+                for item in res.conflicts + res.notes + res.findings:   # lines of the file with its blocks
+                    if isinstance(item.get("line"), int) and item["line"] > 0:
+                        item["line"] = moved(item["line"])
+                res.output = restored
+                self._record(path, res)
+                if path != xpath:
+                    self.tree.write(path, res.output)
+            output = results[xpath].output
         if step.rules:
-            output = _run_rules(step, sdir, output, xpath, built)
-        tree.write(xpath, output)
+            output = _run_rules(step, sdir, output, xpath, self.built)
+        self.tree.write(xpath, output)
+        self._learned(xpath, learned_new)
+
+    def _record(self, path: str, res) -> None:
+        built = self.built
         built.conflicts.extend(res.conflicts)
         built.notes.extend(res.notes)
         for f in res.findings:
             (built.notes if f.get("disabled") else built.findings).append(f)
         if res.units_changed:
-            built.units_changed[xpath] = list(res.units_changed)
+            units = built.units_changed.setdefault(path, [])
+            units.extend(u for u in res.units_changed if u not in units)
+
+    def patch(self, step: Step, xpath: str, patch: bytes, where: str) -> None:
+        diverged, learned = xpath in self.learned, self.learned.get(xpath)
+        for fail in self.tree.apply(patch, step.dir):
+            self.built.conflicts.append({
+                "file": fail["file"], "unit": f"carry {step.dir}", "line": fail["line"], "step": step.dir,
+                "hunk": fail["hunk"], "patch": where,
+                "reason": f"stored change of {fail['file']} in '{step.subject}' does not apply, even 3-way: "
+                          f"{fail['reason']}",
+                "suggestion": f"resolve the <<<<<<< series before {step.dir} / >>>>>>> {step.dir} "
+                              "markers in this step's commit"})
+        if diverged:
+            self._learned(xpath, apply_to_bytes(learned, xpath, patch))
+
+    def template(self, xpath: str, insert) -> None:
+        """insert(text) -> text, on the tree's file and the learned world's."""
+        learned = self.learned_text(xpath)
+        self.tree.write(xpath, insert(self.tree.read(xpath) or b""))
+        self._learned(xpath, insert(learned or b""))
+
+
+def _once(check, known: set[bytes]):
+    """check_new for a unit only when it holds a line not linted yet: a unit every later step still
+    sees as new upstream code (the learned world never has it) is linted, and reported, once; a
+    later step's own edit of it brings the port's lines (`known`: the hand port's), not new code."""
+    seen: set[bytes] = set()
+
+    def wrapped(text: bytes, label: str):
+        lines = set(text.splitlines())
+        if lines <= seen or lines <= seen | known:
+            return text, []
+        out, findings = check(text, label)
+        seen.update(lines, out.splitlines())
+        return out, findings
+
+    return wrapped
+
+
+def split_apply(edits: FileEdits, base: bytes, ours: bytes, headers: list[tuple[str, bytes]], xpath: str,
+                checks: dict) -> dict:
+    """{path: MergeResult}: the edits learned on `base` (a .c file) merged onto `ours`, and onto the
+    new upstream headers split out of it for the units that moved there."""
+    if not headers:
+        return {xpath: apply_file(edits, base, ours, xpath, check_new=checks.get(xpath))}
+    units = segment(base)
+    new_units = [(hx, segment(text)) for hx, text in headers]
+    flat = [u for _, us in new_units for u in us]
+    owner = [k for k, (_, us) in enumerate(new_units) for _ in us]
+    pairs = match_units(units, flat + segment(ours))
+    seg_of = _segments_by_unit(edits.segments, units)
+    moved = {o: (owner[j], j) for o, j in pairs.items()
+             if j < len(flat) and o in seg_of and not seg_of[o].disabled}
+    moved_segs = {id(seg_of[o]) for o in moved}
+    keep = [s for s in edits.segments if id(s) not in moved_segs]
+    results = {xpath: apply_file(FileEdits(xpath, keep),
+                                 b"".join(u.text for i, u in enumerate(units) if i not in moved), ours,
+                                 xpath, check_new=checks.get(xpath))}
+    for k, (hx, text) in enumerate(headers):
+        order = sorted((j, o) for o, (kk, j) in moved.items() if kk == k)
+        segs = [dataclasses.replace(seg_of[o]) for _, o in order]
+        results[hx] = apply_file(FileEdits(hx, segs), b"".join(units[o].text for _, o in order), text, hx,
+                                 check_new=checks.get(hx))
+    return results
+
+
+def _segments_by_unit(segs, units) -> dict:
+    """{index of a unit of the learned file: the segment that refers to it}."""
+    by_key = {(u.key, u.digest): i for i, u in enumerate(units)}
+    by_digest: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        by_digest.setdefault(u.digest, []).append(i)
+    out: dict[int, object] = {}
+    for s in segs:
+        if not s.refers:
+            continue
+        i = by_key.get((s.key, s.digest))
+        if i is None or i in out:
+            i = next((c for c in by_digest.get(s.digest, []) if c not in out), None)
+        if i is not None:
+            out[i] = s
+    return out
+
+
+def apply_to_bytes(data: bytes | None, xpath: str, patch: bytes) -> bytes | None:
+    """One file's patch applied to data (None: the file does not exist); the data unchanged when it
+    does not apply."""
+    with tempfile.TemporaryDirectory(prefix="porter-apply-") as tmp:
+        root = Path(tmp) / "t"
+        target = root / xpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if data is not None:
+            target.write_bytes(data)
+        proc = gitutil.run(root, "apply", "-", input=patch, env={"GIT_CEILING_DIRECTORIES": tmp})
+        if proc.returncode:
+            return data
+        return target.read_bytes() if target.is_file() else None
+
+
+def _new_code_checkers(ws: Workspace, rec: Recipe, old_up: dict[str, bytes], new_up: dict[str, bytes],
+                       at_tag: filemap.TagFiles, headers: dict[str, bytes]) -> dict:
+    """{Xen path: (check_new, the hand port's lines)}; check_new's context is that file (learned port
+    and new upstream) and the headers."""
+    from .newcode import make_check_new
+    xen = ws.xen_git
+    commit = rec.learned.get("commit")
+    learned = {x: (gitutil.show_blob(xen, commit, x) if commit else None) or b"" for x in rec.files.values()}
+    context = [d for u, d in new_up.items() if u.endswith(".h")] + \
+              [d for x, d in learned.items() if x.endswith(".h")] + [d or b"" for d in headers.values()]
+    out = {}
+    for u, x in rec.files.items():
+        known = set(learned[x].splitlines())
+        for path in [x] + [hx for _, hx in at_tag.header_of(x)]:
+            out[path] = (make_check_new(xen, ws.base, [new_up[u], learned[x]] + context, [old_up[u], learned[x]],
+                                        ws.cache / "xen-index"), known)
+    return out
 
 
 def _run_rules(step: Step, sdir: Path, source: bytes, xpath: str, built: Built) -> bytes:
@@ -330,16 +594,15 @@ def _run_rules(step: Step, sdir: Path, source: bytes, xpath: str, built: Built) 
     return result.output
 
 
-def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, tree: WorkTree, tag: str) -> None:
+def _run_build(ws: Workspace, rec: Recipe, step: Step, sdir: Path, run: Replay, tag: str) -> None:
     files = sorted(rec.files.values())
     context = {"name": ws.name, "tag": tag, "files": files,
                "objects": [PurePosixPath(f).with_suffix(".o").name for f in files if f.endswith(".c")]}
     for t in step.templates:
         where = f"{sdir.name}/{t['template']}"
         block = render_template((sdir / t["template"]).read_bytes().decode("utf-8", "surrogateescape"),
-                                context, where).encode("utf-8", "surrogateescape")
-        current = tree.read(t["file"]) or b""
-        tree.write(t["file"], insert_after(current, t["after"], t["occurrence"], block, where))
+                                context, where, sdir).encode("utf-8", "surrogateescape")
+        run.template(t["file"], lambda text: insert_after(text, t["after"], t["occurrence"], block, where))
 
 
 def provenance_block(ws: Workspace, tag: str, upaths: list[str], built: Built) -> str:

@@ -12,9 +12,19 @@ from pathlib import Path
 import tomli_w
 
 from .errors import BadInput
-from . import gitutil
+from . import gitutil, schema
 
 CONFIG = "porter.toml"
+
+
+def inside(root: Path, path: Path, what: str = "path") -> Path:
+    """path, after checking that its real location (symlinks resolved) is root or below root."""
+    real_root = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(path))
+    if real != real_root and real_root not in real.parents:
+        raise BadInput(f"{what} {path} leads outside {root} (to {real}): porter reads and writes only "
+                       f"inside the workspace")
+    return path
 
 
 def safe_join(root: Path, rel: str, what: str = "path") -> Path:
@@ -38,11 +48,11 @@ class Workspace:
 
     @property
     def series_dir(self) -> Path:
-        return self.root / "series" / self.name
+        return inside(self.root, self.root / "series" / self.name, "series folder")
 
     @property
     def cache(self) -> Path:
-        return self.root / ".porter"
+        return inside(self.root, self.root / ".porter", "cache folder")
 
     @property
     def upstream_git(self) -> Path:
@@ -57,6 +67,8 @@ class Workspace:
         public URL) when missing (a fresh checkout of a committed workspace, in CI), fetched again
         with refresh."""
         path = self.cache / f"{which}.git"
+        if path.exists():
+            gitutil.check_cache_config(inside(self.root, path, f"{which} cache"))
         if refresh or not path.exists():
             source = self.public_url(which) if public else self.config[which]["url"]
             mirror_source(source, path, which, progress)
@@ -108,7 +120,7 @@ class Workspace:
         return revs[-1]
 
     def revision_dir(self, version: int) -> Path:
-        path = self.series_dir / f"v{version}"
+        path = inside(self.root, self.series_dir / f"v{version}", "revision folder")
         if not path.is_dir():
             have = ", ".join(f"v{n}" for n in self.revisions()) or "none"
             raise BadInput(f"no revision v{version} in series/{self.name}/ (have: {have})")
@@ -116,7 +128,8 @@ class Workspace:
 
     def revision_files(self, version: int) -> dict[str, bytes]:
         """{file name: bytes} of series/NAME/vN/."""
-        return {p.name: p.read_bytes() for p in sorted(self.revision_dir(version).iterdir()) if p.is_file()}
+        return {p.name: inside(self.root, p, "revision file").read_bytes()
+                for p in sorted(self.revision_dir(version).iterdir()) if p.is_file()}
 
     def revisions(self) -> list[int]:
         if not self.series_dir.is_dir():
@@ -147,7 +160,21 @@ def parse_version(text: str | None) -> int | None:
 def cache_for(start: Path) -> Path | None:
     """The .porter/ cache of the workspace start lies in, if any."""
     root = root_for(start)
-    return root / ".porter" if root else None
+    return inside(root, root / ".porter", "cache folder") if root else None
+
+
+def check_cache(root: Path) -> None:
+    """Refuse a .porter/ whose folders (two levels, git stores aside) lead outside the workspace
+    through a symlink: commands write into them."""
+    cache = inside(root, root / ".porter", "cache folder")
+    if not cache.is_dir():
+        return
+    for entry in cache.iterdir():
+        inside(root, entry, "cache entry")
+        if entry.is_dir() and not entry.name.endswith(".git"):
+            for sub in entry.iterdir():
+                if sub.is_symlink():
+                    inside(root, sub, "cache entry")
 
 
 def load(start: str | os.PathLike | None = None) -> Workspace:
@@ -158,14 +185,19 @@ def load(start: str | os.PathLike | None = None) -> Workspace:
         raise BadInput(f"no {CONFIG} in {here} or its parents: not a porter workspace "
                        f"(run 'porter init' or use -C DIR)")
     path = root / CONFIG
+    inside(root, path, CONFIG)
     try:
         config = tomllib.loads(path.read_text("utf-8"))
-        name = config["series"]["name"]
-        config["xen"]["base"], config["xen"]["url"], config["upstream"]["url"]
-    except (tomllib.TOMLDecodeError, KeyError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: malformed workspace config ({exc})") from None
-    safe_join(root / "series", name, "series name")
-    return Workspace(root, config)
+    schema.workspace_config(config, str(path))
+    name = config["series"]["name"]
+    safe_join(root / "series", name, f"{path}: [series] name")
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise BadInput(f"{path}: [series] name {name!r} must be a single folder name")
+    ws = Workspace(root, config)
+    recover_swap(ws.root / "series" / name)
+    return ws
 
 
 def _umask() -> int:
@@ -209,6 +241,47 @@ def atomic_dir(target: Path):
             shutil.rmtree(tmp)
 
 
+def _old(target: Path) -> Path:
+    return target.parent / f".{target.name}.old"
+
+
+@contextmanager
+def replace_dir(target: Path, keep=lambda name: False):
+    """Yield a temp dir beside target; on success it becomes target as a whole, with the entries of
+    the old target that keep(name) selects carried over (hard links, nothing copied or lost).
+
+    A kill at any point leaves either the old or the new target, or the old one renamed aside,
+    which recover_swap() (run by load()) puts back."""
+    recover_swap(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        yield tmp
+        if target.is_dir():
+            for entry in target.iterdir():
+                if keep(entry.name) and not (tmp / entry.name).exists():
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.copytree(entry, tmp / entry.name, symlinks=True, copy_function=os.link)
+                    else:
+                        os.link(entry, tmp / entry.name, follow_symlinks=False)
+            os.replace(target, _old(target))
+        os.replace(tmp, target)
+        shutil.rmtree(_old(target), ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def recover_swap(target: Path) -> None:
+    """Finish or undo a replace_dir() that was killed between its two renames."""
+    old = _old(target)
+    if old.is_dir() and not old.is_symlink():
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, target)
+
+
 def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
     """Clone source (local path or URL) bare into dest, or fetch into an existing cache.
 
@@ -250,14 +323,41 @@ def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
             shutil.rmtree(tmp)
 
 
-def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str | None = None,
-         public_url: str | None = None, progress=None, xen_public_url: str | None = None) -> Workspace:
+RECIPES = Path(__file__).parent / "recipes"
+
+
+def shipped_recipes() -> list[str]:
+    return sorted(p.name for p in RECIPES.iterdir() if (p / "recipe.toml").is_file())
+
+
+def shipped_recipe(name: str) -> Path:
+    """The folder of a recipe porter ships (series/NAME/ in its source tree)."""
+    path = RECIPES / name
+    if "/" in name or name.startswith(".") or not (path / "recipe.toml").is_file():
+        raise BadInput(f"unknown recipe {name!r} (porter ships: {', '.join(shipped_recipes()) or 'none'})")
+    return path
+
+
+def init(root: Path, name: str | None, upstream: str, xen: str, base: str, release: str | None = None,
+         public_url: str | None = None, progress=None, xen_public_url: str | None = None,
+         recipe: str | None = None) -> Workspace:
+    """A new workspace; with recipe, series/NAME/ starts as a copy of that shipped recipe
+    (NAME defaults to the recipe's series name)."""
+    source = shipped_recipe(recipe) if recipe else None
+    if source is not None and not name:
+        name = _recipe_name(source) or recipe
+    if not name:
+        raise BadInput("a series name is needed: --name NAME (or --recipe RECIPE)")
     gitutil.check_ref_syntax(base, "base")
+    if release is not None:
+        gitutil.check_ref_syntax(release, "release")
     safe_join(Path("series"), name, "series name")
-    if "/" in name or not name.strip():
+    if "/" in name or "\\" in name or not name.strip() or name in (".", "..") or schema.CONTROL.search(name):
         raise BadInput(f"invalid series name {name!r}")
     root = root.resolve()
-    if (root / CONFIG).exists():
+    if root.exists() and not root.is_dir():
+        raise BadInput(f"{root} exists and is not a folder")
+    if (root / CONFIG).exists() or (root / CONFIG).is_symlink():
         raise BadInput(f"{root / CONFIG} already exists")
     for option, value in (("--public-url", public_url), ("--xen-public-url", xen_public_url)):
         if value is not None and not is_url(value):
@@ -269,6 +369,8 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     }
     if release:
         config["xen"]["release"] = release
+    if source is not None and _recipe_doc(source).get("build"):
+        config["build"] = dict(_recipe_doc(source)["build"])      # the options the series adds
     for which, given in (("upstream", public_url), ("xen", xen_public_url)):
         url = given or public_remote(config[which]["url"])
         if url and url != config[which]["url"]:
@@ -277,21 +379,58 @@ def init(root: Path, name: str, upstream: str, xen: str, base: str, release: str
     if not is_url(up.get("public_url") or up["url"]) and gitutil.is_git_repo(up["url"]):
         raise BadInput(f"upstream {upstream!r} is a local clone without a public remote: pass "
                        f"--public-url URL (the tree patches will name as the code's origin)")
-    created = not root.exists()
-    root.mkdir(parents=True, exist_ok=True)
-    ws = Workspace(root, config)
+    schema.workspace_config(config, "porter init")
+    created: list[Path] = []           # what this init made, removed (newest first) when it fails
+
+    def make(path: Path) -> None:
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        path.mkdir(parents=True, exist_ok=True)
+        created.extend(reversed(missing))
+
     try:
+        make(root)
+        ws = Workspace(root, config)
+        make(ws.cache)
+        for which in ("upstream", "xen"):
+            mirror = ws.cache / f"{which}.git"
+            if not mirror.exists():
+                created.append(mirror)
+        ignore = ws.cache / ".gitignore"
+        if not ignore.exists():
+            created.append(ignore)
         for which in ("upstream", "xen"):
             ws._mirror(which, progress)
         gitutil.resolve(ws.xen_git, base, "base")
         if release:
             gitutil.resolve(ws.xen_git, release, "release")
+        if source is not None:
+            missing = [p for p in (ws.series_dir, *ws.series_dir.parents) if not p.exists()]
+            with atomic_dir(ws.series_dir) as tmp:
+                shutil.copytree(source, tmp, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"))
+            created.extend(reversed(missing))
+        make(ws.series_dir)
+        created.append(root / CONFIG)
+        ws.save()
     except BaseException:
-        shutil.rmtree(root if created else ws.cache, ignore_errors=True)
+        for path in reversed(created):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
         raise
-    ws.series_dir.mkdir(parents=True, exist_ok=True)
-    ws.save()
     return ws
+
+
+def _recipe_doc(path: Path) -> dict:
+    try:
+        return tomllib.loads((path / "recipe.toml").read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path / 'recipe.toml'}: {exc}") from None
+
+
+def _recipe_name(path: Path) -> str:
+    return str(_recipe_doc(path).get("series", {}).get("name", ""))
 
 
 def is_url(source: str) -> bool:

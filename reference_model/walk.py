@@ -8,6 +8,7 @@ fault is a value (`Fault`), never an exception.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import regs as R
 
@@ -81,8 +82,7 @@ class ContextConfig:
         )
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     """Which table base translates an address, and how many input bits it has."""
     ttbr: int
     input_bits: int
@@ -191,8 +191,7 @@ def check_leaf(desc: int, level: int, iova: int, write: bool, require_ns: bool, 
     return None
 
 
-def walk(mem, cfg: ContextConfig, iova: int, write: bool = False,
-         require_ns: bool = True, afe: bool = False) -> Translation | Fault:
+def walk(mem, cfg: ContextConfig, iova: int, write: bool, *, require_ns: bool, afe: bool) -> Translation | Fault:
     """The whole walk: region, start level, then one level at a time."""
     region = select_region(cfg, iova)
     if isinstance(region, Fault):

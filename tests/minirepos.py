@@ -133,3 +133,145 @@ def build(root: Path) -> tuple[Path, Path]:
     commit(xen, "iommu/arm: foo: Track coherency\n\nSigned-off-by: Tess Tester <tess@example.org>", 8)
     git(xen, "checkout", "-q", "base")
     return up, xen
+
+
+# -- a driver that upstream moves and splits (issue 13) -------------------------------------------
+QUX_T1 = b"""// SPDX-License-Identifier: GPL-2.0
+#include <linux/io.h>
+#include <linux/slab.h>
+
+#define QUX_CTRL\t0x10
+#define QUX_STAT\t0x14
+
+struct qux_dev {
+\tvoid __iomem *base;
+\tint irq;
+};
+
+static u32 qux_read(struct qux_dev *qux, unsigned int reg)
+{
+\treturn ioread32(qux->base + reg);
+}
+
+static int qux_init(struct qux_dev *qux)
+{
+\tif (qux_read(qux, QUX_STAT))
+\t\treturn -EBUSY;
+\treturn 0;
+}
+
+static int qux_probe(struct platform_device *pdev)
+{
+\tstruct qux_dev *qux = devm_kzalloc(&pdev->dev, sizeof(*qux), GFP_KERNEL);
+
+\tif (!qux)
+\t\treturn -ENOMEM;
+\tdev_info(&pdev->dev, "qux ctrl %x\\n", qux_read(qux, QUX_CTRL));
+\treturn qux_init(qux);
+}
+
+MODULE_LICENSE("GPL v2");
+"""
+
+QUX_DOC = b"qux: a made-up IOMMU\n\nIt has one control register.\nIt has one status register.\n"
+
+# t2: the driver moved to drivers/iommu/qux/, its defines and struct split into qux-main.h (which
+# also gains an inline helper that uses Linux-only API), qux_init changed, the doc reworded
+QUX_T2_H = b"""/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _QUX_MAIN_H
+#define _QUX_MAIN_H
+
+#define QUX_CTRL\t0x10
+#define QUX_STAT\t0x14
+
+struct qux_dev {
+\tunsigned long flags;
+\tvoid __iomem *base;
+\tint irq;
+};
+
+static inline void qux_barrier(struct qux_dev *qux)
+{
+\tdma_wmb();
+}
+
+#endif /* _QUX_MAIN_H */
+"""
+
+QUX_T2_C = QUX_T1.replace(b"""#define QUX_CTRL\t0x10
+#define QUX_STAT\t0x14
+
+struct qux_dev {
+\tvoid __iomem *base;
+\tint irq;
+};
+""", b"""#include "qux-main.h"
+""").replace(b"\t\treturn -EBUSY;\n", b"\t\treturn -EAGAIN;\n")
+
+QUX_DOC_T2 = QUX_DOC.replace(b"It has one control register.\n", b"It has a single control register.\n")
+
+QUX_PORT = QUX_T1.replace(b"#include <linux/io.h>\n#include <linux/slab.h>\n",
+                          b"#include <xen/lib.h>\n#include <asm/io.h>\n").replace(
+    b"MODULE_LICENSE(\"GPL v2\");\n", b"#if 0 /* Xen: no modules */\nMODULE_LICENSE(\"GPL v2\");\n#endif\n").replace(
+    b"\tdev_info(&pdev->dev, ", b"\tprintk(XENLOG_INFO ")
+
+QUX_DRV = "xen/drivers/passthrough/arm/qux.c"
+QUX_XDOC = "docs/misc/qux.txt"
+
+
+def build_split(root: Path) -> tuple[Path, Path]:
+    """Upstream t1/t2 (moved and split) and a Xen port branch `port` with: an import, a port step,
+    an unrelated commit, a commit editing the driver, a Makefile and a doc, a merge commit, a Xen
+    helper the driver then uses, and a port step after all that."""
+    up, xen = root / "upstream", root / "xen"
+    root.mkdir(parents=True, exist_ok=True)
+    for repo in (up, xen):
+        git(root, "init", "-q", "-b", "master", str(repo))
+    write(up, "drivers/iommu/qux.c", QUX_T1)
+    write(up, "Documentation/qux.txt", QUX_DOC)
+    commit(up, "qux: first release", 1)
+    git(up, "tag", "t1")
+    git(up, "rm", "-q", "drivers/iommu/qux.c")
+    write(up, "drivers/iommu/qux/qux-main.c", QUX_T2_C)
+    write(up, "drivers/iommu/qux/qux-main.h", QUX_T2_H)
+    write(up, "Documentation/qux.txt", QUX_DOC_T2)
+    commit(up, "qux: move to its own folder, split out the header", 2)
+    git(up, "tag", "t2")
+
+    write(xen, "MAINTAINERS", MAINTAINERS)
+    write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\n")
+    write(xen, "xen/include/xen/lib.h", b"typedef unsigned int u32;\nint printk(const char *fmt, ...);\n")
+    write(xen, "SUPPORT.md", b"# Support\n\n### IOMMU\n\n    Status: Supported\n")
+    commit(xen, "Xen 4.9.0 release", 3)
+    git(xen, "branch", "base")
+    git(xen, "checkout", "-q", "-b", "port")
+    sob = "\n\nSigned-off-by: Tess Tester <tess@example.org>"
+    write(xen, QUX_DRV, QUX_T1)
+    write(xen, QUX_XDOC, QUX_DOC)
+    commit(xen, "iommu/arm: qux: Import the qux driver" + sob, 5)
+    write(xen, QUX_DRV, QUX_PORT)
+    commit(xen, "iommu/arm: qux: Add Xen changes" + sob, 6)
+    write(xen, "xen/arch/x86/other.c", b"int other_thing(void)\n{\n\treturn 0;\n}\n")
+    commit(xen, "x86: add other_thing" + sob, 7)
+    port2 = QUX_PORT.replace(b"\tint irq;\n", b"\tint irq;\n\tbool coherent;\n")
+    write(xen, QUX_DRV, port2)
+    write(xen, "xen/drivers/passthrough/arm/Makefile", b"obj-y += iommu.o\nobj-$(CONFIG_QUX) += qux.o\n")
+    write(xen, "SUPPORT.md", b"# Support\n\n### IOMMU\n\n    Status: Supported, not qux\n")
+    write(xen, QUX_XDOC, QUX_DOC.replace(b"It has one control register.\n", b"It has one control register (Xen uses it).\n"))
+    commit(xen, "iommu/arm: qux: Track coherency and build it" + sob, 8)
+    git(xen, "checkout", "-q", "-b", "side")
+    port3 = port2.replace(b"\treturn ioread32(qux->base + reg);\n", b"\treturn readl(qux->base + reg);\n")
+    write(xen, QUX_DRV, port3)
+    commit(xen, "iommu/arm: qux: read with readl" + sob, 9)
+    git(xen, "checkout", "-q", "port")
+    env_date = "1600000600 +0100"
+    subprocess.run(["git", "-C", str(xen), "-c", "user.name=Tess Tester", "-c", "user.email=tess@example.org",
+                    "merge", "-q", "--no-ff", "-m", "Merge branch 'side' into port", "side"], check=True,
+                   env=dict(os.environ, GIT_AUTHOR_DATE=env_date, GIT_COMMITTER_DATE=env_date))
+    write(xen, "xen/include/xen/lib.h", b"typedef unsigned int u32;\nint printk(const char *fmt, ...);\n"
+                                        b"void xen_settle(void);\n")
+    commit(xen, "xen: add xen_settle" + sob, 11)
+    write(xen, QUX_DRV, port3.replace(b"\tif (!qux)\n", b"\txen_settle();\n\tif (!qux)\n"))
+    commit(xen, "iommu/arm: qux: settle before use" + sob, 12)
+    git(xen, "checkout", "-q", "base")
+    return up, xen

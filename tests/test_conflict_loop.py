@@ -1,5 +1,6 @@
 """Issue 11: the README's conflict loop, run command by command on a self-written port whose BSP
-update gives one unit conflict and two carried patches that no longer apply."""
+update gives three unit conflicts: one in the first port step and one in each later driver commit
+(learned as C-unit edits too since issue 13)."""
 import os
 import re
 import subprocess
@@ -101,7 +102,7 @@ def ws(tmp_path):
     assert porter("init", ws, "--name", "bar", "--upstream", up, "--xen", xen, "--base", "base",
                   "--public-url", "https://example.org/bar.git")[0] == 0
     code, learned = porter_json("learn", "port", "--from", "t1", cwd=ws)
-    assert code == 0 and [s["kind"] for s in learned["steps"]] == ["import", "port", "build", "carry", "carry"]
+    assert code == 0 and [s["kind"] for s in learned["steps"]] == ["import", "port", "build", "port", "port"]
     assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
     return ws
 
@@ -121,19 +122,17 @@ def _sh(cwd, *args, env=None):
 def test_readme_conflict_loop_end_to_end(ws):
     code, res = porter_json("resync", "--from", "t2", cwd=ws)
     assert code == 1 and res["revision"] is None
-    units = [c for c in res["conflicts"] if c["unit"] == "function bar_init"]
-    carries = [c for c in res["conflicts"] if c["unit"].startswith("carry ")]
-    assert len(units) == 1 and len(carries) == 2 and len(res["conflicts"]) == 3, res["conflicts"]
-    assert sorted(c["unit"] for c in carries) == ["carry 04-bar-full-reset", "carry 05-bar-ack-only-the-low-bits"]
-    for c in carries:
-        assert c["file"] == DRV and c["hunk"].startswith("@@ -") and "patch failed" in c["reason"]
-        assert "does not apply" in c["reason"]
+    by_unit = {c["unit"]: c for c in res["conflicts"]}
+    assert len(res["conflicts"]) == 3, res["conflicts"]
+    assert {u: c["step"][:3] for u, c in by_unit.items()} == {
+        "function bar_init": "02-", "function bar_reset": "04-", "function bar_ack": "05-"}
+    for c in res["conflicts"]:
+        assert c["file"] == DRV and "changed the same lines" in c["reason"]
     scratch = ws / ".porter/scratch"
     assert res["scratch"] == str(scratch) and res["base_branch"] == "porter/bar/base"
     lines = (scratch / DRV).read_text().splitlines()
     for c in res["conflicts"]:      # every conflict's markers at the line the report names
-        assert lines[c["line"] - 1].startswith("<<<<<<< "), (c, lines[c["line"] - 2:c["line"] + 1])
-    assert {lines[c["line"] - 1] for c in carries} == {f"<<<<<<< series before {c['unit'][6:]}" for c in carries}
+        assert lines[c["line"] - 1] == "<<<<<<< port", (c, lines[c["line"] - 2:c["line"] + 1])
     assert git(scratch, "status", "--porcelain", "--untracked-files=no") == ""
 
     # resync again with the scratch worktree present

@@ -286,3 +286,41 @@ def test_5_live_callers_of_new_units_porter_disabled_are_reported():
     [f] = [f for f in res.findings if f["symbol"] == "foo_irq_setup"]
     assert f["unit"] == "function foo_probe"
     assert res.output.splitlines()[f["line"] - 1].strip() == b"f->ready = foo_irq_setup(f);"
+
+
+@pytest.mark.parametrize("branch,tag", [("ipmmu_v1", "rcar-3.5.2"), ("ipmmu_ml", "ml-base")])
+def test_real_updates_change_no_line_silently(real, branch, tag):
+    """E2/E3: the learned hand ports onto rcar-3.5.3 keep every line's disabled/live state."""
+    import subprocess
+
+    def show(repo, rev, path):
+        return subprocess.run(["git", "-C", str(repo), "show", f"{rev}:{path}"], capture_output=True,
+                              check=True).stdout
+
+    xen, bsp = real / "xen", real / "renesas-bsp"
+    for name in ("ipmmu-vmsa.c", "io-pgtable-arm.c", "io-pgtable.c", "io-pgtable.h"):
+        xpath = "xen/drivers/passthrough/arm/" + name
+        commits = subprocess.run(["git", "-C", str(xen), "rev-list", "--reverse", f"base-{branch[6:]}..{branch}",
+                                  "--", xpath], capture_output=True, text=True, check=True).stdout.split()
+        old, new = show(bsp, tag, "drivers/iommu/" + name), show(bsp, "rcar-3.5.3", "drivers/iommu/" + name)
+        port = show(xen, commits[1], xpath)
+        res = apply_file(learn_file(old, port, xpath), old, new, xpath)
+        assert silent_changes(old, port, new, res.output) == [], xpath
+        assert balance(res.output) is None
+        assert not [c for c in res.conflicts if any(w in c["reason"] for w in ("compiled", "balance", "parses"))]
+
+
+def test_4_what_lint_would_disable_in_a_conflicted_unit_is_a_finding():
+    port = START.replace(b"WDG_MODE, 2", b"WDG_MODE, 7 /* Xen */")
+    new = START.replace(b"\twdg_write(w, WDG_MODE, 2);\n", b"\tw->buf = devm_kzalloc(w->dev, 8, 0);\n")
+
+    def disabling(text, unit):
+        if b"devm_" in text:
+            return b"#if 0\n" + text + b"#endif\n", [{"line": 1, "disabled": True, "symbol": "devm_kzalloc",
+                                                     "message": "new upstream code disabled"}]
+        return text, []
+
+    res = merged(START, port, new, disabling)
+    [f] = [f for f in res.findings if f["symbol"] == "devm_kzalloc"]
+    assert not f.get("disabled") and "conflicted" in f["message"]
+    assert b"#if 0\n" not in res.output

@@ -516,7 +516,8 @@ def test_va64_tsz_uses_six_bits_and_t0sz_0_is_rejected():
     assert root.translate_context(0, 0xC000_0010).pa == 0x1_C000_0010
     assert root.translate_context(0, 1 << 32).kind == "translation"
     zero, t, t0, t1 = regime(EAE | SL0_L1, va64=True)
-    assert "T0SZ is 0" in zero.translate_context(0, 0).detail
+    r = zero.translate_context(0, 0)
+    assert (r.kind, r.level, r.detail) == ("translation", 0, "T0SZ is 0 in VMSAv8-64 mode")
 
 
 def test_va64_t1sz_0_means_no_ttbr1_region():
@@ -535,6 +536,21 @@ def test_level_0_block_is_not_allowed_with_4k_granule():
     t.put(t0, 1, l1 | TABLE)                                  # index bits 47:39
     t.put(l1, 0, 0x40_0000_0000 | BLK)
     assert root.translate_context(0, (1 << 39) | 0x10).pa == 0x40_0000_0010
+
+
+def test_ttbr_bits_above_47_are_not_address_and_bit_40_up_faults():
+    """[LPAE] TTBR BADDR is bits 47:x (63:48 hold the ASID in VMSAv8-64); the IPMMU's PA is 40 bits."""
+    mem = Memory()
+    root = Ipmmu("root", mem)
+    t = Tables(mem)
+    l1 = t.alloc()
+    t.put(l1, 0, 0x8000_0000 | BLK)
+    program(root, 0, EAE | SL0_L1, (0xABCD << 48) | l1)
+    assert root.read32(IMTTUBR0) == 0xABCD_0000
+    assert root.translate_context(0, 0x10).pa == 0x8000_0010
+    for bad in (1 << 47, 1 << 40):
+        program(root, 0, EAE | SL0_L1, bad | l1)
+        assert root.translate_context(0, 0x10).kind == "address_size"
 
 
 def test_ttbr_upper_word_and_40_bit_limit():

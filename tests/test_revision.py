@@ -146,3 +146,16 @@ def test_cover_template_counts_prerequisites(count, line):
     assert line in text.splitlines()
     assert [ln for ln in text.splitlines() if ln.startswith("  ")] == [f"  {str(i) * 12} p{i}" for i in range(count)]
     assert "Changes since" not in text
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("1600000480 +0100", "Sun, 13 Sep 2020 13:34:40 +0100"),
+    ("1600000480 -0330", "Sun, 13 Sep 2020 09:04:40 -0330"),
+    ("1600000480 +0530", "Sun, 13 Sep 2020 18:04:40 +0530"),
+    ("1600000480 +1400", "Mon, 14 Sep 2020 02:34:40 +1400"),
+    ("1600000480 -1200", "Sun, 13 Sep 2020 00:34:40 -1200"),
+    ("1583020800 -0100", "Sat, 29 Feb 2020 23:00:00 -0100"),
+])
+def test_rfc2822_in_any_zone_as_git_prints_it(raw, expected):
+    """Each expected string is what `git log --format=%aD` prints for a commit dated raw."""
+    assert mail.rfc2822(raw) == expected

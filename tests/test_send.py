@@ -210,7 +210,7 @@ def test_status_from_a_subdirectory(tmp_path, repos):
     sub = ws / "series/foo/steps"
     code, doc = porter_json("status", cwd=sub)
     assert code == 0 and doc["revisions"] == [] and doc["next"] == "porter resync --from t1"
-    assert doc["recipe"]["kinds"] == {"import": 1, "port": 1, "build": 1, "carry": 1}
+    assert doc["recipe"]["kinds"] == {"import": 1, "port": 2, "build": 1}
     assert porter("resync", "--from", "t1", "--rfc", "--sender", SENDER, cwd=sub)[0] == 0
     code, out = porter("status", cwd=sub)
     assert code == 0 and "v1: [RFC PATCH] 4 patches + cover letter from t1" in out

@@ -28,14 +28,17 @@ def test_learn_classifies_and_writes_a_readable_recipe(tmp_path, repos):
     ws = make_ws(tmp_path, repos)
     series = ws / "series/foo"
     recipe = (series / "recipe.toml").read_text()
-    assert re.findall(r'kind = "(\w+)"', recipe) == ["import", "port", "build", "carry"]
+    # every later edit of a C file is learned as C-unit edits too, against the file as step 2 left it
+    assert re.findall(r'kind = "(\w+)"', recipe) == ["import", "port", "build", "port"]
     assert '"drivers/iommu/foo.c" = "xen/drivers/passthrough/arm/foo.c"' in recipe
     steps = sorted(p.name for p in (series / "steps").iterdir())
     edits = (series / "steps" / steps[1] / "foo.c.edits").read_text()
     assert 'insert include "<xen/lib.h>"' in edits and "disable macro MODULE_LICENSE" in edits
     assert "keep function foo_read" in edits and "edit function foo_probe" in edits
     assert (series / "steps" / steps[2] / "Makefile.j2").read_text() == "obj-$(CONFIG_FOO) += foo.o\n"
-    assert "+\tbool coherent;" in (series / "steps" / steps[3] / "change.patch").read_text()
+    coherency = (series / "steps" / steps[3] / "foo.c.edits").read_text()
+    assert "edit struct foo_dev" in coherency and "| \tbool coherent;" in coherency
+    assert "keep function foo_probe" in coherency     # the port's own version, unchanged by this step
     code, again = porter_json("learn", "port", "--from", "t1", cwd=ws)
     assert code == 0 and not any("note" in s for s in again["steps"])   # obj-$(CONFIG_FOO): no note
 
@@ -197,7 +200,7 @@ def test_conflict_goes_to_a_scratch_worktree_and_back_through_learn(tmp_path, re
     for c in git(scratch, "rev-list", "--reverse", f"{port_commit}..porter/foo/conflicts").split():
         git(scratch, "-c", "user.name=t", "-c", "user.email=t@example.org", "cherry-pick", "--allow-empty", c)
     code, learned = porter_json("learn", "fixed", "--from", "t9", cwd=ws)
-    assert code == 0 and [s["kind"] for s in learned["steps"]] == ["import", "port", "build", "carry"]
+    assert code == 0 and [s["kind"] for s in learned["steps"]] == ["import", "port", "build", "port"]
     code, res = porter_json("resync", "--from", "t9", cwd=ws)
     assert res["revision"] == "v1" and not res["conflicts"], res
 
@@ -212,7 +215,10 @@ def test_port_step_rules_run_and_drift_fails_the_resync(tmp_path, repos):
     recipe.write_text(text.replace('kind = "port"\n', 'kind = "port"\nrules = ["foo.toml"]\n', 1))
     (step / "foo.toml").write_text(rule % 1)
     code, res = porter_json("resync", "--from", "t1", cwd=ws)
-    assert code == 0 and res["revision"] == "v1", res
+    assert res["revision"] == "v1" and not res["conflicts"], res
+    # foo_probe still calls the foo_read the rule disabled: step 4, merged onto step 2's output,
+    # says so (a finding, exit 1), never silently
+    assert code == 1 and [(f["symbol"], f["unit"]) for f in res["findings"]] == [("foo_read", "function foo_probe")]
     patch = next((ws / "series/foo/v1").glob("0002-*")).read_text()
     assert "+#if 0 /* Xen: not used in Xen */" in patch
     (step / "foo.toml").write_text(rule % 2)
@@ -221,14 +227,23 @@ def test_port_step_rules_run_and_drift_fails_the_resync(tmp_path, repos):
     assert res["drift"][0]["file"] == "xen/drivers/passthrough/arm/foo.c"
 
 
-def test_imported_file_removed_upstream_is_a_finding(tmp_path, repos):
+def test_imported_file_moved_upstream_is_followed_and_removed_is_a_finding(tmp_path, repos):
     up, xen = repos
     ws = make_ws(tmp_path, repos)
     git(up, "mv", "drivers/iommu/foo.c", "drivers/iommu/foo-new.c")
     minirepos.commit(up, "foo: rename", 9)
     git(up, "tag", "t9")
-    code, out = porter("resync", "--from", "t9", cwd=ws)
-    assert code == 1 and "drivers/iommu/foo.c does not exist at t9" in out
+    code, res = porter_json("resync", "--from", "t9", cwd=ws)
+    assert res["revision"] == "v1" and not res["conflicts"], res
+    assert any("moved drivers/iommu/foo.c to drivers/iommu/foo-new.c" in n["message"] for n in res["notes"])
+    first = next((ws / "series/foo/v1").glob("0001-*")).read_text()
+    assert "drivers/iommu/foo-new.c: commit" in first
+    git(up, "rm", "-q", "drivers/iommu/foo-new.c")
+    minirepos.write(up, "README", b"nothing left\n")
+    minirepos.commit(up, "foo: gone", 10)
+    git(up, "tag", "t10")
+    code, out = porter("resync", "--from", "t10", cwd=ws)
+    assert code == 1 and "drivers/iommu/foo.c does not exist at t10" in out and "[moves" in out
 
 
 def test_recipe_from_another_upstream_is_bad_input(tmp_path, repos):
@@ -267,7 +282,7 @@ def test_interrupted_resync_leaves_the_previous_revision(tmp_path, repos, monkey
     assert {p.name: p.read_bytes() for p in (series / "v1").iterdir()} == before
 
 
-def test_carried_patch_conflict_leaves_markers_in_the_scratch_worktree(tmp_path, repos):
+def test_later_port_step_conflict_leaves_markers_in_the_scratch_worktree(tmp_path, repos):
     up, xen = repos
     ws = make_ws(tmp_path, repos)
     minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T1.replace(b"\tint irq;\n", b"\tunsigned int irq;\n"))
@@ -276,7 +291,8 @@ def test_carried_patch_conflict_leaves_markers_in_the_scratch_worktree(tmp_path,
     code, res = porter_json("resync", "--from", "t9", cwd=ws)
     assert code == 1 and res["revision"] is None
     (conflict,) = res["conflicts"]
-    assert conflict["unit"].startswith("carry 04-") and "Track coherency" in conflict["reason"]
+    # step 4's edit of struct foo_dev, learned after step 2, merged onto the new struct: one unit
+    assert conflict["unit"] == "struct foo_dev" and conflict["file"].endswith("foo.c")
     text = (ws / ".porter/scratch/xen/drivers/passthrough/arm/foo.c").read_text()
     assert "<<<<<<<" in text and "\tunsigned int irq;" in text and "\tbool coherent;" in text
 
@@ -295,7 +311,7 @@ def _step_file(ws, index, name):
 @pytest.mark.parametrize("damage,needle", [
     (lambda ws: _step_file(ws, 1, "foo.c.edits").unlink(), "foo.c.edits: missing"),
     (lambda ws: _step_file(ws, 2, "Makefile.j2").unlink(), "Makefile.j2: missing"),
-    (lambda ws: _step_file(ws, 3, "change.patch").unlink(), "change.patch: missing"),
+    (lambda ws: _step_file(ws, 3, "foo.c.edits").unlink(), "track-coherency/foo.c.edits: missing"),
     (lambda ws: _step_file(ws, 0, "message").unlink(), "missing commit message"),
     (lambda ws: _step_file(ws, 1, "foo.c.edits").write_text("keep banana\n"), "line 1"),
     (lambda ws: _edit_recipe(ws, 'author = "Tess', 'author = "Tess<'), "steps[0].author"),

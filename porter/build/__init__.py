@@ -168,9 +168,8 @@ def _compile_dir(tree: Tree, directory: str, objects: list[str], patch: str) -> 
             if stale.exists():
                 stale.unlink()
     jobs = min(len(names), os.cpu_count() or 1)
-    args = ["-k", f"-j{jobs}", "--output-sync=target"] if len(names) > 1 else []
-    code, out = tree.make(["-f", str(tree.xen / "Rules.mk"), *args, *tree.vars(), *names], cwd=cwd,
-                          what=f"compiling {', '.join(objects)} at {patch}")
+    flags = ["-k", f"-j{jobs}", "--output-sync=target"] if len(names) > 1 else []
+    code, out = tree.rules(names, directory[len("xen/"):], flags, what=f"compiling {', '.join(objects)} at {patch}")
     parts = output_by_object(out, names)
     results = {}
     for obj, name in zip(objects, names):

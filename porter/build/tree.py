@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,8 @@ from ..errors import BadInput
 from .config import BuildConfig
 from .proc import TimedOut, run_make
 
-STAMP_VERSION = "1"
+STAMP_VERSION = "2"
+_MAKE_WORD = re.compile(r"^[\w./+-]+$")
 
 
 class Tree:
@@ -36,6 +38,16 @@ class Tree:
         except TimedOut:
             raise BadInput(f"{what} did not finish within {self.cfg.timeout:g} s "
                            f"(raise [build] timeout in porter.toml if the machine is slow)") from None
+
+    def rules(self, targets: list[str], directory: str = "", flags: list[str] = (), what: str = "make"):
+        """`make -f $(BASEDIR)/Rules.mk [-C directory] targets`, run from xen/Makefile so that what it
+        exports to sub-makes (Xen >= 4.12: TARGET_ARCH, the tree-wide CFLAGS) is set, as in Xen's build."""
+        inner = ["-f", "$(BASEDIR)/Rules.mk", *(["-C", directory] if directory else []), *targets]
+        bad = next((w for w in inner[2:] if not _MAKE_WORD.match(w)), None)
+        if bad is not None:
+            raise BadInput(f"cannot build {bad!r}: porter only passes plain file names to make")
+        rule = "porter-rules: ; @$(MAKE) " + " ".join(inner)
+        return self.make([*flags, *self.vars(), f"--eval={rule}", "porter-rules"], what=what)
 
     def checkout(self, commit: str) -> None:
         gitutil.git(self.root, "checkout", "-q", "-f", "--detach", commit)
@@ -54,7 +66,7 @@ class Tree:
         self._step(["defconfig", *self.cfg.make_vars()], "make defconfig", base)
         (self.root / ".porter-defconfig").write_bytes((self.xen / ".config").read_bytes())
         self.reconfigure(base)
-        self._step(["-f", "Rules.mk", *self.vars(), "include/xen/compile.h"], "make include/xen/compile.h", base)
+        self._rules(["include/xen/compile.h"], "", "make include/xen/compile.h", base)
         arch = self.print_var("TARGET_ARCH")
         link = self.xen / "include" / "asm"
         if not (self.xen / "include" / f"asm-{arch}").is_dir():
@@ -63,10 +75,8 @@ class Tree:
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(f"asm-{arch}")
-        self._step(["-f", str(self.xen / "Rules.mk"), *self.vars(), "-C", f"arch/{arch}", "asm-offsets.s"],
-                   f"make -C arch/{arch} asm-offsets.s", base)
-        self._step(["-f", "Rules.mk", *self.vars(), f"include/asm-{arch}/asm-offsets.h"],
-                   f"make include/asm-{arch}/asm-offsets.h", base)
+        self._rules(["asm-offsets.s"], f"arch/{arch}", f"make -C arch/{arch} asm-offsets.s", base)
+        self._rules([f"include/asm-{arch}/asm-offsets.h"], "", f"make include/asm-{arch}/asm-offsets.h", base)
 
     def reconfigure(self, base: str) -> None:
         """The defconfig plus [build] config, made into include/config/auto.conf (again after a Kconfig change)."""
@@ -74,10 +84,17 @@ class Tree:
         if self.cfg.options:
             config = config.rstrip(b"\n") + b"\n" + "".join(o + "\n" for o in self.cfg.options).encode()
         (self.xen / ".config").write_bytes(config)
+        # options the series adds take their Kconfig default (silentoldconfig would ask for them)
+        self._step(["olddefconfig", *self.cfg.make_vars()], "make olddefconfig", base)
         self._step(["include/config/auto.conf", *self.cfg.make_vars()], "make include/config/auto.conf", base)
 
+    def _rules(self, targets: list[str], directory: str, what: str, base: str) -> None:
+        self._check(*self.rules(targets, directory, what=what), what, base)
+
     def _step(self, args: list[str], what: str, base: str) -> None:
-        code, out = self.make(args, what=what)
+        self._check(*self.make(args, what=what), what, base)
+
+    def _check(self, code: int, out: str, what: str, base: str) -> None:
         if code != 0:
             raise BadInput(f"the Xen tree at {base[:12]} cannot be configured for {self.cfg.arch.name}: "
                            f"'{what}' failed: {_last_line(out)}")

@@ -11,7 +11,7 @@ from .group import porter_command
 from .show import show_diff
 
 
-@porter_command("check")
+@porter_command("check", writes=True)
 @click.option("--no-build", is_flag=True, help="Do not compile the committed revision.")
 def check_cmd(cwd: Path, no_build):
     """CI gate: regenerate the newest revision from the recipe and compare it with the committed one.

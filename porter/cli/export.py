@@ -9,7 +9,7 @@ from .. import ui, workspace
 from .group import porter_command
 
 
-@porter_command("export")
+@porter_command("export", writes=True)
 @click.argument("revision", required=False, metavar="[vN]")
 @click.option("-b", "--branch", default=None, help="Branch name (default: porter/NAME/vN).")
 @click.option("--repo", default=None, type=click.Path(file_okay=False),

@@ -9,7 +9,7 @@ from .. import ui, workspace
 from .group import porter_command
 
 
-@porter_command("fetch")
+@porter_command("fetch", writes=True)
 @click.option("--public", is_flag=True,
               help="Clone from the public URLs of porter.toml (public_url, else url) and refuse local "
                    "paths: what CI runs.")

@@ -11,7 +11,9 @@ from .group import porter_command
 
 @porter_command("init")
 @click.argument("target", required=False, type=click.Path(file_okay=False))
-@click.option("--name", required=True, help="Series name (series/NAME/).")
+@click.option("--name", default=None, help="Series name (series/NAME/; default: the recipe's).")
+@click.option("--recipe", default=None,
+              help="Start from a recipe porter ships (ipmmu-vmsa): copied into series/NAME/.")
 @click.option("--upstream", required=True, help="Upstream Linux tree: URL, or path of a local clone.")
 @click.option("--xen", required=True, help="Xen tree: URL, or path of a local clone.")
 @click.option("--base", required=True, help="Xen ref the series applies on.")
@@ -21,7 +23,7 @@ from .group import porter_command
                    "clone without a public origin remote.")
 @click.option("--xen-public-url", default=None,
               help="Xen URL CI clones from when --xen is a local clone without a public origin remote.")
-def init_cmd(cwd: Path, target, name, upstream, xen, base, release, public_url, xen_public_url):
+def init_cmd(cwd: Path, target, name, recipe, upstream, xen, base, release, public_url, xen_public_url):
     """Create a workspace: porter.toml, series/NAME/ and a git cache in .porter/.
 
     Local clones are used through their public origin remote in patches and CI (porter.toml
@@ -29,6 +31,9 @@ def init_cmd(cwd: Path, target, name, upstream, xen, base, release, public_url, 
 
     \b
     Examples:
+      porter init ws --recipe ipmmu-vmsa --base base-v2 \\
+          --upstream ~/src/renesas-bsp --public-url https://github.com/renesas-rcar/linux-bsp.git \\
+          --xen https://xenbits.xen.org/git-http/xen.git
       porter init ws --name ipmmu-vmsa --base base-v2 \\
           --upstream ~/src/renesas-bsp --public-url https://github.com/renesas-rcar/linux-bsp.git \\
           --xen https://xenbits.xen.org/git-http/xen.git
@@ -37,9 +42,10 @@ def init_cmd(cwd: Path, target, name, upstream, xen, base, release, public_url, 
     from ..revision import release_warning
     root = cwd / target if target else cwd
     with ui.progress("init") as update:
-        ws = workspace.init(root, name, upstream, xen, base, release, public_url, update, xen_public_url)
+        ws = workspace.init(root, name, upstream, xen, base, release, public_url, update, xen_public_url,
+                            recipe=recipe)
     ui.say(f"workspace {ws.root} ready: series {ws.name} on {ws.base}")
     warnings = [w for w in [release_warning(ws)] if w]
     for w in warnings:
         ui.say(f"warning: {w}", style="yellow")
-    return {"workspace": str(ws.root), "series": ws.name, "warnings": warnings}
+    return {"workspace": str(ws.root), "series": ws.name, "recipe": recipe, "warnings": warnings}

@@ -6,12 +6,11 @@ from pathlib import Path
 import click
 
 from .. import ui, workspace
-from ..errors import BadInput
-from .args import output_path, xen_and_ref
+from .args import output_path, read_source, xen_and_ref
 from .group import porter_command
 
 
-@porter_command("port")
+@porter_command("port", writes=True)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out", required=True, help="Where to write the ported file.")
 @click.option("--xen", default=None, help="Xen git repository (default: the workspace's).")
@@ -35,10 +34,7 @@ def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, co
     from ..linux_to_xen.rules import load_packs
     from ..linux_to_xen.xenindex import cache_dir
     src_path = Path(file) if Path(file).is_absolute() else cwd / file
-    try:
-        source = src_path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read {file}: {exc.strerror or exc}") from None
+    source = read_source(src_path, file)
     dest = output_path(cwd, out)
     repo, ref = xen_and_ref(cwd, xen, ref)
     packs = [r for r in rules if not (r.endswith(".toml") or "/" in r)] if rules else list(DEFAULT_PACKS)

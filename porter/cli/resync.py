@@ -10,7 +10,7 @@ from .build import show_build
 from .group import porter_command
 
 
-@porter_command("resync")
+@porter_command("resync", writes=True)
 @click.option("--from", "tag", required=True, help="Upstream tag to regenerate the series from.")
 @click.option("-v", "--reroll-count", "version", type=click.IntRange(min=1), default=None,
               help="Number the revision N and show it in the subjects, as git format-patch -v N does "
@@ -52,7 +52,7 @@ def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender, no_build):
     for f in result["findings"]:
         ui.say(f"finding: {f.get('file')}:{f.get('line')}: {f.get('message', f)}", style="yellow")
     for n in result["notes"]:
-        ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message', '')}")
+        ui.say(f"note: {n.get('file')}: {n.get('unit', '')}: {n.get('message') or n.get('reason', '')}")
     show_build(result.get("build"))
     if result.get("not_written"):
         ui.say(f"no revision written: {'; '.join(result['not_written'])}", style="red")
@@ -75,6 +75,9 @@ def resync_cmd(cwd: Path, tag, version, rfc, prefix, sender, no_build):
                style="green")
         for p in result["patches"]:
             ui.say(f"  {p['status']:<8} {p['subject']}")
+        from ..linux_changes import describe
+        for line in describe(result.get("linux_changes") or {"files": []}):
+            ui.say(f"  {line}")
         if result.get("changes"):
             ui.say(f"changes since the previous revision (add your own in recipe.toml [changes.{result['revision']}]):")
             for line in result["changes"]:

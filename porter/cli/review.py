@@ -48,4 +48,6 @@ def review_cmd(cwd: Path, va, vb, as_markdown):
         for h in p["hunks"]:
             ui.say(f"    [{h['origin']}] {h['header']}", style="red" if h["origin"] == "manual" else "cyan")
             show_diff(h["diff"], indent="      ")
+    for line in review.describe_linux_changes(result):
+        ui.say(line)
     return result

@@ -1,6 +1,7 @@
 """porter validate: check a revision (or ported files) against the IPMMU model."""
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,39 +14,48 @@ from .group import porter_command
 
 
 def revision_sources(cwd: Path, rev: str | None, dest: Path) -> Path:
-    """Apply series/<name>/v<N>/*.patch on the base in a scratch index of the Xen cache and write
-    out the files validate reads (by name, at their paths); return the directory holding them."""
-    from ..validate.build import C_FILES, H_FILES
+    """Apply series/<name>/v<N>/*.patch, in order, to the files they touch as the base has them.
+
+    Only those files are written (no clone, no checkout of the Xen tree): that is all validate reads.
+    """
     ws = workspace.load(cwd)
     n = workspace.parse_version(rev)
     if n is None:
         n = ws.newest_revision()
-    patches = sorted(p for p in ws.revision_dir(n).glob("*.patch") if not p.name.startswith("0000-"))
+    patches = sorted(workspace.inside(ws.root, p, "patch") for p in ws.revision_dir(n).glob("*.patch")
+                     if not p.name.startswith("0000-"))
     if not patches:
         raise BadInput(f"{ws.revision_dir(n)} holds no patch files")
+    base = gitutil.resolve(ws.xen_git, ws.base, "base")
     tree = dest / "xen"
-    env = {"GIT_INDEX_FILE": str((dest / "index").resolve())}
-    gitutil.git(ws.xen_git, "read-tree", gitutil.resolve(ws.xen_git, ws.base, "base"), env=env)
-    gitutil.git(ws.xen_git, "apply", "--cached", *[str(p.resolve()) for p in patches], env=env)
-    wanted = set(C_FILES + H_FILES)
-    for entry in gitutil.git(ws.xen_git, "ls-files", "-s", "-z", env=env).split(b"\0"):
-        meta, _, path = entry.partition(b"\t")
-        name = path.decode("utf-8", "surrogateescape")
-        if name.rsplit("/", 1)[-1] in wanted:
-            target = workspace.safe_join(tree, name, "patched file")
+    tree.mkdir(parents=True)
+    touched = {m.decode() for p in patches for m in re.findall(rb"^(?:\+\+\+|---) [ab]/(\S+)$", p.read_bytes(), re.M)}
+    for path in sorted(touched):
+        data = gitutil.show_blob(ws.xen_git, base, path)
+        if data is not None:
+            target = workspace.safe_join(tree, path, "patched file")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(gitutil.read_object(ws.xen_git, meta.split()[1].decode())[2])
-    (dest / "index").unlink()
+            target.write_bytes(data)
+    for patch in patches:
+        try:
+            gitutil.git(tree, "apply", "-", input=patch.read_bytes(), env={"GIT_CEILING_DIRECTORIES": str(dest)})
+        except gitutil.GitError as exc:
+            raise BadInput(f"{patch.name} does not apply on {ws.base}: {exc}") from None
     return tree
 
 
-@porter_command("validate")
+@porter_command("validate", writes=True)
 @click.argument("revision", required=False)
 @click.option("--source", "source", type=click.Path(file_okay=False),
               help="Validate the ported files found in DIR instead of a revision.")
 @click.option("--mutants", is_flag=True, help="Also run broken variants and report which are caught.")
-def validate_cmd(cwd: Path, revision, source, mutants):
-    """Build the ported C on the host and check it against the IPMMU-VMSA model.
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default=None,
+              help="Where the built code runs: bwrap (read-only file system, no network, own PID "
+                   "namespace), process (resource limits only) or auto (bwrap when it works; the default, "
+                   "or $PORTER_SANDBOX).")
+def validate_cmd(cwd: Path, revision, source, mutants, sandbox):
+    """Build the ported C on the host and check it against the IPMMU-VMSA model, in a sandbox
+    (see README, "What porter validate protects against").
 
     On a failure the revision applied on the base is kept (its path is printed), so that build
     errors point at files that still exist.
@@ -56,7 +66,9 @@ def validate_cmd(cwd: Path, revision, source, mutants):
       porter validate v2 --mutants  # and check that broken ports are caught
       porter validate --source DIR  # ported files in DIR
     """
+    from ..validate import sandbox as sandbox_mod
     from ..validate import validate_sources
+    sandbox_mod.request(sandbox)
 
     if source and revision:
         raise BadInput("give either a revision or --source DIR, not both")
@@ -78,6 +90,7 @@ def validate_cmd(cwd: Path, revision, source, mutants):
             shutil.rmtree(tmp, ignore_errors=True)
     if tmp and not doc.get("ok"):
         doc["kept"] = str(src)
+    doc["sandbox"] = sandbox_mod.mode()
     report(doc)
     return doc
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import cparse
+from ..errors import BadInput
 from . import symbols
 from .rules import ANCHOR_KINDS, TEMPLATE_DIR, Rule
 
@@ -402,12 +403,11 @@ def _wrap(src: bytes, start: int, end: int, reason: str, seq: int, xen: bytes | 
 
 
 def _env(rule: Rule):
-    import jinja2                   # only rules with templates pay for it
-    from .. import templating
+    from .. import templating       # jinja2: only rules with templates pay for it
     dirs = [str(TEMPLATE_DIR)]
     if rule.source:
         dirs.insert(0, str(Path(rule.source).parent))
-    return templating.environment(jinja2.FileSystemLoader(dirs), keep_trailing_newline=False)
+    return templating.confined(dirs, keep_trailing_newline=False)
 
 
 def render(rule: Rule, context: dict) -> bytes:
@@ -552,7 +552,10 @@ def edits_for(st: _State, rule: Rule, matches: list[Match], seq: int, context: d
         pat = re.compile(rule.pattern.encode())
         for m in matches:
             old = src[m.start:m.end]
-            new = pat.sub(rule.to.encode(), old)
+            try:
+                new = pat.sub(rule.to.encode(), old)
+            except re.error as exc:
+                raise BadInput(f"{rule.source}: rule {rule.id}.to: bad replacement ({exc})") from None
             if new != old:
                 edits.append(Edit(m.start, m.end, new, seq))
     elif op == "replace_includes":

@@ -10,6 +10,8 @@ initializer) is checked against that struct's members.  Everything else is a fin
 """
 from __future__ import annotations
 
+import hashlib
+
 import re
 from pathlib import Path
 
@@ -47,8 +49,21 @@ def local_headers(files: dict[str, bytes]) -> dict[str, bytes]:
     return found
 
 
+_INCLUDES: dict = {}
+
+
 def _includes(src: bytes, known) -> tuple[list[str], list[str]]:
-    """(system, quoted) includes of src's live code."""
+    """(system, quoted) includes of src's live code (remembered per text: a resync asks for the
+    same file's scope once per unit it lints)."""
+    key = (hashlib.sha1(src).digest(), id(getattr(known, "__self__", known)))
+    if key not in _INCLUDES:
+        if len(_INCLUDES) > 64:
+            _INCLUDES.clear()
+        _INCLUDES[key] = _includes_uncached(src, known)
+    return _INCLUDES[key]
+
+
+def _includes_uncached(src: bytes, known) -> tuple[list[str], list[str]]:
     dead = symbols.Ranges(symbols.dead_ranges(src, known))
     clean = symbols.blank_comments(src)
     system = [m.group(1).decode("utf-8", "replace") for m in _SYS_INCLUDE.finditer(clean) if m.start() not in dead]
@@ -113,10 +128,11 @@ def _member_of(use, types: structs.StructTypes, tables: tuple[structs.StructTabl
 class _Checker:
     """Whether each use in one set of files is Linux-only, and why."""
 
-    def __init__(self, files: dict[str, bytes], index: XenIndex, scope_files: dict[str, bytes] | None):
+    def __init__(self, files: dict[str, bytes], index: XenIndex, scope_files: dict[str, bytes] | None,
+                 headers: dict[str, bytes] | None = None):
         self.index = index
         self.parsed = {n: cparse.parse(s) for n, s in files.items()}
-        extra = local_headers(files)
+        extra = {**(headers or {}), **local_headers(files)}
         self.defines, self.fields, self.nonname, self.own_structs = \
             _own_definitions(files, extra, self.parsed, index)
         self.scope = Scope(files, extra, index) if scope_files is None else \
@@ -170,11 +186,13 @@ class _Checker:
 
 
 def lint_sources(files: dict[str, bytes], index: XenIndex,
-                 scope_files: dict[str, bytes] | None = None, every_use: bool = False) -> list[dict]:
+                 scope_files: dict[str, bytes] | None = None,
+                 headers: dict[str, bytes] | None = None, every_use: bool = False) -> list[dict]:
     """Findings for files (name -> bytes) against a Xen index; scope_files, when given, are the
-    files whose includes decide what Xen names are in scope (a unit linted on its own).
+    files whose includes decide what Xen names are in scope (a unit linted on its own); headers,
+    the local headers the files include when they are held in memory, not on disk beside them.
     every_use: each finding also lists the line of every use it counts ("uses")."""
-    checker = _Checker(files, index, scope_files)
+    checker = _Checker(files, index, scope_files, headers)
     findings = [f for n, s in files.items() for f in checker.file_findings(n, s, every_use)]
     findings.sort(key=lambda f: (f["file"], f["line"], f["symbol"]))
     return findings

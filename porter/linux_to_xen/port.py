@@ -234,7 +234,11 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
 
 def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_PACKS,
                 rule_files=(), provenance: Provenance | None = None,
-                max_iterations: int = 12) -> PortOutcome:
+                max_iterations: int = 12, headers: dict[str, bytes] | None = None,
+                disable_unused: bool = False) -> PortOutcome:
+    """headers: the local headers the file includes, when they are not on disk beside it;
+    disable_unused: the rules complete the port (a recipe's Xen glue included), so static
+    functions nothing live uses any more are disabled too, not only static variables."""
     t0 = time.perf_counter()
     loaded = load_packs(packs, rule_files)
     rules = [r for p in loaded for r in p.rules]
@@ -263,7 +267,7 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
     for n in range(max_iterations):
         # the unit of each finding's first use, round by round; past EXACT_ROUNDS (a name used
         # in many units: one round per unit would make the loop quadratic) every use's unit at once
-        findings = lint_sources({filename: out}, index, every_use=n >= EXACT_ROUNDS)
+        findings = lint_sources({filename: out}, index, headers=headers, every_use=n >= EXACT_ROUNDS)
         if not findings:
             break
         new, report = disable_findings(out, findings)
@@ -273,9 +277,13 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
         disabled += report
     for f in findings:
         f.pop("uses", None)
-    unused = [u for u in unused_statics(out, index) if u["kind"] == "variable"]
-    if unused:     # a static variable only disabled code used: Xen's -Werror=unused-variable
-        disabled += [{"unit": f"declaration {u['name']}", "reason": "nothing live uses it"} for u in unused]
+    kinds = ("variable", "function") if disable_unused and not filename.endswith(".h") else ("variable",)
+    for _ in range(max_iterations):   # disabling a function can leave what only it used unused
+        unused = [u for u in unused_statics(out, index) if u["kind"] in kinds]
+        if not unused:     # a static only disabled code used: Xen's -Werror=unused-variable/function
+            break
+        disabled += [{"unit": f"{'function' if u['kind'] == 'function' else 'declaration'} {u['name']}",
+                      "reason": "nothing live uses it"} for u in unused]
         out = engine.disable_ranges(out, [(u["start"], u["end"], "nothing live uses it") for u in unused])
     t3 = time.perf_counter()
     prov = provenance or Provenance(upstream_path=filename)

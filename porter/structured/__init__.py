@@ -10,6 +10,7 @@ from new upstream code (changed units the port kept, units merged with an upstre
 upstream units); unit_text comes without its leading blank lines, unit_label is "kind name"
 (e.g. "function ipmmu_probe").  A finding's "line", if any, is 1-based within unit_text and is
 turned into a line of the merged output; "file" and "unit" are filled in when missing.
+Every merge result is checked (invariants.py); what fails is a conflict or a finding, never silent.
 """
 from .edits import FileEdits, Segment, learn_file
 from .merge import MergeResult, apply_file, merge3

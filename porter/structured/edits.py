@@ -281,7 +281,7 @@ def _is_clean(line: bytes) -> bool:
         s = body.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return all(c == "\t" or c.isprintable() for c in s)
+    return s.isprintable() or s.replace("\t", "").isprintable()
 
 
 def _text_lines(text: bytes) -> list[str]:

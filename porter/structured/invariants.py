@@ -58,7 +58,7 @@ def restore_used(m: "Matched", ordered: list["Piece"]) -> None:
             return
         text, starts = _layout(ordered)
         live = _live_code_lines(text)
-        defined = _live_defined(ordered, live, starts)
+        defined = _live_defined(text)
         own = [line for p, start in zip(ordered, starts)
                if p.seg is not None and m.segs[p.seg].op in ("edit", "insert")
                for line in live_lines_of(p, start, live)]
@@ -106,19 +106,28 @@ def live_lines_of(p: "Piece", start: int, live: list) -> list[bytes]:
     return [line for line in live[start:start + p.text.count(b"\n")] if line is not None]
 
 
-def _live_defined(ordered, live, starts) -> set[str]:
-    """Names of the units with a live line (a port may disable one variant of a signature and
-    keep its `#else`)."""
+def _live_defined(text: bytes) -> set[str]:
+    """Names of the units of text (conflicts read as the port's side) that have a live line (a
+    port may disable one variant of a signature and keep its `#else`)."""
+    from .merge import resolve_markers
+    from .units import segment
+    resolved = resolve_markers(text, "ours")
+    dead = states.line_states(resolved)
     out: set[str] = set()
-    for p, start in zip(ordered, starts):
-        names = _names(p.label)
-        if names and any(line is not None and line.strip() for line in live[start:start + p.text.count(b"\n")]):
+    for u in segment(resolved, _parsed(resolved)):
+        names = _names(u.label())
+        first = u.line - 1
+        if names and any(not dead[first + k] and line.strip() for k, line in enumerate(u.text.splitlines())):
             out.update(names)
     return out
 
 
+def _use_pattern(name: str) -> re.Pattern:
+    return re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")   # not a ->field or .field
+
+
 def _used(name: str, lines: list[bytes]) -> bool:
-    pat = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
+    pat = _use_pattern(name)
     return any(pat.search(line) for line in lines)
 
 
@@ -141,71 +150,107 @@ def lint_new_lines(m: "Matched", ordered: list["Piece"], lint: "Lint") -> None:
             p.text = lint.unit(p, p.text)
 
 
-def check(m: "Matched", ordered: list["Piece"], old_upstream: bytes, new_upstream: bytes, lint: "Lint") -> None:
-    from .merge import resolve_markers, _conflict
-    path = m.path
-    text, starts = _layout(ordered)
-    port = m.port
+class _Out:
+    """The merged text as the checks read it, and how to report on one of its lines."""
 
-    def conflict(line: int, reason: str, suggestion: str, excerpt: bytes = b"") -> None:
-        piece, off = _piece_at(ordered, starts, line)
-        piece.say("conflict", _conflict(path, piece.label, reason, excerpt, b"", suggestion), off)
+    def __init__(self, m: "Matched", ordered: list["Piece"]):
+        self.m, self.ordered = m, ordered
+        self.text, self.starts = _layout(ordered)
+        self.lines = self.text.splitlines()
 
-    inputs_balance = all(states.balance(t) is None for t in (old_upstream, port, new_upstream))
-    bad = states.balance(text)
-    if bad is not None and inputs_balance:
-        conflict(bad, "preprocessor conditionals do not balance after the merge (a stray #endif or an "
-                      "unclosed #if)", "restore the port's #if 0 / #endif pairing around this line",
-                 text.splitlines()[bad] if bad < len(text.splitlines()) else b"")
+    def conflict(self, line: int, reason: str, suggestion: str, excerpt: bytes = b"") -> dict:
+        from .merge import _conflict
+        piece, off = _piece_at(self.ordered, self.starts, line)
+        rec = _conflict(self.m.path, piece.label, reason, excerpt, b"", suggestion)
+        piece.say("conflict", rec, off)
+        return rec
 
+    def finding(self, line: int, symbol: str, kind: str, message: str) -> None:
+        piece, off = _piece_at(self.ordered, self.starts, line)
+        piece.say("finding", {"file": self.m.path, "unit": piece.label, "line": 0, "symbol": symbol,
+                              "kind": kind, "message": message}, off)
+
+
+def check(m: "Matched", ordered: list["Piece"], old_upstream: bytes, new_upstream: bytes) -> None:
+    out = _Out(m, ordered)
+    inputs_balance = all(states.balance(t) is None for t in (old_upstream, m.port, new_upstream))
+    if inputs_balance:
+        _check_balance(out)
+        _check_states(out, old_upstream, new_upstream)
+    _check_references(out)
+    _check_vanished(out)
+    _check_parse(out, new_upstream)
+
+
+def _check_balance(out: _Out) -> None:
+    bad = states.balance(out.text)
+    if bad is not None:
+        out.conflict(bad, "preprocessor conditionals do not balance after the merge (a stray #endif or an "
+                          "unclosed #if)", "restore the port's #if 0 / #endif pairing around this line",
+                     out.lines[bad] if bad < len(out.lines) else b"")
+
+
+def _check_states(out: _Out, old_upstream: bytes, new_upstream: bytes) -> None:
+    """No line goes from disabled to live or back unless the port or upstream did that."""
     reported = set()
-    for p, start in zip(ordered, starts):
+    for p, start in zip(out.ordered, out.starts):
         if p.porter_disabled:
             reported.update(range(start, start + p.text.count(b"\n")))
-    silent = states.silent_changes(old_upstream, port, new_upstream, text, reported) if inputs_balance else []
-    lines = text.splitlines()
     by_piece: dict[int, list[int]] = {}
-    for line in silent:
-        piece, _ = _piece_at(ordered, starts, line)
+    for line in states.silent_changes(old_upstream, out.m.port, new_upstream, out.text, reported):
+        piece, _ = _piece_at(out.ordered, out.starts, line)
         by_piece.setdefault(id(piece), []).append(line)
     for group in by_piece.values():
-        conflict(group[0], f"the merge changes whether {len(group)} line(s) here are compiled, against the "
-                           f"port's and upstream's #if 0 regions", "put the lines in (or out of) the port's "
-                           "#if 0 region as the port had them", b"\n".join(lines[i] for i in group[:5]))
+        rec = out.conflict(group[0], f"the merge changes whether {len(group)} line(s) here are compiled, against "
+                                     f"the port's and upstream's #if 0 regions", "put the lines in (or out of) "
+                                     "the port's #if 0 region as the port had them",
+                           b"\n".join(out.lines[i] for i in group[:5]))
+        rec["lines"] = [i - group[0] for i in group]     # offsets from "line" (render adds it)
 
-    live = _live_code_lines(text)
-    defined = _live_defined(ordered, live, starts)
+
+def _check_references(out: _Out) -> None:
+    """A name this file defines (in any version) that live code uses is defined in live code."""
+    m = out.m
+    live = _live_code_lines(out.text)
+    defined = _live_defined(out.text)
     local = {n for u in m.old + m.new for n in _names(u.label())} | \
             {n for s in m.segs if s.op == "insert" for n in _names(s.label())}
-    port_live = _live_code_lines(port)
     port_defined = {n for i, s in enumerate(m.segs) if m.learned[i] and not s.disabled
                     for n in _names(s.label() if s.port_name is None else f"{s.kind} {s.port_name}")}
-    port_lines = [line for line in port_live if line is not None]
+    port_lines = [line for line in _live_code_lines(m.port) if line is not None]
     for name in sorted(local - defined):
         if name not in port_defined and _used(name, port_lines):
             continue        # the port uses it without defining it: Xen has it
-        pat = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
+        pat = _use_pattern(name)
         at = next((k for k, line in enumerate(live) if line is not None and pat.search(line)), None)
-        if at is None:
-            continue
-        piece, off = _piece_at(ordered, starts, at)
-        piece.say("finding", {"file": path, "unit": piece.label, "line": 0, "symbol": name, "kind": "reference",
-                              "message": f"live code uses {name}, which this file now defines only in disabled "
-                                         f"code or not at all"}, off)
+        if at is not None:
+            out.finding(at, name, "reference", f"live code uses {name}, which this file now defines only in "
+                                               f"disabled code or not at all")
 
-    consumed = {p.new for p in ordered if p.new is not None}
-    lost = [u.label() for j, u in enumerate(m.new) if j not in consumed]
+
+def _check_vanished(out: _Out) -> None:
+    consumed = {p.new for p in out.ordered if p.new is not None}
+    lost = [u.label() for j, u in enumerate(out.m.new) if j not in consumed]
     if lost:
-        conflict(0, f"upstream unit(s) {', '.join(lost[:6])} vanished from the merge",
-                 "report this as a porter bug; take the units from upstream by hand")
+        out.conflict(0, f"upstream unit(s) {', '.join(lost[:6])} vanished from the merge",
+                     "report this as a porter bug; take the units from upstream by hand")
 
-    resolved, origin = _resolved_with_origin(text, resolve_markers)
-    errors = cparse.parse(resolved).errors
-    before = max(_error_count(port), _error_count(new_upstream))
+
+def _check_parse(out: _Out, new_upstream: bytes) -> None:
+    """The merged file (conflicts read as the port's side) parses no worse than its inputs."""
+    from .merge import resolve_markers
+    resolved, origin = _resolved_with_origin(out.text, resolve_markers)
+    errors = _parsed(resolved).errors
+    before = max(_error_count(out.m.port), _error_count(new_upstream))
     if len(errors) > before:
         first = origin[min(errors[0][0] - 1, len(origin) - 1)] if origin else 0
-        conflict(first, f"the merged file parses worse than its inputs ({len(errors)} syntax errors, the port "
-                        f"and upstream have at most {before})", "check the merged text around this line")
+        out.conflict(first, f"the merged file parses worse than its inputs ({len(errors)} syntax errors, the "
+                            f"port and upstream have at most {before})", "check the merged text around this line")
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: bytes) -> cparse.Parsed:
+    return cparse.parse(text)
 
 
 @lru_cache(maxsize=16)

@@ -27,30 +27,53 @@ def content_lines(text: bytes) -> list[bytes]:
     return [b"".join(line.split()) for line in text.splitlines() if not _NO_CONTENT.match(line)]
 
 
+_GENERIC = re.compile(rb"\b(?:[a-z_]+_t|int|long|short|char|unsigned|signed|bool|void|u8|u16|u32|u64|s32|"
+                      rb"const|static|struct|return|if|else|for|while|do|break|continue|goto|switch|case|"
+                      rb"default|sizeof|NULL|true|false|ret|err|rc|res|i|j|k|n|val|flags|out|fail|E[A-Z0-9]+|"
+                      rb"0x[0-9a-fA-F]+|\d+)\b")
+
+
 def boilerplate(*versions: list[Unit]) -> set[bytes]:
-    """Content lines found in more than one unit of some version."""
+    """Content lines that say nothing of their own: made only of keywords, numbers, error codes and
+    the usual local names (`int ret;`, `if (ret)`, `return -EINVAL;`), or found in more than two
+    units of some version."""
     out: set[bytes] = set()
     for units in versions:
         seen = Counter(line for u in units for line in set(content_lines(u.text)))
-        out |= {line for line, n in seen.items() if n > 1}
+        out |= {line for line, n in seen.items() if n > 2}
+        for u in units:
+            out |= {b"".join(line.split()) for line in u.text.splitlines()
+                    if not re.search(rb"[A-Za-z_]", _GENERIC.sub(b"", line))}
     return out
 
 
-def _ratio(a: bytes, b: bytes, threshold: float, common: set[bytes]) -> float:
-    la, lb = content_lines(a), content_lines(b)
+def _ratio(a: Unit, b: Unit, threshold: float, common: set[bytes]) -> float:
+    """Similarity of two units' content lines, each unit's own name read as the same word (a
+    rename is not a difference), or 0 when their lines that name neither unit share only
+    boilerplate."""
+    la, lb = _named(a), _named(b)
     sm = SequenceMatcher(None, la, lb, autojunk=False)
     if sm.real_quick_ratio() < threshold or sm.quick_ratio() < threshold:
         return 0.0
     ratio = sm.ratio()
     if ratio < threshold:
         return 0.0
-    da = [line for line in la if line not in common]
-    db = [line for line in lb if line not in common]
-    if not da or not db:
+    da = [line for line in la if line not in common and _SELF not in line]
+    db = [line for line in lb if line not in common and _SELF not in line]
+    if not da or not db or SequenceMatcher(None, da, db, autojunk=False).ratio() < 0.5:
         return 0.0
-    if SequenceMatcher(None, da, db, autojunk=False).ratio() < min(threshold, 0.5):
-        return 0.0     # (a rename changes the signature, often half of a short unit's own lines)
     return ratio
+
+
+_SELF = b"\x00"
+
+
+def _named(u: Unit) -> list[bytes]:
+    lines = content_lines(u.text)
+    if not u.name.isidentifier():
+        return lines
+    name = re.compile(rb"\b" + re.escape(u.name.encode()) + rb"\b")
+    return [name.sub(_SELF, line) for line in lines]
 
 
 def match_units(a: list[Unit], b: list[Unit]) -> dict[int, int]:
@@ -75,7 +98,9 @@ def match_units(a: list[Unit], b: list[Unit]) -> dict[int, int]:
         free_b = list(lb)
         rest_a = []
         for i in la:
-            hit = next((j for j in free_b if b[j].text == a[i].text), None)
+            same = [j for j in free_b if b[j].text == a[i].text]
+            # identical duplicates (`#endif`, blank tails): the one with the same neighbours
+            hit = max(same, key=lambda j: _alike_neighbours(a, i, b, j), default=None)
             if hit is None:
                 rest_a.append(i)
             else:
@@ -93,13 +118,20 @@ def match_units(a: list[Unit], b: list[Unit]) -> dict[int, int]:
     return pairs
 
 
+def _alike_neighbours(a: list[Unit], i: int, b: list[Unit], j: int) -> int:
+    """How many of a[i]'s two neighbours (the unit before, the one after) b[j] shares."""
+    def ident(units, k):
+        return (units[k].kind, units[k].name) if 0 <= k < len(units) else None
+    return (ident(a, i - 1) == ident(b, j - 1)) + (ident(a, i + 1) == ident(b, j + 1))
+
+
 def _greedy(a, b, la, lb, pairs, threshold, common, same_kind=False):
     cand = []
     for i in la:
         for j in lb:
             if same_kind and a[i].kind != b[j].kind and "error" not in (a[i].kind, b[j].kind):
                 continue
-            r = _ratio(a[i].text, b[j].text, threshold, common)
+            r = _ratio(a[i], b[j], threshold, common)
             if r >= threshold:
                 cand.append((-r, abs(i - j), i, j))
     cand.sort()

@@ -114,9 +114,10 @@ class Lint:
             text = resolve_markers(piece.text, side)
             lead = text[:lead_length(text)]
             _, findings = self.check_new(text[len(lead):], piece.label)
-            fresh = [f for f in findings or [] if not f.get("disabled") and f.get("symbol") not in seen]
+            fresh = [dict(f) for f in findings or [] if f.get("symbol") not in seen]
             seen |= {f.get("symbol") for f in fresh}
-            for f in fresh:
+            for f in fresh:     # nothing is disabled in conflicted text: what would be is a finding
+                f.pop("disabled", None)
                 f["line"] = 1
                 f["message"] = f"in a conflicted unit: {f.get('message', '')}"
             self._record(piece, fresh, 0)
@@ -139,7 +140,7 @@ def apply_file(edits: FileEdits, old_upstream: bytes, new_upstream: bytes, path:
     merge(m, pieces, lint, changed)
     ordered = post(m, pieces, lint, changed)
     if new_upstream != old_upstream or b"".join(p.text for p in ordered) != m.port:
-        invariants.check(m, ordered, old_upstream, new_upstream, lint)   # (the learned port itself passes)
+        invariants.check(m, ordered, old_upstream, new_upstream)   # (the learned port itself passes)
     return render(ordered, changed)
 
 
@@ -407,6 +408,8 @@ def render(ordered: list[Piece], changed: list[str]) -> MergeResult:
     for piece in ordered:
         for kind, rec, off in piece.records:
             rec["line"] = line + off
+            if "lines" in rec:     # the other lines a record names, as offsets from its first
+                rec["lines"] = [rec["line"] + k for k in rec["lines"]]
             {"conflict": res.conflicts, "note": res.notes, "finding": res.findings}[kind].append(rec)
         out += piece.text
         line += piece.text.count(b"\n")
@@ -491,6 +494,27 @@ def _without_empty_regions(lines: list[bytes]) -> list[bytes]:
     return out
 
 
+def _weave(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str] | None:
+    """One side only added lines to base, the other changed base's lines one for one: the added
+    lines, in their places among the changed ones."""
+    b = base.splitlines(keepends=True)
+    for adds, edits, who in ((ours, theirs, "port"), (theirs, ours, "upstream")):
+        a, e = adds.splitlines(keepends=True), edits.splitlines(keepends=True)
+        if len(e) != len(b) or len(a) <= len(b) or not b:
+            continue
+        ops = SequenceMatcher(None, b, a, autojunk=False).get_opcodes()
+        if any(tag not in ("equal", "insert") for tag, *_ in ops):
+            continue
+        out: list[bytes] = []
+        for tag, i1, i2, j1, j2 in ops:
+            out.extend(e[i1:i2] if tag == "equal" else a[j1:j2])
+        if who == "port" and any(_IF0_LINE.match(line) or _ENDIF_LINE.match(line) for line in a):
+            return b"".join(out), "lines the port disabled changed upstream: kept disabled with upstream's new text"
+        other = "upstream" if who == "port" else "the port"
+        return b"".join(out), f"the {who}'s added lines kept in place among {other}'s changed lines"
+    return None
+
+
 def _resolve_block(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str] | None:
     """A conflict block settled by what the two sides did, or None when both changed code."""
     c_ours, c_base, c_theirs = _code(ours), _code(base), _code(theirs)
@@ -498,6 +522,9 @@ def _resolve_block(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str]
         return ours, "the port already has upstream's change (plus its own comments): kept the port's lines"
     if c_theirs == c_base:
         return ours, "upstream changed only comments or blank lines here: kept the port's lines"
+    woven = _weave(ours, base, theirs)
+    if woven is not None:
+        return woven
     if c_ours != c_base:
         return None
     wrap = _wrapping(ours)       # the port only wrapped these lines in #if 0 / #endif

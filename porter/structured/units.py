@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .. import cparse
 
@@ -70,7 +71,8 @@ def _clean_name(raw: bytes | str, limit: int = 60) -> str:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
     s = " ".join(raw.split())
-    s = "".join(c if c.isprintable() else "?" for c in s)
+    if not s.isprintable():
+        s = "".join(c if c.isprintable() else "?" for c in s)
     return s[:limit]
 
 
@@ -163,15 +165,30 @@ def _line_starts(src: bytes) -> list[int]:
     return starts
 
 
-def segment(src: bytes) -> list[Unit]:
-    """The units of src, in file order; b"".join(u.text for u in units) == src."""
+def segment(src: bytes, parsed: "cparse.Parsed | None" = None) -> list[Unit]:
+    """The units of src, in file order; b"".join(u.text for u in units) == src.
+
+    Without a parse given, units are shared between calls on the same bytes (a series segments each
+    state of a file as the new side of one step and the old side of the next): callers must not
+    change them."""
+    if parsed is not None:
+        return _segment_uncached(src, parsed)
+    return list(_segment(src))
+
+
+@lru_cache(maxsize=32)
+def _segment(src: bytes) -> tuple[Unit, ...]:
+    return tuple(_segment_uncached(src, None))
+
+
+def _segment_uncached(src: bytes, parsed) -> list[Unit]:
     if not src:
         return []
     starts = _line_starts(src)
     nrows = len(starts)
     spans: list[_Span] = []
     try:
-        parsed = cparse.parse(src)
+        parsed = parsed or cparse.parse(src)
         _collect(parsed.tree.root_node, src, spans, ())
     except Exception:   # a parser failure must never lose text: fall back to one opaque unit
         spans = []

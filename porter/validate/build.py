@@ -11,13 +11,13 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput
+from . import sandbox
 
 SHIM_DIR = Path(__file__).parent / "shim"
 SHIM_HEADER = "porter_xen.h"
@@ -118,9 +118,18 @@ def _first_error(stderr: str, origin: dict[str, str], workdir: Path) -> str:
     return f"{shown}:{m.group('line')}: error: {m.group('msg').strip()}"
 
 
+def compile_timeout() -> float:
+    """Wall-clock seconds one compile or link may take ($PORTER_COMPILE_TIMEOUT, default 120)."""
+    try:
+        return float(os.environ.get("PORTER_COMPILE_TIMEOUT", "120"))
+    except ValueError:
+        raise BadInput("PORTER_COMPILE_TIMEOUT must be a number of seconds") from None
+
+
 def build(sources: Sources, cc: str | None = None, cache: Path | None = None) -> Path:
-    """Compile and link the sources with the shim; return the cached shared library."""
+    """Compile and link the sources with the shim in the sandbox; return the cached shared library."""
     cc = cc or compiler()
+    mode = sandbox.mode()
     header, shim_c = _shim_text()
     texts = sources.texts
     headers = "".join(f"{n}\n{texts[n]}" for n in sorted(H_FILES) if n in texts)
@@ -154,10 +163,10 @@ def build(sources: Sources, cc: str | None = None, cache: Path | None = None) ->
             src = work / name
             src.write_text(text, "utf-8", "surrogateescape")
             tmp_obj = work / (Path(name).stem + ".o")
-            proc = subprocess.run([cc, *CFLAGS, f"-fmacro-prefix-map={work}/=", "-I", str(work), "-I", str(inc), "-c", str(src),
-                                   "-o", str(tmp_obj)], capture_output=True, text=True, cwd=work)
+            proc = sandbox.run([cc, *CFLAGS, f"-fmacro-prefix-map={work}/=", "-I", str(work), "-I", str(inc),
+                                "-c", str(src), "-o", str(tmp_obj)], str(work), compile_timeout(), mode)
             if proc.returncode != 0:
-                return _first_error(proc.stderr, sources.origin, work)
+                return _first_error(proc.stderr.decode("utf-8", "replace"), sources.origin, work)
             os.replace(tmp_obj, obj)
             return None
 
@@ -166,11 +175,12 @@ def build(sources: Sources, cc: str | None = None, cache: Path | None = None) ->
         if errors:
             raise BuildError(errors[0])
         tmp_lib = work / "driver.so"
-        proc = subprocess.run([cc, "-shared", "-Wl,-z,defs", "-o", str(tmp_lib), *map(str, objs.values())],
-                              capture_output=True, text=True)
+        proc = sandbox.run([cc, "-shared", "-Wl,-z,defs", "-o", str(tmp_lib), *map(str, objs.values())],
+                           str(work), compile_timeout(), mode, readable=(str(root / "obj"),))
         if proc.returncode != 0:
-            line = next((ln for ln in proc.stderr.splitlines() if "undefined reference" in ln or "error" in ln),
-                        proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else "link failed")
+            stderr = proc.stderr.decode("utf-8", "replace")
+            line = next((ln for ln in stderr.splitlines() if "undefined reference" in ln or "error" in ln),
+                        stderr.strip().splitlines()[0] if stderr.strip() else "link failed")
             raise BuildError(f"link: {line.strip()}")
         os.replace(tmp_lib, lib)
     return lib

@@ -6,35 +6,72 @@ import json
 import os
 import select
 import signal
+import subprocess
+import sys
+import tempfile
 import time
 
-from .scenarios import GROUPS, PlatformSpec, iter_platform, scenario_names
+from . import sandbox
+from .scenarios import GROUPS, PLATFORMS, PlatformSpec, iter_platform, scenario_names
+
+
+def serve(lib_path: str, spec: PlatformSpec, group: str, stop_early: bool, out_fd: int) -> int:
+    """In the child: run the scenarios, one JSON line per result on out_fd; the exit status."""
+    import faulthandler
+    faulthandler.disable()                     # a driver crash is a finding, not a dump
+    sandbox.become_subreaper()
+    code = 0
+    try:
+        with os.fdopen(out_fd, "w") as out:
+            for result in iter_platform(lib_path, spec, group, stop_early):
+                out.write(json.dumps(result) + "\n")
+                out.flush()
+    except BaseException as exc:               # noqa: BLE001 - report, never propagate
+        try:
+            os.write(out_fd, (json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n").encode())
+        except OSError:
+            pass
+        code = 3
+    sandbox.kill_descendants()                 # nothing the driver started outlives it
+    return code
 
 
 class Child:
-    def __init__(self, lib_path: str, spec: PlatformSpec, group: str, stop_early: bool):
+    """One platform's scenario group, run in a sandboxed child (see sandbox.py): forked in process
+    mode, `python -m porter.validate.child` under bwrap in bwrap mode."""
+
+    def __init__(self, lib_path: str, spec: PlatformSpec, group: str, stop_early: bool, mode: str, workdir: str):
         self.spec, self.group = spec, group
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:                                   # the child: run, report line by line, exit
-            os.close(r)
-            import faulthandler
-            faulthandler.disable()                     # a driver crash is a finding, not a dump
-            code = 0
-            try:
-                with os.fdopen(w, "w") as out:
-                    for result in iter_platform(lib_path, spec, group, stop_early):
-                        out.write(json.dumps(result) + "\n")
-                        out.flush()
-            except BaseException as exc:               # noqa: BLE001 - report, never propagate
-                try:
-                    os.write(w, (json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n").encode())
-                except OSError:
-                    pass
+        self.proc = None
+        if mode == "bwrap":
+            lib_dir = os.path.dirname(os.path.abspath(lib_path))
+            argv = [sys.executable, "-m", "porter.validate.child", lib_path, spec.name, group,
+                    "1" if stop_early else "0"]
+            env = sandbox.clean_env(workdir)
+            env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+            self.proc = subprocess.Popen(sandbox.wrap(sandbox.limited(argv), workdir, (lib_dir,), mode),
+                                         cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         start_new_session=True)
+            self.pid, self.fd = self.proc.pid, self.proc.stdout.fileno()
+        else:
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:                                   # the child: limits, run, report, exit
                 code = 3
-            os._exit(code)
-        os.close(w)
-        self.pid, self.fd = pid, r
+                try:
+                    os.close(r)
+                    _quiet()
+                    os.setsid()
+                    os.chdir(workdir)
+                    os.environ.clear()
+                    os.environ.update(sandbox.clean_env(workdir))
+                    sandbox.set_limits()
+                    code = serve(lib_path, spec, group, stop_early, w)
+                finally:
+                    os._exit(code)
+            os.close(w)
+            self.pid, self.fd = pid, r
         self.buf = b""
         self.results: list[dict] = []
         self.error = None
@@ -48,7 +85,12 @@ class Child:
         self.buf += data
         while b"\n" in self.buf:
             line, self.buf = self.buf.split(b"\n", 1)
-            doc = json.loads(line)
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue                       # not a result line (the driver wrote to our pipe)
+            if not isinstance(doc, dict):
+                continue
             if "error" in doc:
                 self.error = doc["error"]
             else:
@@ -58,12 +100,20 @@ class Child:
         if self.done:
             return
         self.done = True
-        os.close(self.fd)
         if reason:
-            os.kill(self.pid, signal.SIGKILL)
-        _, status = os.waitpid(self.pid, 0)
-        if reason is None and os.WIFSIGNALED(status):
-            sig = signal.Signals(os.WTERMSIG(status)).name
+            sandbox.kill_group(self.pid)
+        if self.proc is not None:
+            self.proc.stdout.close()
+            returncode = self.proc.wait()
+            if returncode > 128 and returncode - 128 in signal.valid_signals():
+                returncode = 128 - returncode        # bwrap reports its child's death by signal N as 128+N
+        else:
+            os.close(self.fd)
+            _, status = os.waitpid(self.pid, 0)
+            returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        sandbox.kill_group(self.pid)               # whatever is left in its process group
+        if reason is None and returncode < 0:
+            sig = signal.Signals(-returncode).name
             reason = f"the driver crashed ({sig})"
         if reason is None and self.error:
             reason = f"harness error: {self.error}"
@@ -78,20 +128,43 @@ class Child:
 
 
 def run_platforms(lib_path: str, specs, stop_early: bool = False, timeout: float = 30.0) -> list[dict]:
-    """All platforms' scenarios, each platform in its own child process, in parallel."""
-    children = [Child(str(lib_path), spec, group, stop_early) for spec in specs for group in GROUPS]
-    deadline = time.monotonic() + timeout
-    while any(not c.done for c in children):
-        live = {c.fd: c for c in children if not c.done}
-        left = deadline - time.monotonic()
-        if left <= 0:
-            for c in live.values():
-                c.finish(f"timed out after {timeout:.0f}s")
-            break
-        ready, _, _ = select.select(list(live), [], [], left)
-        for fd in ready:
-            live[fd].feed()
+    """All platforms' scenarios, each platform in its own sandboxed child, in parallel."""
+    mode = sandbox.mode()
+    with tempfile.TemporaryDirectory(prefix="porter-run-") as workdir:
+        children = [Child(str(lib_path), spec, group, stop_early, mode, workdir)
+                    for spec in specs for group in GROUPS]
+        try:
+            deadline = time.monotonic() + timeout
+            while any(not c.done for c in children):
+                live = {c.fd: c for c in children if not c.done}
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    for c in live.values():
+                        c.finish(f"timed out after {timeout:.0f}s")
+                    break
+                ready, _, _ = select.select(list(live), [], [], left)
+                for fd in ready:
+                    live[fd].feed()
+        finally:
+            for c in children:
+                c.finish("stopped")
     out = []
     for c in children:
         out += c.results
     return out
+
+
+def _quiet() -> None:
+    """stdin, stdout and stderr of a child to /dev/null: what the driver prints is not porter's output."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def child_main(argv: list[str]) -> int:
+    lib_path, platform, group, stop_early = argv
+    spec = next(p for p in PLATFORMS if p.name == platform)
+    out = os.dup(1)
+    _quiet()
+    return serve(lib_path, spec, group, stop_early == "1", out)

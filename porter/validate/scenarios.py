@@ -388,6 +388,15 @@ def sc_teardown(b: Bench) -> None:
     used = lib.porter_pages_used()
     if used:
         raise CheckFailed(f"{used} page-table page(s) still allocated after teardown")
+    # a domain that never had a device: whatever its context holds (or not), teardown frees it
+    for domid, use_iommu in ((90, 1), (91, 0)):
+        handle = lib.porter_domain_new(domid)
+        b.must(f"iommu init of d{domid} (use_iommu={use_iommu})", lib.porter_iommu_init(handle, use_iommu))
+        b.must(f"teardown of d{domid}, which never had a device", lib.porter_iommu_teardown(handle))
+        left = [n for n, regs in enumerate(b.root.model.ctx) if regs["IMCTR"] & R.IMCTR_MMUEN]
+        if left or lib.porter_pages_used():
+            raise CheckFailed(f"d{domid} torn down without a device left context(s) {left} enabled and "
+                              f"{lib.porter_pages_used()} page-table page(s) allocated")
 
 
 def sc_fault_irq(b: Bench) -> None:

@@ -190,6 +190,8 @@ static inline int test_and_set_bit(int nr, volatile void *addr)
 { int old = test_bit(nr, addr); set_bit(nr, addr); return old; }
 static inline int test_and_clear_bit(int nr, volatile void *addr)
 { int old = test_bit(nr, addr); clear_bit(nr, addr); return old; }
+/* Xen's arm64 bitops define __ffs (as a function, so a driver's own #define still wins) */
+static inline unsigned long __ffs(unsigned long word) { return (unsigned long)__builtin_ctzl(word); }
 #define __set_bit set_bit
 #define __clear_bit clear_bit
 unsigned long find_next_bit(const unsigned long *addr, unsigned long size, unsigned long offset);

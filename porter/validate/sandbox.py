@@ -1,0 +1,179 @@
+"""Where porter validate runs code built from ported sources: a child with resource limits, in an
+empty temporary directory, without the caller's environment, in its own process group (killed
+whole when it ends), and inside bubblewrap (`bwrap`) when the host has it.
+
+process mode (always): RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, no core files, a wall-clock limit,
+    its own session; the child is a subreaper that kills every descendant before it exits, and the
+    parent kills the child's process group. The code still runs as the calling user: it can read
+    what the user can read and write where the user can write (by an absolute path).
+bwrap mode (auto when `bwrap` works, or PORTER_SANDBOX=bwrap / --sandbox bwrap): additionally the
+    whole file system is read-only except a private /tmp and the empty work dir, no network, and
+    a PID namespace, so no process outlives the child. Files stay readable.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from functools import lru_cache
+
+from ..errors import BadInput
+
+MODES = ("auto", "bwrap", "process")
+CPU_SECONDS = 60
+MEMORY = 4 << 30
+FILE_SIZE = 256 << 20
+PR_SET_CHILD_SUBREAPER = 36
+
+
+_requested: list[str] = []
+
+
+def request(sandbox: str | None) -> None:
+    """The mode `porter validate --sandbox` asks for (None: $PORTER_SANDBOX, else auto)."""
+    _requested[:] = [sandbox] if sandbox else []
+    mode()
+
+
+def mode() -> str:
+    """'bwrap' or 'process': the requested mode (request(), else $PORTER_SANDBOX, else auto)."""
+    want = (_requested or [None])[0] or os.environ.get("PORTER_SANDBOX") or "auto"
+    if want not in MODES:
+        raise BadInput(f"sandbox {want!r} is not one of {', '.join(MODES)}")
+    if want == "process":
+        return want
+    if bwrap_works():
+        return "bwrap"
+    if want == "bwrap":
+        raise BadInput("sandbox bwrap requested but bubblewrap does not work here "
+                       "(install the 'bubblewrap' package, or allow user namespaces)")
+    return "process"
+
+
+@lru_cache(maxsize=1)
+def bwrap_works() -> bool:
+    path = shutil.which("bwrap")
+    if not path:
+        return False
+    try:
+        return subprocess.run([path, *_bwrap_args("/"), "true"], capture_output=True, timeout=20,
+                              env=clean_env("/tmp")).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _bwrap_args(workdir: str, readable: tuple[str, ...] = ()) -> list[str]:
+    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in readable:
+        args += ["--ro-bind", path, path]
+    if workdir != "/":
+        args += ["--bind", workdir, workdir, "--chdir", workdir]
+    return args + ["--unshare-all", "--die-with-parent", "--new-session"]
+
+
+def wrap(argv: list[str], workdir: str, readable: tuple[str, ...] = (), sandbox: str = "process") -> list[str]:
+    """argv as run in the sandbox (bwrap prefixes it; process mode runs it as is)."""
+    if sandbox != "bwrap":
+        return argv
+    return [shutil.which("bwrap"), *_bwrap_args(workdir, readable), *argv]
+
+
+def clean_env(workdir: str) -> dict[str, str]:
+    """Nothing of the caller's environment but a plain PATH."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": workdir, "TMPDIR": workdir, "LC_ALL": "C", "LANG": "C"}
+
+
+def set_limits(cpu: int = CPU_SECONDS, memory: int = MEMORY, file_size: int = FILE_SIZE) -> None:
+    """Resource limits of the calling process (run in the child, before the untrusted code)."""
+    for which, value in ((resource.RLIMIT_CPU, cpu), (resource.RLIMIT_AS, memory),
+                         (resource.RLIMIT_FSIZE, file_size), (resource.RLIMIT_CORE, 0)):
+        _soft, hard = resource.getrlimit(which)
+        limit = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (limit, limit))
+
+
+def become_subreaper() -> None:
+    """Orphaned descendants of the calling process are re-parented to it (Linux), not to init."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+
+def kill_descendants() -> None:
+    """SIGKILL every process whose parent is this one, again and again until none is left
+    (a subreaper inherits the grandchildren of the ones it kills)."""
+    me = str(os.getpid())
+    for _ in range(100):
+        children = []
+        try:
+            entries = os.listdir("/proc")
+        except OSError:
+            return
+        for pid in entries:
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1].decode() == me:
+                children.append(int(pid))
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+_LIMITED = """import os, resource, sys
+for name, value in zip(("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_CORE"), map(int, sys.argv[1:5])):
+    which = getattr(resource, name)
+    hard = resource.getrlimit(which)[1]
+    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    resource.setrlimit(which, (value, value))
+os.execv(sys.argv[5], sys.argv[5:])
+"""
+
+
+def limited(argv: list[str], cpu: int = CPU_SECONDS, memory: int = MEMORY, file_size: int = FILE_SIZE) -> list[str]:
+    """argv started through a tiny exec wrapper that sets the resource limits first (no preexec_fn:
+    porter compiles from threads)."""
+    return [sys.executable, "-I", "-S", "-c", _LIMITED, str(cpu), str(memory), str(file_size), "0",
+            shutil.which(argv[0]) or argv[0], *argv[1:]]
+
+
+def run(argv: list[str], workdir: str, timeout: float, sandbox: str = "process",
+        readable: tuple[str, ...] = (), cpu: int = CPU_SECONDS) -> subprocess.CompletedProcess:
+    """Run argv (a compiler, a linker) in the sandbox with resource limits and a wall-clock limit;
+    its whole process group is killed when it ends or times out (returncode -9 and a message)."""
+    proc = subprocess.Popen(wrap(limited(argv, cpu), workdir, readable, sandbox), cwd=workdir,
+                            env=clean_env(workdir), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc.pid)
+        out, err = proc.communicate()
+        return subprocess.CompletedProcess(proc.args, -signal.SIGKILL, out,
+                                           err + f"\nerror: timed out after {timeout:g}s\n".encode())
+    finally:
+        kill_group(proc.pid)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

@@ -1,0 +1,1 @@
+"""Series recipes shipped with porter: series/NAME/ (recipe.toml, cover.txt, steps/)."""
