@@ -16,7 +16,6 @@ import click
 
 from .. import __version__, ui
 from ..errors import Findings, PorterError
-from ..lock import workspace_lock
 
 REPORT = "this is a bug in porter: please report it with the command line (PORTER_DEBUG=1 shows the traceback)"
 
@@ -56,6 +55,11 @@ def _one_line(exc: BaseException) -> tuple[int, str]:
     return 3, " ".join(f"internal error: {type(exc).__name__}: {exc}; {REPORT}".split())
 
 
+def _lock(start: Path):
+    from ..lock import workspace_lock     # loads the workspace module: only verbs that write pay
+    return workspace_lock(start)
+
+
 def porter_command(name: str, writes: bool = False, **kw):
     """A command with --json, one-line errors (exit 2 bad input, 3 internal error) and exit 1 when
     the result is not ok; `writes` holds the workspace lock while it runs."""
@@ -67,7 +71,7 @@ def porter_command(name: str, writes: bool = False, **kw):
         def cmd(ctx, as_json, **kwargs):
             ui.set_json(as_json)
             try:
-                with (workspace_lock(ctx.obj) if writes else nullcontext()):
+                with (_lock(ctx.obj) if writes else nullcontext()):
                     result = fn(ctx.obj, **kwargs) or {}
             except KeyboardInterrupt:
                 raise
