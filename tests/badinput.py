@@ -137,7 +137,7 @@ CASES = [
     ("outside the workspace", "series-name-symlink", link("series/foo", "foo"), RS, 2, "outside"),
     ("outside the workspace", "step-dir-symlink", link(PORT, "stepdir"), RS, 2, "outside"),
     ("outside the workspace", "edits-symlink", link(f"{PORT}/foo.c.edits", "x.edits"), RS, 2, "outside"),
-    ("outside the workspace", "patch-symlink", link(f"{CARRY}/change.patch", "x.patch"), RS, 2, "outside"),
+    ("outside the workspace", "later-edits-symlink", link(f"{CARRY}/foo.c.edits", "x.edits"), RS, 2, "outside"),
     ("outside the workspace", "message-symlink", link(f"{IMPORT}/message", "msg"), RS, 2, "outside"),
     ("outside the workspace", "recipe-symlink", link(R, "recipe.toml"), RS, 2, "outside"),
     ("outside the workspace", "cover-symlink", link("series/foo/cover.txt", "cover.txt"), RS, 2, "outside"),
