@@ -70,14 +70,14 @@ def _device_end(m: re.Match) -> bytes:
     return b"};" + b" " * (len(m.group(0)) - 2)
 
 
-_STANDINS: list[tuple[re.Pattern, object]] = [
-    (re.compile(rb"\b(?:" + _ANNOTATIONS + rb")(?!\w)"), _blank),
-    (re.compile(rb"(\bDECLARE_BITMAP\(\s*)(\w+)(\s*,[^;()]*\))"), _bitmap),
-    (re.compile(rb"\b\w*for_each\w*(?=\s*\()"), _for_each),
-    (re.compile(rb"(\bcontainer_of\s*\([^,()]*,\s*)(struct\s)"), _container_of),
-    (re.compile(rb"(\bx[mz]alloc(?:_array)?\s*\(\s*)(struct\s)"), _container_of),
-    (re.compile(rb"\b(?:DT|ACPI)_DEVICE_START\s*\([^()]*\)"), _device_start),
-    (re.compile(rb"\b(?:DT|ACPI)_DEVICE_END\b"), _device_end),
+_STANDINS: list[tuple[bytes, re.Pattern, object]] = [     # (what every match holds, pattern, stand-in)
+    (b"__", re.compile(rb"\b(?:" + _ANNOTATIONS + rb")(?!\w)"), _blank),
+    (b"DECLARE_BITMAP", re.compile(rb"(\bDECLARE_BITMAP\(\s*)(\w+)(\s*,[^;()]*\))"), _bitmap),
+    (b"for_each", re.compile(rb"\b\w*for_each\w*(?=\s*\()"), _for_each),
+    (b"container_of", re.compile(rb"(\bcontainer_of\s*\([^,()]*,\s*)(struct\s)"), _container_of),
+    (b"alloc", re.compile(rb"(\bx[mz]alloc(?:_array)?\s*\(\s*)(struct\s)"), _container_of),
+    (b"_DEVICE_START", re.compile(rb"\b(?:DT|ACPI)_DEVICE_START\s*\([^()]*\)"), _device_start),
+    (b"_DEVICE_END", re.compile(rb"\b(?:DT|ACPI)_DEVICE_END\b"), _device_end),
 ]
 
 
@@ -91,7 +91,10 @@ _UNTRACKED = (_device_start, _device_end)
 def _rewrite(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
     """(stand-in copy, rewritten byte ranges); names a #define/#undef/#ifdef/#ifndef names stay."""
     spans: list[tuple[int, int]] = []
-    for pattern, repl in _STANDINS:
+    for needle, pattern, repl in _STANDINS:
+        if needle not in src:      # the scan costs more than this test
+            continue
+
         def sub(m: re.Match, repl=repl) -> bytes:
             line_start = m.string.rfind(b"\n", 0, m.start()) + 1
             if _DIRECTIVE_NAME.search(m.string, line_start, m.start()):

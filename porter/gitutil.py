@@ -1,9 +1,11 @@
 """The one way porter reaches git: argument lists, never a shell."""
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import subprocess
+from collections import OrderedDict
 from pathlib import Path
 
 from .errors import BadInput
@@ -90,11 +92,81 @@ def check_ref_syntax(ref: str, what: str = "ref") -> str:
     return ref
 
 
+class _Reader:
+    """One `git cat-file --batch` kept open per repository: objects by name without a process each."""
+
+    def __init__(self, repo: str, key):
+        self.key, self.pid = key, os.getpid()
+        env = dict(os.environ)
+        env.update(_GIT_ENV)
+        self.proc = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+
+    def get(self, name: str) -> tuple[str, str, bytes] | None:
+        """(sha, type, data) of the object `name` (any `<rev>`, `<rev>:<path>`), or None."""
+        try:
+            self.proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+            self.proc.stdin.flush()
+        except OSError:            # git has exited: not a repository
+            return None
+        header = self.proc.stdout.readline().split()
+        if len(header) != 3:
+            return None
+        data = self.proc.stdout.read(int(header[2]))
+        self.proc.stdout.read(1)
+        return header[0].decode(), header[1].decode(), data
+
+    def close(self) -> None:
+        if self.pid == os.getpid():
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            self.proc.wait()
+
+
+_readers: OrderedDict[str, _Reader] = OrderedDict()
+
+
+def _reader(repo) -> _Reader | None:
+    """The open reader of repo (a new one when the directory was replaced or after a fork)."""
+    path = os.path.abspath(repo)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (st.st_dev, st.st_ino)
+    r = _readers.get(path)
+    if r is not None and (r.key != key or r.pid != os.getpid() or r.proc.poll() is not None):
+        _readers.pop(path).close()
+        r = None
+    if r is None:
+        r = _readers[path] = _Reader(path, key)
+        while len(_readers) > 4:
+            _readers.popitem(last=False)[1].close()
+    _readers.move_to_end(path)
+    return r
+
+
+@atexit.register
+def _close_readers() -> None:
+    while _readers:
+        _readers.popitem()[1].close()
+
+
+def read_object(repo, name: str) -> tuple[str, str, bytes] | None:
+    """(sha, type, data) of object `name` in repo, or None when git cannot name one."""
+    if "\n" in name or "\r" in name:
+        return None
+    r = _reader(repo)
+    return r.get(name) if r else None
+
+
 def resolve(repo, ref: str, what: str = "ref") -> str:
     """Full commit id of `ref` in `repo`, or BadInput naming the ref."""
     check_ref_syntax(ref, what)
-    out = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
-    sha = out.decode().strip()
+    got = read_object(repo, f"{ref}^{{commit}}")
+    sha = got[0] if got and got[1] == "commit" else ""
     if not sha:
         raise BadInput(f"unknown {what} {ref!r} in {repo}{did_you_mean(repo, ref)}")
     return sha
@@ -118,8 +190,8 @@ def is_git_repo(path: str | os.PathLike) -> bool:
 
 def show_blob(repo, commit: str, path: str) -> bytes | None:
     """File bytes at commit:path, or None when the path does not exist there."""
-    out = run(repo, "cat-file", "blob", f"{commit}:{path}")
-    return out.stdout if out.returncode == 0 else None
+    got = read_object(repo, f"{commit}:{path}")
+    return got[2] if got and got[1] == "blob" else None
 
 
 def ls_tree(repo, commit: str, under: str | None = None) -> dict[str, str]:

@@ -58,8 +58,14 @@ def now_rfc2822() -> str:
 
 def default_sender(root, fallback: str) -> str:
     """Who sends: git's sendemail.from, else user.name <user.email>, as seen from root; else fallback."""
+    out = gitutil.run(root, "config", "-z", "--get-regexp", r"^(sendemail\.from|user\.name|user\.email)$").stdout
+    values = {}                 # one git process for the three keys; the last value wins, as --get does
+    for record in out.decode("utf-8", "replace").split("\0"):
+        key, _, value = record.partition("\n")
+        values[key] = value
+
     def config(key: str) -> str:
-        return gitutil.run(root, "config", "--get", key).stdout.decode("utf-8", "replace").strip()
+        return values.get(key, "").strip()
     for candidate in (config("sendemail.from"), f"{config('user.name')} <{config('user.email')}>"):
         if IDENT.match(candidate):
             return candidate

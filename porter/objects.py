@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import tempfile
 import time
 import zlib
@@ -37,26 +36,19 @@ def remove_stale_temp_objects(objects: Path) -> None:
 class ObjectStore:
     def __init__(self, repo):
         self.repo = Path(repo)
-        self.objects = Path(gitutil.git_text(repo, "rev-parse", "--path-format=absolute",
-                                             "--git-path", "objects").strip())
-        self._batch = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.objects = self.repo / "objects"       # a bare repository's; else git says where
+        if os.environ.get("GIT_OBJECT_DIRECTORY") or not (self.repo / "HEAD").is_file() or not self.objects.is_dir():
+            self.objects = Path(gitutil.git_text(repo, "rev-parse", "--path-format=absolute",
+                                                 "--git-path", "objects").strip())
         self._known: set[str] = set()
         remove_stale_temp_objects(self.objects)
 
     def close(self) -> None:
-        self._batch.stdin.close()
-        self._batch.wait()
+        """Nothing to release: reads share gitutil's open `cat-file --batch` of the repository."""
 
-    def _get(self, sha: str) -> tuple[bytes, bytes] | None:
-        self._batch.stdin.write(sha.encode() + b"\n")
-        self._batch.stdin.flush()
-        header = self._batch.stdout.readline().split()
-        if len(header) != 3:
-            return None
-        data = self._batch.stdout.read(int(header[2]))
-        self._batch.stdout.read(1)
-        return header[1], data
+    def _get(self, sha: str) -> tuple[str, bytes] | None:
+        got = gitutil.read_object(self.repo, sha)
+        return (got[1], got[2]) if got else None
 
     def exists(self, sha: str) -> bool:
         if sha not in self._known and self._get(sha) is not None:

@@ -213,8 +213,8 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     old = ws.revision_files(revs[-1]) if revs else {}
     mail = revision.default_mail(ws, rec, prefix, rfc, show_version=explicit_version,
                                  sender=sender)
-    files = written_revision(ws, rec, built, version, mail, old)
-    _, patches = revision_changes(ws, rec, built, old, version, mail=mail)
+    log, patches = revision_changes(ws, rec, built, old, version, mail=mail)
+    files = revision.format_series(ws, rec, built, version, log, mail)     # as written_revision makes it
     target = ws.series_dir / f"v{version}"
     if target.exists():
         raise BadInput(f"{target} exists but is not a revision porter can read")

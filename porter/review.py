@@ -11,11 +11,11 @@ recipe:<step dir> (the recipe's commit message), manual (nothing in porter expla
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 
 import unidiff
+from cydifflib import SequenceMatcher     # difflib's algorithm, compiled: the same opcodes
 
 from . import gitutil, linux_changes, recipe as recipe_mod, revision
 from .errors import BadInput, Findings
@@ -351,7 +351,7 @@ def interdiff(ws: Workspace, kb: Knowledge, old: Patch, new: Patch) -> list[Hunk
     msg_end_a = next((i for i, x in enumerate(a) if x.startswith("## ")), len(a))
     msg_end_b = next((i for i, x in enumerate(b) if x.startswith("## ")), len(b))
     hunks = []
-    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(CONTEXT):
+    for group in SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(CONTEXT):
         i1, j1 = group[0][1], group[0][3]
         i2, j2 = group[-1][2], group[-1][4]
         lines = [f"@@ -{i1 + 1},{i2 - i1} +{j1 + 1},{j2 - j1} @@"]

@@ -1,6 +1,7 @@
 """A revision: the built series in git format-patch form, with its cover letter, in series/NAME/vN/."""
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from .changelog import Changelog
 from .errors import Findings
 from .recipe import Recipe
 from .series import Built
-from .workspace import Workspace
+from .workspace import Workspace, atomic_write
 
 UPSTREAM_LINE = re.compile(r"^Upstream: .* tag (\S+)$", re.M)
 RELEASE_SUBJECT = re.compile(r"\b\d+\.\d+\.\d+ release\b")
@@ -32,7 +33,19 @@ class Release:
 def find_release(ws: Workspace, base: str) -> Release:
     """The Xen release the base builds on: porter.toml's xen.release, or the newest first-parent
     ancestor whose subject names a release ("Merge ... into 4.9.0 release"); else the base itself."""
-    return _find_release(str(ws.xen_git), base, ws.config["xen"].get("release"))
+    ref = ws.config["xen"].get("release")
+    if ref:
+        return _find_release(str(ws.xen_git), base, ref)
+    base_sha = gitutil.resolve(ws.xen_git, base, "base")
+    cached = ws.cache / "releases" / base_sha     # a base commit's history never changes
+    try:
+        sha, name, found = cached.read_text().split("\0")
+        return Release(sha, name, found == "1")
+    except (OSError, ValueError):
+        pass
+    rel = _find_release(str(ws.xen_git), base_sha, None)
+    atomic_write(cached, f"{rel.sha}\0{rel.name}\0{int(rel.found)}".encode())
+    return rel
 
 
 @lru_cache(maxsize=8)
@@ -116,9 +129,7 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
     args += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
     key = (*args, mail.sender)
     if key not in built.formatted:
-        with tempfile.TemporaryDirectory(prefix="porter-fp-") as tmp:
-            gitutil.git(xen, *args, "-o", tmp, f"{built.base}..{built.tip}", env=env)
-            built.formatted[key] = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
+        built.formatted[key] = _format_patch(ws, args, f"{built.base}..{built.tip}", env, release.sha, built.base)
     files = dict(built.formatted[key])
     for name in files:
         number = int(name[:4]) if name[:4].isdigit() else 0
@@ -127,6 +138,44 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
     files[cover_name] = fill_cover(ws, rec, built, release, files[cover_name], changes.cover, version, mail)
     ids = mail_mod.message_ids(ws.name, version, mail, built.tip, len(files) - 1)
     return mail_mod.thread(files, ids)
+
+
+def _format_patch(ws: Workspace, args: list[str], revs: str, env: dict, release: str, base: str) -> dict[str, bytes]:
+    """git format-patch's files.  The cover letter's base-commit/prerequisite-patch-id block costs
+    git a patch-id per commit between release and base: it is kept per (release, base) in .porter/
+    and put back in the place git prints it."""
+    cached = ws.cache / "base-info" / f"{release}-{base}"
+    block = cached.read_bytes() if cached.is_file() else None
+    if block is not None:
+        args = ["--no-base" if a.startswith("--base=") else a for a in args]
+    with tempfile.TemporaryDirectory(prefix="porter-fp-") as tmp:
+        gitutil.git(ws.xen_git, *args, "-o", tmp, revs, env=env)
+        files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
+    cover_name = next(n for n in files if n.startswith("0000-"))
+    cover = files[cover_name]
+    sig = cover.rfind(b"\n-- \n") + 1
+    if block is None:
+        start = cover.rfind(b"\nbase-commit: ", 0, sig)     # with the blank line git puts before it
+        if start >= 0:
+            atomic_write(cached, cover[start:sig])
+    else:
+        files[cover_name] = cover[:sig] + block + cover[sig:]
+    return files
+
+
+def _base_facts(ws: Workspace, release: str, base: str) -> dict:
+    """The base's subject and the prerequisites between release and base: facts of two commit ids,
+    kept in .porter/ once git has told them."""
+    cached = ws.cache / "base-info" / f"{release}-{base}.json"
+    try:
+        doc = json.loads(cached.read_text("utf-8"))
+        return {"base_subject": doc["base_subject"], "prerequisites": tuple(doc["prerequisites"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    doc = {"base_subject": subject_of(str(ws.xen_git), base),
+           "prerequisites": prerequisites(str(ws.xen_git), release, base)}
+    atomic_write(cached, json.dumps({**doc, "prerequisites": list(doc["prerequisites"])}).encode())
+    return doc
 
 
 def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover: bytes,
@@ -138,8 +187,7 @@ def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover
         tree=ws.public_url("upstream"),
         tag=built.tag,
         provenance=[{"path": p, "sha": s, "subject": subj} for p, (s, subj) in sorted(built.provenance.items())],
-        base=built.base, base_subject=subject_of(str(ws.xen_git), built.base),
-        prerequisites=prerequisites(str(ws.xen_git), release.sha, built.base), release=release.sha,
+        base=built.base, **_base_facts(ws, release.sha, built.base), release=release.sha,
         release_name=release.name, release_found=release.found,
         changes=changes, previous=version - 1)
     text = cover.decode("utf-8", "surrogateescape")

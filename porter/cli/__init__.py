@@ -1,23 +1,27 @@
-"""The porter command line: one small module per verb, each thin over the library."""
+"""The porter command line: one small module per verb, each thin over the library.
+
+Verb modules are imported on demand by the lazy group (see group.VERBS); `porter --version` is
+answered before click is even loaded.
+"""
 from __future__ import annotations
 
-from . import (  # noqa: F401  (register the verbs)
-               build,
-               check,
-               ci_template,
-               demo,
-               export,
-               fetch,
-               init,
-               learn,
-               lint,
-               port,
-               resync,
-               review,
-               send,
-               status,
-               validate,
-)
-from .group import main
+import sys
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
+
+
+def run() -> None:
+    """The `porter` executable."""
+    if sys.argv[1:] == ["--version"]:
+        from .. import __version__
+        print(f"porter, version {__version__}")      # as the group's --version prints it
+        return
+    from .group import main
+    main()
+
+
+def __getattr__(name: str):
+    if name == "main":              # the click group, for `from porter.cli import main`
+        from .group import main
+        return main
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,12 @@
-"""The porter command group and the decorator every verb module registers with."""
+"""The porter command group and the decorator every verb module registers with.
+
+The group is lazy (click's LazyGroup pattern): a verb's module, and whatever it imports, is loaded
+only when that verb runs or help lists it, so `porter --version` and each verb start fast.
+"""
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 from contextlib import nullcontext
@@ -9,11 +14,30 @@ from pathlib import Path
 
 import click
 
-from .. import ui
+from .. import __version__, ui
 from ..errors import Findings, PorterError
-from ..lock import workspace_lock
 
 REPORT = "this is a bug in porter: please report it with the command line (PORTER_DEBUG=1 shows the traceback)"
+
+# verb -> module under porter.cli that defines it with @porter_command
+VERBS = {
+    "build": "build",
+    "check": "check",
+    "ci-template": "ci_template",
+    "demo": "demo",
+    "export": "export",
+    "fetch": "fetch",
+    "init": "init",
+    "learn": "learn",
+    "lint": "lint",
+    "port": "port",
+    "resync": "resync",
+    "review": "review",
+    "send": "send",
+    "status": "status",
+    "validate": "validate",
+}
+
 
 
 def _one_line(exc: BaseException) -> tuple[int, str]:
@@ -31,6 +55,11 @@ def _one_line(exc: BaseException) -> tuple[int, str]:
     return 3, " ".join(f"internal error: {type(exc).__name__}: {exc}; {REPORT}".split())
 
 
+def _lock(start: Path):
+    from ..lock import workspace_lock     # loads the workspace module: only verbs that write pay
+    return workspace_lock(start)
+
+
 def porter_command(name: str, writes: bool = False, **kw):
     """A command with --json, one-line errors (exit 2 bad input, 3 internal error) and exit 1 when
     the result is not ok; `writes` holds the workspace lock while it runs."""
@@ -42,7 +71,7 @@ def porter_command(name: str, writes: bool = False, **kw):
         def cmd(ctx, as_json, **kwargs):
             ui.set_json(as_json)
             try:
-                with (workspace_lock(ctx.obj) if writes else nullcontext()):
+                with (_lock(ctx.obj) if writes else nullcontext()):
                     result = fn(ctx.obj, **kwargs) or {}
             except KeyboardInterrupt:
                 raise
@@ -68,7 +97,8 @@ def fail(name: str, line: str, code: int, as_json: bool):
 
 
 class PorterGroup(click.Group):
-    """Usage errors are one line too (exit 2), and a JSON document under --json."""
+    """Usage errors are one line too (exit 2), and a JSON document under --json; verb modules
+    load on demand (click's LazyGroup pattern)."""
 
     def main(self, args=None, prog_name=None, **extra):
         argv = list(sys.argv[1:] if args is None else args)
@@ -76,17 +106,25 @@ class PorterGroup(click.Group):
         try:
             code = super().main(argv, prog_name or "porter", standalone_mode=False, **extra)
         except click.ClickException as exc:
-            name = next((a for a in argv if a in self.commands), "porter")
+            name = next((a for a in argv if a in self.commands or a in VERBS), "porter")
             fail(name, " ".join(exc.format_message().split()), 2, "--json" in argv)
         except click.Abort:
             fail("porter", "aborted", 130, "--json" in argv)
         sys.exit(code if isinstance(code, int) else 0)
 
+    def list_commands(self, ctx):
+        return sorted(set(VERBS) | set(self.commands))
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in VERBS:
+            importlib.import_module(f"{__package__}.{VERBS[name]}")
+        return self.commands.get(name)
+
 
 @click.group(cls=PorterGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "directory", type=click.Path(file_okay=False), default=".",
               help="Run in this workspace instead of the current directory.")
-@click.version_option(package_name="xen-porter", prog_name="porter")
+@click.version_option(__version__, prog_name="porter")
 @click.pass_context
 def main(ctx, directory):
     """Port Linux driver sources into Xen as a reviewable patch series."""

@@ -14,9 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-
-from .. import cparse, templating
+from .. import cparse
 from ..errors import BadInput
 from . import symbols
 from .rules import ANCHOR_KINDS, TEMPLATE_DIR, Rule
@@ -404,7 +402,8 @@ def _wrap(src: bytes, start: int, end: int, reason: str, seq: int, xen: bytes | 
     return [Edit(s, s, head, seq), Edit(e, e, tail, seq)]
 
 
-def _env(rule: Rule) -> jinja2.Environment:
+def _env(rule: Rule):
+    from .. import templating       # jinja2: only rules with templates pay for it
     dirs = [str(TEMPLATE_DIR)]
     if rule.source:
         dirs.insert(0, str(Path(rule.source).parent))
@@ -415,6 +414,7 @@ def render(rule: Rule, context: dict) -> bytes:
     """The text a rule inserts: its text, or its jinja2 template rendered with StrictUndefined."""
     if rule.template is None:
         return (rule.text or "").encode()
+    from .. import templating
     ctx = {**context, **rule.vars, "rule": rule.id}
     env = _env(rule)
     template = (lambda: env.get_template(rule.template)) if rule.template.endswith(".j2") \

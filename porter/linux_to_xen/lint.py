@@ -101,13 +101,14 @@ def _own_definitions(files, extra, parsed, index):
     nonname = dict(index.nonname_params)
     table = structs.StructTable()
     for s in extra.values():
-        syms = symbols.collect(s, live_only=False)
+        syms = symbols.collect(s, live_only=False, uses=False)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
         table.update(structs.table(cparse.parse(s), symbols.dead_ranges(s, index.default_config_known)))
     for n, s in files.items():
-        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True)
+        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True,
+                               uses=False)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
@@ -159,18 +160,22 @@ class _Checker:
             return None
         return {"kind": use.kind}
 
-    def file_findings(self, n: str, s: bytes) -> list[dict]:
+    def file_findings(self, n: str, s: bytes, every_use: bool = False) -> list[dict]:
         parsed = self.parsed[n]
         types = structs.StructTypes(parsed, self.structs)
         seen: dict[str, dict] = {}
         for use in symbols.collect(s, parsed, known=self.known).uses:
             if use.name in seen:
                 seen[use.name]["count"] += 1
+                if every_use:
+                    seen[use.name]["uses"].append(parsed.line_of(use.offset))
                 continue
             bad = self.problem(use, types, parsed.tree.root_node)
             if bad is not None:
-                seen[use.name] = {"symbol": use.name, "file": n, "line": parsed.line_of(use.offset),
-                                  "count": 1, **bad}
+                line = parsed.line_of(use.offset)
+                seen[use.name] = {"symbol": use.name, "file": n, "line": line, "count": 1, **bad}
+                if every_use:
+                    seen[use.name]["uses"] = [line]
         dead = symbols.Ranges(symbols.dead_ranges(s, self.known))
         for m in _SYS_INCLUDE.finditer(symbols.blank_comments(s)):
             path = m.group(1).decode("utf-8", "replace")
@@ -182,12 +187,13 @@ class _Checker:
 
 def lint_sources(files: dict[str, bytes], index: XenIndex,
                  scope_files: dict[str, bytes] | None = None,
-                 headers: dict[str, bytes] | None = None) -> list[dict]:
+                 headers: dict[str, bytes] | None = None, every_use: bool = False) -> list[dict]:
     """Findings for files (name -> bytes) against a Xen index; scope_files, when given, are the
     files whose includes decide what Xen names are in scope (a unit linted on its own); headers,
-    the local headers the files include when they are held in memory, not on disk beside them."""
+    the local headers the files include when they are held in memory, not on disk beside them.
+    every_use: each finding also lists the line of every use it counts ("uses")."""
     checker = _Checker(files, index, scope_files, headers)
-    findings = [f for n, s in files.items() for f in checker.file_findings(n, s)]
+    findings = [f for n, s in files.items() for f in checker.file_findings(n, s, every_use)]
     findings.sort(key=lambda f: (f["file"], f["line"], f["symbol"]))
     return findings
 

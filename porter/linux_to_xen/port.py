@@ -19,6 +19,7 @@ from .lint import Scope, lint_sources, local_headers
 from .rules import Anchor, Rule, load_packs, pack_names
 from .xenindex import XenIndex
 
+EXACT_ROUNDS = 3
 DEFAULT_PACKS = ("includes", "module", "export", "logging", "alloc", "devicetree", "platform",
                  "irq", "locking", "bits", "sizes", "iommu")
 
@@ -129,8 +130,11 @@ def _unit_name(item, src: bytes) -> str:
     return f"{kind} {name}".strip()
 
 
-def _find_offset(src: bytes, line: int, symbol: str) -> int:
-    starts = [0] + [m.end() for m in re.finditer(rb"\n", src)]
+def _line_starts(src: bytes) -> list[int]:
+    return [0] + [m.end() for m in re.finditer(rb"\n", src)]
+
+
+def _find_offset(src: bytes, line: int, symbol: str, starts: list[int]) -> int:
     if line - 1 >= len(starts):
         return len(src)
     ls = starts[line - 1]
@@ -196,15 +200,16 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
     parsed = cparse.parse(output)
     items = _top_items(parsed, symbols.Ranges(()))
     units: dict[tuple[int, int], dict] = {}
+    starts = _line_starts(output)
     for f in findings:
-        off = _find_offset(output, f["line"], f["symbol"])
-        u = _unit_for(parsed, items, off)
-        if u is None:
-            continue
-        s, e, name = u
-        entry = units.setdefault((s, e), {"unit": name, "symbols": []})
-        if f["symbol"] not in entry["symbols"]:
-            entry["symbols"].append(f["symbol"])
+        for line in f.get("uses", [f["line"]]):
+            u = _unit_for(parsed, items, _find_offset(output, line, f["symbol"], starts))
+            if u is None:
+                continue
+            s, e, name = u
+            entry = units.setdefault((s, e), {"unit": name, "symbols": []})
+            if f["symbol"] not in entry["symbols"]:
+                entry["symbols"].append(f["symbol"])
     for name in [e["unit"][len("function "):] for e in units.values() if e["unit"].startswith("function ")]:
         for s, e in _prototypes(parsed, items, name):     # a prototype left alone: declared, never defined
             units.setdefault((s, e), {"unit": f"declaration {name}", "symbols": [],
@@ -259,8 +264,10 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
     t2 = time.perf_counter()
     # last resort: disable what still uses Linux-only API
     findings = []
-    for _ in range(max_iterations):
-        findings = lint_sources({filename: out}, index, headers=headers)
+    for n in range(max_iterations):
+        # the unit of each finding's first use, round by round; past EXACT_ROUNDS (a name used
+        # in many units: one round per unit would make the loop quadratic) every use's unit at once
+        findings = lint_sources({filename: out}, index, headers=headers, every_use=n >= EXACT_ROUNDS)
         if not findings:
             break
         new, report = disable_findings(out, findings)
@@ -268,6 +275,8 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
             break
         out = new
         disabled += report
+    for f in findings:
+        f.pop("uses", None)
     kinds = ("variable", "function") if disable_unused and not filename.endswith(".h") else ("variable",)
     for _ in range(max_iterations):   # disabling a function can leave what only it used unused
         unused = [u for u in unused_statics(out, index) if u["kind"] in kinds]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -60,20 +61,21 @@ def is_builtin(name: str) -> bool:
         or name.startswith("__atomic_")
 
 
+def _blank(text: bytes) -> bytes:
+    """text with every byte but newlines turned into a space."""
+    return b"\n".join(b" " * len(part) for part in text.split(b"\n"))
+
+
 def blank_comments_strings(src: bytes) -> bytes:
     """Same-length copy with comments and string/char literals blanked (newlines kept)."""
-    def repl(m: re.Match) -> bytes:
-        return re.sub(rb"[^\n]", b" ", m.group(0))
-    return _COMMENT_OR_STRING.sub(repl, src)
+    return _COMMENT_OR_STRING.sub(lambda m: _blank(m.group(0)), src)
 
 
 def blank_comments(src: bytes) -> bytes:
     """Same-length copy with comments blanked, strings kept."""
     def repl(m: re.Match) -> bytes:
         text = m.group(0)
-        if text.startswith((b"/*", b"//")):
-            return re.sub(rb"[^\n]", b" ", text)
-        return text
+        return _blank(text) if text.startswith((b"/*", b"//")) else text
     return _COMMENT_OR_STRING.sub(repl, src)
 
 
@@ -114,8 +116,26 @@ def _eval_condition(expr: str, known: Known) -> bool | None:
         return None
 
 
+_DEAD_MEMO: OrderedDict = OrderedDict()
+
+
 def dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
-    """Byte ranges the preprocessor drops: `#if 0`, and branches known false."""
+    """Byte ranges the preprocessor drops: `#if 0`, and branches known false (the last few
+    answers are kept: lint and port ask again for the same file and the same `known`)."""
+    key = (src, known)
+    try:
+        hit = _DEAD_MEMO.get(key)
+    except TypeError:          # a `known` that cannot be a key
+        return _dead_ranges(src, known)
+    if hit is None:
+        hit = _DEAD_MEMO[key] = tuple(_dead_ranges(src, known))
+        if len(_DEAD_MEMO) > 8:
+            _DEAD_MEMO.popitem(last=False)
+    _DEAD_MEMO.move_to_end(key)
+    return list(hit)
+
+
+def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
     known = known or (lambda name: None)
     clean = blank_comments(src)
     frames: list[list] = []   # [value of current branch, any branch taken (True/None/False)]
@@ -281,11 +301,11 @@ def _definition_kind(node, parent) -> str | None:
 class _Collector:
     """One walk over a parse: each node type has its handler (_HANDLERS); True means descend."""
 
-    def __init__(self, src: bytes, parsed, known, live_only: bool, live_defs: bool):
-        self.src, self.parsed, self.live_only = src, parsed, live_only
+    def __init__(self, src: bytes, parsed, known, live_only: bool, live_defs: bool, uses: bool = True):
+        self.src, self.parsed, self.live_only, self.uses = src, parsed, live_only, uses
         self.dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
         self.def_dead = self.dead if live_defs else Ranges(())
-        self.directives = Ranges(directive_lines(src))
+        self.directives = Ranges(directive_lines(src)) if uses else Ranges(())
         self.out = FileSymbols()
 
     def run(self) -> FileSymbols:
@@ -294,7 +314,8 @@ class _Collector:
             node = stack.pop()
             if _HANDLERS.get(node.type, _Collector.descend)(self, node):
                 stack.extend(node.children)
-        self.standin_uses()
+        if self.uses:
+            self.standin_uses()
         self.typeof_locals()
         self.out.uses.sort(key=lambda u: u.offset)
         return self.out
@@ -316,7 +337,7 @@ class _Collector:
                 (self.out.fields if kind == "field" else self.out.defines).add(self.text(node))
             return False
         off = node.start_byte
-        if node.type == "statement_identifier" or (self.live_only and off in self.dead) \
+        if not self.uses or node.type == "statement_identifier" or (self.live_only and off in self.dead) \
                 or off in self.directives:
             return False
         self.out.uses.append(Use(self.text(node), off, _use_kind(node, parent, self.src),
@@ -335,6 +356,8 @@ class _Collector:
         return True
 
     def macro_body(self, node) -> bool:
+        if not self.uses:
+            return False
         pdef = node.parent
         params = set(_macro_params(pdef, self.src)) if pdef is not None and \
             pdef.type == "preproc_function_def" else set()
@@ -370,9 +393,10 @@ _HANDLERS = {**{t: _Collector.skip for t in ("comment", "string_literal", "char_
 
 
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
-            live_only: bool = True, live_defs: bool = False) -> FileSymbols:
-    """Definitions (anywhere, or only in live code with live_defs) and live uses of one file."""
-    return _Collector(src, parsed or cparse.parse(src), known, live_only, live_defs).run()
+            live_only: bool = True, live_defs: bool = False, uses: bool = True) -> FileSymbols:
+    """Definitions (anywhere, or only in live code with live_defs) and live uses of one file
+    (uses=False: definitions only, at a fraction of the cost)."""
+    return _Collector(src, parsed or cparse.parse(src), known, live_only, live_defs, uses).run()
 
 
 def _is_macro_decl_param(node, parent) -> bool:

@@ -136,7 +136,7 @@ def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
 
 def _header_names(src: bytes, nonname: dict, parsed=None) -> tuple[set[str], set[str]]:
     parsed = parsed or cparse.parse(src)
-    syms = symbols.collect(src, parsed, live_only=False)
+    syms = symbols.collect(src, parsed, live_only=False, uses=False)
     names, fields = set(syms.defines), set(syms.fields)
     nonname.update(syms.nonname_params)
     # names made by macro invocations at top level: build_atomic_read(read_u32_atomic, ...)
@@ -151,6 +151,28 @@ def _header_names(src: bytes, nonname: dict, parsed=None) -> tuple[set[str], set
     for m in re.finditer(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)", src, re.M):
         names.add(m.group(1).decode())
     return names, fields
+
+
+def _read_header(src: bytes):
+    """(names, fields, nonname params, spelled includes, struct table) of one header."""
+    parsed = cparse.parse(src)
+    nonname: dict = {}
+    n, f = _header_names(src, nonname, parsed)
+    incs = [(m.group(1).decode(), m.group(2).decode()) for m in _INCLUDE.finditer(symbols.blank_comments(src))]
+    return n, f, nonname, incs, structs.table(parsed)
+
+
+def _read_headers(sources: list[bytes]) -> list:
+    """_read_header of each source, in order, on every core when there are enough of them."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(sources) < 64:
+        return [_read_header(s) for s in sources]
+    from concurrent.futures import ProcessPoolExecutor
+    try:
+        with ProcessPoolExecutor(workers) as pool:
+            return list(pool.map(_read_header, sources, chunksize=max(1, len(sources) // (4 * workers))))
+    except (OSError, RuntimeError):       # no processes to be had here: one core it is
+        return [_read_header(s) for s in sources]
 
 
 def _off_by_default(kconfigs: list[bytes], defconfigs: list[bytes]) -> frozenset:
@@ -183,17 +205,16 @@ def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
     per_header: dict[str, list[str]] = {}
     spelled_includes: dict[str, list[tuple[str, str]]] = {}
     table = structs.StructTable()
-    for path, sha in sorted(headers.items()):
-        src = blobs.get(sha, b"")
-        parsed = cparse.parse(src)
-        n, f = _header_names(src, nonname, parsed)
+    ordered = sorted(headers.items())
+    for path, (n, f, nn, incs, tab) in zip((p for p, _ in ordered),
+                                           _read_headers([blobs.get(sha, b"") for _, sha in ordered])):
         names |= n
         fields |= f
+        nonname.update(nn)
         rel = path[len("xen/include/"):]
         per_header[rel] = sorted(n | f)
-        spelled_includes[rel] = [(m.group(1).decode(), m.group(2).decode())
-                                 for m in _INCLUDE.finditer(symbols.blank_comments(src))]
-        table.update(structs.table(parsed))
+        spelled_includes[rel] = incs
+        table.update(tab)
     kconfig: set[str] = set()
     for sha in kconfigs.values():
         kconfig |= {m.group(1).decode() for m in _KCONFIG.finditer(blobs.get(sha, b""))}

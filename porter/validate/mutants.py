@@ -9,8 +9,9 @@ reported with applied=False and do not count toward the kill rate.
 """
 from __future__ import annotations
 
+import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,8 +128,12 @@ def run_mutants(sources: Sources, cc: str, baseline: set[str] | None = None, pro
         except BuildError as exc:
             return None, str(exc)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    workers = os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         libs = list(pool.map(build_one, planned))
+    built = [str(lib) for lib, _ in libs if lib is not None]
+    with ProcessPoolExecutor(max_workers=min(workers, max(1, len(built)))) as pool:   # a mutant per core
+        runs = dict(zip(built, pool.map(_scenarios, built)))
     for i, ((m, file, _), (lib, err)) in enumerate(zip(planned, libs), 1):
         if progress:
             progress(f"mutant {i}/{len(planned)}: {m.name}")
@@ -136,7 +141,7 @@ def run_mutants(sources: Sources, cc: str, baseline: set[str] | None = None, pro
         if lib is None:
             entry.update(killed=True, detail=f"does not compile: {err}")
         else:
-            results = run_platforms(lib, PLATFORMS, stop_early=True)
+            results = runs[str(lib)]
             failed = [r for r in results if not r["passed"] and not r["detail"].startswith("not run")
                       and (baseline is None or r["name"] in baseline)]
             if failed:
@@ -145,3 +150,8 @@ def run_mutants(sources: Sources, cc: str, baseline: set[str] | None = None, pro
                 entry["detail"] = "every scenario passed"
         out.append(entry)
     return out
+
+
+def _scenarios(lib: str) -> list[dict]:
+    """Every platform's scenarios on one built mutant (in a worker process of its own)."""
+    return run_platforms(lib, PLATFORMS, stop_early=True)

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""`porter port` against Coccinelle's `spatch` on the same driver with equivalent rules.
+
+The rules: benchmarks/port_vs_spatch.toml for porter, benchmarks/port_vs_spatch.cocci for spatch
+(five call rewrites).  porter does a whole port with them (rules, compat block, includes, lint and
+disabling of what stays Linux-only, provenance header), spatch only the rewrites.  The input is
+ipmmu-vmsa.c of rcar-3.5.3 (PORTER_REAL/renesas-bsp); the Xen index is warm (built once before).
+Then the per-line cost at 1x, 2x, 4x, 8x, 16x the file (copies concatenated, the driver's names
+renamed per copy), and whether porter's disable loop converged (no finding left).
+
+Wall times are medians of interleaved runs; CPU time (user+sys) is printed beside them, being far
+less disturbed by other load on the machine.
+
+Usage: PORTER_REAL=/work/real python benchmarks/port_vs_spatch.py [--runs N] [--sizes 1,2,4,8,16]
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def timed(args, env=None, cwd=None) -> tuple[float, float, subprocess.CompletedProcess]:
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, env=env, cwd=cwd)
+    t1, r1 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{args[0]} failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
+    return t1 - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), proc
+
+
+def copies(src: bytes, k: int) -> bytes:
+    """k copies of src, the driver's own names (ipmmu_*, IMxxx registers) renamed in each."""
+    parts = [src]
+    for i in range(1, k):
+        parts.append(re.sub(rb"\b(ipmmu|IM)", lambda m: m.group(1) + b"%d_" % i, src))
+    return b"\n".join(parts)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--sizes", default="1,2,4,8,16")
+    a = ap.parse_args()
+    real = Path(os.environ.get("PORTER_REAL", "/work/real"))
+    if not (real / "renesas-bsp").is_dir():
+        sys.exit("set PORTER_REAL to the real inputs (renesas-bsp, xen)")
+    porter = os.environ.get("PORTER_EXE") or shutil.which(    # PORTER_EXE: another build, to compare
+        "porter", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    spatch = shutil.which("spatch")
+    if porter is None:
+        sys.exit("porter is not installed")
+    tmp = Path(tempfile.mkdtemp(prefix="porter-vs-spatch-"))
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp / "cache"))
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    try:
+        src = subprocess.run(["git", "-C", str(real / "renesas-bsp"), "show",
+                              "rcar-3.5.3:drivers/iommu/ipmmu-vmsa.c"], check=True, capture_output=True).stdout
+
+        def run_porter(path: Path):
+            return timed([porter, "port", str(path), "-o", str(tmp / "out.c"), "--json", "--xen",
+                          str(real / "xen"), "--ref", "base-v2", "--rules", str(HERE / "port_vs_spatch.toml")],
+                         env=env, cwd=tmp)
+
+        def run_spatch(path: Path):
+            return timed([spatch, "--very-quiet", "--sp-file", str(HERE / "port_vs_spatch.cocci"), str(path),
+                          "-o", str(tmp / "out.cocci.c")], env=env, cwd=tmp)
+
+        rows = []
+        for k in [int(x) for x in a.sizes.split(",")]:
+            f = tmp / f"ipmmu-vmsa-x{k}.c"
+            f.write_bytes(copies(src, k))
+            lines = f.read_bytes().count(b"\n")
+            if k == 1:
+                run_porter(f)           # builds the Xen index: the runs below are warm
+            runs = a.runs if k <= 2 else max(1, a.runs // 2 if k <= 4 else 1)
+            p, s = [], []
+            for _ in range(runs):
+                p.append(run_porter(f))
+                if spatch:
+                    s.append(run_spatch(f))
+            doc = json.loads(p[-1][2].stdout)
+            row = {"k": k, "lines": lines, "porter": statistics.median(x[0] for x in p),
+                   "porter_cpu": statistics.median(x[1] for x in p), "findings": len(doc.get("findings", [])),
+                   "disabled": len(doc.get("disabled", []))}
+            if s:
+                row["spatch"] = statistics.median(x[0] for x in s)
+                row["spatch_cpu"] = statistics.median(x[1] for x in s)
+            rows.append(row)
+            sp = (f" | spatch wall {row['spatch']:.3f} s cpu {row['spatch_cpu']:.3f} s | ratio wall "
+                  f"{row['porter'] / row['spatch']:.2f}x cpu {row['porter_cpu'] / row['spatch_cpu']:.2f}x") if s else ""
+            print(f"{k:2d}x {lines:6d} lines: porter port wall {row['porter']:.3f} s cpu {row['porter_cpu']:.3f} s "
+                  f"({1000 * row['porter_cpu'] / lines:.3f} ms cpu/line, {row['disabled']} disabled, "
+                  f"{row['findings']} findings left){sp}")
+        if not spatch:
+            print("spatch is not installed: no anchor")
+        first = rows[0]
+        if "spatch" in first:
+            ok = first["porter"] <= first["spatch"]
+            print(f"goal porter port <= spatch on the 1x file: {'reached' if ok else 'NOT reached'} "
+                  f"(wall {first['porter'] / first['spatch']:.2f}x, cpu {first['porter_cpu'] / first['spatch_cpu']:.2f}x)")
+        per_line = [r["porter_cpu"] / r["lines"] for r in rows]
+        growth = max(per_line) / min(per_line)
+        converged = all(r["findings"] == 0 for r in rows)
+        print(f"per-line cpu cost, largest / smallest: {growth:.2f} (linear: about 1); "
+              f"disable loop converged at every size: {converged}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
