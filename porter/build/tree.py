@@ -84,8 +84,12 @@ class Tree:
         if self.cfg.options:
             config = config.rstrip(b"\n") + b"\n" + "".join(o + "\n" for o in self.cfg.options).encode()
         (self.xen / ".config").write_bytes(config)
-        # options the series adds take their Kconfig default (silentoldconfig would ask for them)
-        self._step(["olddefconfig", *self.cfg.make_vars()], "make olddefconfig", base)
+        # options the series adds take their Kconfig default (silentoldconfig would ask for them);
+        # a tree without Xen's Kconfig targets has nothing to ask
+        code, out = self.make(["olddefconfig", *self.cfg.make_vars()], what="make olddefconfig")
+        if code != 0 and "No rule to make target" not in out:
+            raise BadInput(f"the Xen tree at {base[:12]} cannot be configured for {self.cfg.arch.name}: "
+                           f"'make olddefconfig' failed: {_last_line(out)}")
         self._step(["include/config/auto.conf", *self.cfg.make_vars()], "make include/config/auto.conf", base)
 
     def _rules(self, targets: list[str], directory: str, what: str, base: str) -> None:
