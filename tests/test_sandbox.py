@@ -185,3 +185,14 @@ def test_what_the_driver_prints_does_not_reach_porters_output(demo_port, tmp_pat
                           env=dict(os.environ, PORTER_VALIDATE_CACHE=str(tmp_path / "cache")))
     doc = json.loads(proc.stdout)
     assert doc["ok"] and doc["sandbox"] == mode and "noise" not in proc.stderr
+
+
+def test_bwrap_keeps_the_interpreter_and_porter_readable_over_its_private_tmp():
+    """A venv or a clone under /tmp must stay visible: bwrap mounts an empty /tmp first."""
+    import sys
+
+    argv = sandbox.wrap(["x"], "/tmp/work", sandbox="bwrap")
+    tmpfs = argv.index("--tmpfs")
+    binds = {argv[i + 1] for i in range(tmpfs, len(argv) - 1) if argv[i] == "--ro-bind"}
+    porter_root = str(Path(sandbox.__file__).resolve().parents[2])
+    assert {sys.prefix, sys.base_prefix, porter_root} <= binds

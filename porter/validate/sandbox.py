@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 from functools import lru_cache
+from pathlib import Path
 
 from ..errors import BadInput
 
@@ -60,10 +61,16 @@ def bwrap_works() -> bool:
     if not path:
         return False
     try:
-        return subprocess.run([path, *_bwrap_args("/"), "true"], capture_output=True, timeout=20,
-                              env=clean_env("/tmp")).returncode == 0
+        return subprocess.run([path, *_bwrap_args("/", _own_paths()), sys.executable, "-I", "-S", "-c", "pass"],
+                              capture_output=True, timeout=20, env=clean_env("/tmp")).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
+
+
+def _own_paths() -> tuple[str, ...]:
+    """The interpreter and porter itself: readable in the sandbox even when they live under /tmp."""
+    own = Path(__file__).resolve().parents[2]
+    return tuple(sorted({sys.prefix, sys.base_prefix, str(own)}))
 
 
 def _bwrap_args(workdir: str, readable: tuple[str, ...] = ()) -> list[str]:
@@ -79,7 +86,7 @@ def wrap(argv: list[str], workdir: str, readable: tuple[str, ...] = (), sandbox:
     """argv as run in the sandbox (bwrap prefixes it; process mode runs it as is)."""
     if sandbox != "bwrap":
         return argv
-    return [shutil.which("bwrap"), *_bwrap_args(workdir, readable), *argv]
+    return [shutil.which("bwrap"), *_bwrap_args(workdir, (*_own_paths(), *readable)), *argv]
 
 
 def clean_env(workdir: str) -> dict[str, str]:
