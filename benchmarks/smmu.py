@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from porter import learn, recipe, resync, workspace  # noqa: E402
 from porter.linux_to_xen import xen_index  # noqa: E402
 from porter.linux_to_xen.lint import lint_sources  # noqa: E402
+from porter.markers import conflict_lines  # noqa: E402
 
 DRIVER = "xen/drivers/passthrough/arm/smmu-v3.c"
 HEADER = "xen/drivers/passthrough/arm/arm-smmu-v3.h"
@@ -66,22 +67,10 @@ def unreported_linux_only(ws: workspace.Workspace, result: dict, tip: str, learn
     now = files_at(tip, [DRIVER, HEADER] + own)
     before = {(f["file"], f["symbol"]) for f in lint_sources(files_at(learned_commit, [DRIVER] + own), index)}
     reported = {s.strip() for r in result["findings"] + result["notes"] for s in str(r.get("symbol", "")).split(",")}
-    conflict_lines = {p: _conflict_lines(t) for p, t in now.items()}
+    conflict_lines = {p: conflict_lines(t) for p, t in now.items()}
     return [f for f in lint_sources(now, index)
             if f["file"] in (DRIVER, HEADER) and (DRIVER, f["symbol"]) not in before
             and f["symbol"] not in reported and f["line"] not in conflict_lines[f["file"]]]
-
-
-def _conflict_lines(text: bytes) -> set[int]:
-    inside, lines = False, set()
-    for n, row in enumerate(text.splitlines(), 1):
-        if row.startswith(b"<<<<<<< "):
-            inside = True
-        if inside:
-            lines.add(n)
-        if row.startswith(b">>>>>>> "):
-            inside = False
-    return lines
 
 
 def run(root: Path, work: Path) -> dict:

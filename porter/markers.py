@@ -113,3 +113,16 @@ def line_opcodes(a: bytes, b: bytes, na: int, nb: int) -> list[tuple[str, int, i
     if i < na:
         ops.append(("equal", i, na, j, nb))
     return ops
+
+
+def conflict_lines(text: bytes) -> set[int]:
+    """The line numbers (from 1) inside <<<<<<< ... >>>>>>> blocks, markers included."""
+    inside, lines = False, set()
+    for n, row in enumerate(text.splitlines(), 1):
+        if row.startswith(b"<<<<<<< "):
+            inside = True
+        if inside:
+            lines.add(n)
+        if row.startswith(b">>>>>>> "):
+            inside = False
+    return lines

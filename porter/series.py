@@ -329,7 +329,7 @@ def _lint_result(ws: Workspace, rec: Recipe, run: "Replay", built: Built) -> Non
     before = _learned_lint(ws, commit, list(files), index) if commit else set()
     reported = {(r.get("file"), s.strip()) for r in built.findings + built.notes
                 for s in str(r.get("symbol", "")).split(",")}
-    in_conflict = {x: _conflict_lines(text) for x, text in files.items()}
+    in_conflict = {x: markers.conflict_lines(text) for x, text in files.items()}
     for f in found:
         key = (f["file"], f["symbol"])
         if key in before or key in reported or f["line"] in in_conflict[f["file"]]:
@@ -357,18 +357,6 @@ def _learned_lint(ws: Workspace, commit: str, paths: list[str], index) -> set[tu
     except OSError:
         pass      # a read-only cache only costs time
     return set(found)
-
-
-def _conflict_lines(text: bytes) -> set[int]:
-    inside, lines = False, set()
-    for n, row in enumerate(text.splitlines(), 1):
-        if row.startswith(b"<<<<<<< "):
-            inside = True
-        if inside:
-            lines.add(n)
-        if row.startswith(b">>>>>>> "):
-            inside = False
-    return lines
 
 
 C_SOURCE = re.compile(r"\.[ch]$")
