@@ -72,7 +72,7 @@ def main():
         commits = run("git", "-C", str(tree), "rev-list", "--reverse",
                       f"{a.base}..refs/porter/ipmmu-vmsa/last").decode().split()
         cross = "aarch64-linux-gnu-"
-        variables = [f"XEN_TARGET_ARCH=arm64", f"CROSS_COMPILE={cross}", f"CC={shutil.which(cross + 'gcc')}",
+        variables = ["XEN_TARGET_ARCH=arm64", f"CROSS_COMPILE={cross}", f"CC={shutil.which(cross + 'gcc')}",
                      f"BASEDIR={xen}", f"XEN_ROOT={tree}"]
         plan = [(c, [o["object"] for o in p["objects"]]) for c, p in zip(commits, report["patches"])]
 
