@@ -67,10 +67,10 @@ def unreported_linux_only(ws: workspace.Workspace, result: dict, tip: str, learn
     now = files_at(tip, [DRIVER, HEADER] + own)
     before = {(f["file"], f["symbol"]) for f in lint_sources(files_at(learned_commit, [DRIVER] + own), index)}
     reported = {s.strip() for r in result["findings"] + result["notes"] for s in str(r.get("symbol", "")).split(",")}
-    conflict_lines = {p: conflict_lines(t) for p, t in now.items()}
+    in_conflict = {p: conflict_lines(t) for p, t in now.items()}
     return [f for f in lint_sources(now, index)
             if f["file"] in (DRIVER, HEADER) and (DRIVER, f["symbol"]) not in before
-            and f["symbol"] not in reported and f["line"] not in conflict_lines[f["file"]]]
+            and f["symbol"] not in reported and f["line"] not in in_conflict[f["file"]]]
 
 
 def run(root: Path, work: Path) -> dict:
