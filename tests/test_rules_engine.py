@@ -324,3 +324,42 @@ def test_unknown_rule_id():
     assert [r.id for r in select(rules, ["module.metadata"])] == ["module.metadata"]
     with pytest.raises(BadInput, match="unknown rule id 'module.nothing'"):
         select(rules, ["module.nothing"])
+
+
+OVERLAPPING = """
+[[rule]]
+id = "t.args"
+op = "rewrite_call"
+anchor = { kind = "call", name = "pr_err" }
+expect = 2
+to = "printk"
+args = "XENLOG_ERR {0}{,1*}"
+
+[[rule]]
+id = "t.gone"
+op = "rewrite_string"
+anchor = { kind = "string", name = "gone" }
+pattern = "gone"
+to = "removed"
+expect = 1
+"""
+
+
+def test_overlapping_rules_take_two_rounds(tmp_path):
+    # t.gone's string sits inside the argument list t.args rewrites: t.gone waits for round two,
+    # then applies to the rewritten call
+    res = once_and_twice(rules_from(tmp_path, OVERLAPPING))
+    out = res.output.decode()
+    assert 'printk(XENLOG_ERR "widget removed\\n");' in out
+    assert 'printk(XENLOG_ERR "widget %d: %s\\n", w->id, "probed");' in out
+    assert res.drift == []
+    assert res.applied == [{"rule": "t.args", "found": 2}, {"rule": "t.gone", "found": 1}]
+
+
+def test_edits_that_keep_overlapping_are_drift(tmp_path):
+    res = apply_rules(SRC, rules_from(tmp_path, OVERLAPPING), filename="engine_input.c", max_rounds=1)
+    assert res.drift == [{"rule": "t.gone", "file": "engine_input.c", "line": 0, "expected": "1", "found": 0,
+                          "message": "edits keep overlapping other rules' edits"}]
+    assert res.applied == [{"rule": "t.args", "found": 2}]
+    out = res.output.decode()
+    assert 'printk(XENLOG_ERR "widget gone\\n");' in out and "removed" not in out
