@@ -270,7 +270,7 @@ def test_interrupted_resync_leaves_the_previous_revision(tmp_path, repos, monkey
     def dying_write(self, data):
         calls.append(self)
         if len(calls) == 3:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt("killed at the third write")
         return real_write(self, data)
 
     up, _ = repos
@@ -279,7 +279,7 @@ def test_interrupted_resync_leaves_the_previous_revision(tmp_path, repos, monkey
     minirepos.commit(up, "foo: name the id register", 9)
     git(up, "tag", "t5")
     monkeypatch.setattr(type(series), "write_bytes", dying_write)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="^killed at the third write$"):
         resync.resync(workspace.load(ws), "t5")
     monkeypatch.undo()
     assert sorted(p.name for p in series.iterdir()) == ["cover.txt", "recipe.toml", "steps", "v1"]

@@ -1,5 +1,6 @@
 """apply_file(learn_file(U, P), U, U).output == P, byte for byte, whatever U and P are."""
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -112,10 +113,8 @@ def test_load_rejects_malformed():
         (good + "keep function f\n", "@hash"),
         (good + "insert function f\n! bad \\q escape\n", "escape"),
     ]:
-        with pytest.raises(BadInput) as exc:
+        with pytest.raises(BadInput, match=rf"^series/demo/wdg\.c\.edits: .*{re.escape(where)}"):
             FileEdits.load(bad.encode(), "series/demo/wdg.c.edits")
-        assert "series/demo/wdg.c.edits" in str(exc.value)
-        assert where in str(exc.value)
     with pytest.raises(BadInput, match="^x.edits: line 1: structured edits are not UTF-8$"):
         FileEdits.load(b"\xff\xfe", "x.edits")
 

@@ -107,10 +107,10 @@ def test_a_learn_killed_between_its_two_renames_is_recovered(ws, monkeypatch):
     def killed(src, dst):
         calls.append(dst)
         if str(dst).endswith("/series/foo"):
-            raise KeyboardInterrupt         # the kill, after the old folder went aside
+            raise KeyboardInterrupt("killed between the renames")   # after the old folder went aside
         return real(src, dst)
     monkeypatch.setattr(wsmod.os, "replace", killed)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="^killed between the renames$"):
         learn(wsmod.load(ws), "port", "t1")
     monkeypatch.setattr(wsmod.os, "replace", real)
     assert not (ws / "series" / "foo").exists() and (ws / "series" / ".foo.old").is_dir()
