@@ -1,0 +1,205 @@
+"""symbols.py on its own: which code the preprocessor drops, and what a file defines and uses.
+
+The C below is written for these tests (a made-up `gizmo` driver), in the shapes Linux drivers use."""
+import pytest
+
+from porter.linux_to_xen import symbols
+
+
+def no_config(name):
+    """Xen has no CONFIG_ option of Linux's; any other macro: cannot tell."""
+    return False if name.startswith("CONFIG_") else None
+
+
+def dead_text(src, known=no_config):
+    return [src[a:b] for a, b in symbols.dead_ranges(src, known)]
+
+
+@pytest.mark.parametrize("expr,value", [
+    ("0", False), ("1", True), ("1UL", True), ("0x10 > 5", True), ("2 >= 2 && !0", True), ("1 != 2", True),
+    ("CONFIG_GONE", False),                       # an unknown CONFIG_ option is 0 in Xen
+    ("defined(CONFIG_GONE)", False), ("defined CONFIG_GONE", False), ("!defined(CONFIG_GONE)", True),
+    ("IS_ENABLED(CONFIG_GONE) || 1", True),
+    ("0 && FOO", False), ("FOO && 0", False), ("(0) && FOO", False),   # false whatever FOO is
+    ("1 || FOO", None), ("FOO", None), ("defined(FOO)", None),
+    ("1 /* a comment */", True), ("1 // a comment", True),
+    ("1/0", None), ("'a'", None),                 # cannot evaluate: cannot tell
+])
+def test_conditions(expr, value):
+    assert symbols._eval_condition(expr, no_config) is value
+
+
+def test_if_1_else_and_elif_chains():
+    src = (b"A\n#if 1\nB\n#else\nC\n#endif\n"
+           b"#if 0\nD\n#elif 1\nE\n#elif 1\nF\n#else\nG\n#endif\n"
+           b"#if FOO\nH\n#elif 0\nI\n#else\nJ\n#endif\nK\n")
+    # the first true branch is live and every later one dead; after an unknown one nothing is known
+    assert dead_text(src) == [b"C\n", b"D\n", b"F\n#else\nG\n", b"I\n"]
+
+
+def test_ifdef_ifndef_nesting_and_an_unterminated_if():
+    src = (b"#if 0\nA\n#if 1\nB\n#endif\nC\n#endif\nD\n"      # a live #if inside a dead one stays dead
+           b"#ifndef CONFIG_GONE\nE\n#else\nF\n#endif\n"
+           b"#ifdef CONFIG_GONE\nG\n#endif\n"
+           b"#ifdef SOMETHING\nH\n#else\nI\n#endif\n"
+           b"#endif\n#elif 1\nL\n#else\nM\n"                  # stray: no open #if
+           b"#if 0 /* to the end */\nN\n")
+    assert dead_text(src) == [b"A\n#if 1\nB\n#endif\nC\n", b"F\n", b"G\n", b"N\n"]
+    assert dead_text(b"#ifndef CONFIG_GONE\nA\n#endif\n", lambda n: True) == [b"A\n"]
+
+
+def test_continued_directives_comments_and_indented_hashes():
+    src = (b"/* #if 0 */\nA\n// #if 0\nB\n"
+           b"  #  if 0\nC\n  #  endif\n"
+           b"#if defined(CONFIG_GONE) && \\\n    defined(CONFIG_ALSO_GONE)\nD\n#endif\n"
+           b"#if 1 \\\n && 0\nE\n#endif\nF\n")
+    # the dead range starts after the continuation line, not inside the condition
+    assert dead_text(src) == [b"C\n", b"D\n", b"E\n"]
+    assert symbols.dead_ranges(b"#if 0\nX\n#endif\n") == [(6, 8)]
+
+
+def test_dead_ranges_with_an_unhashable_known():
+    class Known(dict):          # a dict: unhashable, so never memoised
+        def __call__(self, name):
+            return self.get(name)
+    known = Known(CONFIG_ON=True, CONFIG_OFF=False)
+    src = b"#ifdef CONFIG_ON\nA\n#endif\n#ifdef CONFIG_OFF\nB\n#endif\n"
+    assert dead_text(src, known) == [b"B\n"]
+    assert dead_text(src, known) == [b"B\n"]
+
+
+def test_dead_ranges_memo_answers_each_known_on_its_own():
+    src = b"#ifdef CONFIG_X\nA\n#else\nB\n#endif\n"
+    on, off = (lambda n: True), (lambda n: False)
+    for _ in range(2):
+        assert dead_text(src, on) == [b"B\n"] and dead_text(src, off) == [b"A\n"]
+    others = [b"#if 0\n%d\n#endif\n" % i for i in range(12)]    # more files than the memo keeps
+    for text in others:
+        assert dead_text(text, on) == [text[6:-7]]
+    assert dead_text(src, on) == [b"B\n"]
+    ranges = symbols.dead_ranges(src, on)
+    ranges.append((0, 1))                       # a caller's list is its own
+    assert symbols.dead_ranges(src, on) == [(src.index(b"B"), src.index(b"B") + 2)]
+
+
+def test_directive_lines_leave_out_defines():
+    src = (b"#define X 0\n  #  if 0\nC\n  #  endif\n#if 1 \\\n && 0\nE\n#endif\n#include <a.h>\n"
+           b"#pragma once\n#define LONG(a) \\\n  a\n#error last")
+    assert [src[a:b] for a, b in symbols.directive_lines(src)] == [
+        b"  #  if 0", b"  #  endif", b"#if 1 \\\n && 0", b"#endif", b"#include <a.h>", b"#pragma once",
+        b"#error last"]
+
+
+def test_blanking_keeps_offsets_and_newlines():
+    src = b'a /* x\ny */ "s\\"t" \'c\' // z\nb'
+    assert symbols.blank_comments_strings(src) == b"a     \n" + b" " * 20 + b"\nb"
+    assert symbols.blank_comments(src) == b"a     \n     \"s\\\"t\" 'c'     \nb"
+
+
+def test_ranges_membership_is_half_open():
+    r = symbols.Ranges([(10, 20), (0, 5)])
+    assert [i for i in range(25) if i in r] == [0, 1, 2, 3, 4] + list(range(10, 20))
+    assert r.covers(10, 20) and r.covers(0, 5) and r.covers(12, 13)
+    assert not r.covers(9, 12) and not r.covers(12, 21) and not r.covers(5, 6)
+    assert -1 not in r and not symbols.Ranges([]).covers(0, 0)
+
+
+def test_builtins_and_ignored_arguments():
+    assert all(symbols.is_builtin(n) for n in ("__builtin_expect", "__sync_fetch_and_add",
+                                               "__atomic_load_n", "sizeof", "uint32_t"))
+    assert not symbols.is_builtin("kmalloc") and not symbols.is_builtin("builtin_x")
+    variadic_ignored = [1, -1]          # argument 0 is used, the variadic ones (1 and up) are not
+    assert [symbols.ignores_arg(variadic_ignored, i) for i in range(4)] == [False, True, True, True]
+    assert [symbols.ignores_arg([0, 2], i) for i in range(4)] == [True, False, True, False]
+    assert not symbols.ignores_arg([], 0)
+
+
+GIZMO = b'''#include <linux/io.h>
+#define REG(base, off) readl((base) + (off))
+#define FIELD_OF(p) ((p)->member_x)
+#define PASTE(a, b) a##_##b
+#define STR(x) #x
+#define LOCAL(v) ({ u32 tmp_local = (v); tmp_local + helper_k(v); })
+#define IGNORE_VA(a, ...) do_a(a)
+#define ALL_VA(...) do_b(__VA_ARGS__)
+
+struct gizmo {
+	int count;
+	struct list_head link_m;
+};
+
+enum gmode { GMODE_OFF, GMODE_ON };
+
+typedef unsigned int gtype_t;
+
+static DEFINE_SPINLOCK(gizmo_lock);
+
+#if 0
+static int dead_fn(void) { return dead_call(); }
+#endif
+
+#ifdef CONFIG_GONE
+static int gone_fn(void) { return gone_call(); }
+#endif
+
+static int gizmo_read(struct gizmo *g, gtype_t t)
+{
+	typeof(g->count) snap = g->count;
+	/* comment_name(x) */
+	const char *msg = "string_name()";
+label_here:
+	snap += REG(g, 4) + linux_fn(t, GMODE_ON);
+	return snap;
+}
+'''
+
+
+def uses_of(syms, name):
+    return [(u.kind, u.arg_of) for u in syms.uses if u.name == name]
+
+
+def test_collect_definitions():
+    syms = symbols.collect(GIZMO, known=no_config)
+    for name in ("REG", "PASTE", "gizmo", "gmode", "GMODE_OFF", "GMODE_ON", "gtype_t", "gizmo_lock",
+                 "gizmo_read", "g", "t", "snap", "msg", "label_here", "base", "off", "dead_fn", "gone_fn"):
+        assert name in syms.defines, name
+    assert syms.fields == {"count", "link_m"}
+    assert "count" not in syms.defines and "linux_fn" not in syms.defines
+    assert syms.nonname_params == {"PASTE": [0, 1], "STR": [0], "IGNORE_VA": [1, -1]}
+    live = symbols.collect(GIZMO, known=no_config, live_defs=True)
+    assert syms.defines - live.defines == {"dead_fn", "gone_fn"}
+
+
+def test_collect_uses_and_their_kinds():
+    syms = symbols.collect(GIZMO, known=no_config)
+    assert [u.offset for u in syms.uses] == sorted(u.offset for u in syms.uses)
+    assert uses_of(syms, "readl") == [("macro", None)]            # in a macro body
+    assert uses_of(syms, "member_x") == [("field", None)]
+    assert uses_of(syms, "helper_k") == [("macro", None)] and not uses_of(syms, "tmp_local")
+    assert uses_of(syms, "do_a") == [("macro", None)] and uses_of(syms, "do_b") == [("macro", None)]
+    assert uses_of(syms, "list_head") == [("type", None)] and uses_of(syms, "gtype_t") == [("type", None)]
+    assert uses_of(syms, "linux_fn") == [("call", None)]
+    assert uses_of(syms, "GMODE_ON") == [("identifier", ("linux_fn", 1))]
+    assert uses_of(syms, "t") == [("identifier", ("linux_fn", 0))]
+    assert uses_of(syms, "g") == [("identifier", None), ("identifier", None), ("identifier", ("REG", 0))]
+    assert ("field", None) in uses_of(syms, "count")
+    for name in ("comment_name", "string_name", "label_here", "dead_call", "gone_call", "base", "off",
+                 "__VA_ARGS__", "a", "b", "x"):
+        assert not uses_of(syms, name), name
+    every = symbols.collect(GIZMO, known=no_config, live_only=False)
+    assert {u.name for u in every.uses} - {u.name for u in syms.uses} == {"dead_call", "gone_call"}
+    quick = symbols.collect(GIZMO, known=no_config, uses=False)
+    assert quick.uses == [] and quick.defines == syms.defines and quick.fields == syms.fields
+
+
+def test_member_names_in_container_of_like_macros():
+    src = (b"#define OWNER(p) container_of(p, struct gizmo, link_m)\n"
+           b"#define NEXT(p) list_next_entry(p, (node_m))\n"
+           b"#define CALL(p) helper(p, other_m)\n"
+           b"static void *f(void *q) { return list_entry(q, struct gizmo, link_m); }\n")
+    syms = symbols.collect(src)
+    body_kinds = {u.name: u.kind for u in syms.uses if u.offset < src.index(b"static")}
+    assert body_kinds["link_m"] == "field" and body_kinds["node_m"] == "field"
+    assert body_kinds["other_m"] == "macro"          # helper is not container_of-like
+    in_code = [u for u in syms.uses if u.offset > src.index(b"static") and u.name == "link_m"]
+    assert in_code and all(u.kind == "field" for u in in_code)
