@@ -363,3 +363,42 @@ def test_edits_that_keep_overlapping_are_drift(tmp_path):
     assert res.applied == [{"rule": "t.args", "found": 2}]
     out = res.output.decode()
     assert 'printk(XENLOG_ERR "widget gone\\n");' in out and "removed" not in out
+
+
+def test_a_statement_anchor_by_a_name_it_mentions(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.clk"
+op = "disable"
+anchor = { kind = "statement", mentions = "clk_*", in = "widget_probe" }
+expect = 1
+reason = "no clocks"
+""")
+    out = once_and_twice(rules).output.decode()
+    assert "#if 0 /* Xen: no clocks */\n\tret = clk_prepare_enable(w->clk);\n#endif" in out
+    assert out.count("#if 0") == 1
+
+
+def test_a_rule_template_in_its_own_folder_wins_over_a_shipped_one(tmp_path):
+    (tmp_path / "compat.c.j2").write_text("/* the rule's own compat for {{ filename }} */")
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.own"
+op = "insert_template"
+anchor = { kind = "file", where = "end" }
+template = "compat.c.j2"
+expect = 1
+""")
+    out = once_and_twice(rules).output.decode()
+    assert out.endswith('MODULE_LICENSE("GPL");\n/* the rule\'s own compat for engine_input.c */\n')
+
+
+def test_disable_ranges_wraps_the_outermost_range_only():
+    from porter.linux_to_xen.engine import disable_ranges
+    remove = SRC.index(b"static void widget_remove")
+    body_end = SRC.index(b"}\n", remove) + 2
+    inner = SRC.index(b"\tpm_runtime_disable(w);")
+    out = disable_ranges(SRC, [(inner, SRC.index(b"\n", inner) + 1, "inner"), (remove, body_end, "outer")])
+    assert out.count(b"#if 0") == 1 and out.count(b"#endif") == SRC.count(b"#endif") + 1
+    assert b"#if 0 /* Xen: outer */\nstatic void widget_remove(struct widget *w)\n{\n" in out
+    assert b'\tpr_err("widget gone\\n");\n}\n#endif\n' in out
