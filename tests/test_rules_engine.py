@@ -402,3 +402,24 @@ def test_disable_ranges_wraps_the_outermost_range_only():
     assert out.count(b"#if 0") == 1 and out.count(b"#endif") == SRC.count(b"#endif") + 1
     assert b"#if 0 /* Xen: outer */\nstatic void widget_remove(struct widget *w)\n{\n" in out
     assert b'\tpr_err("widget gone\\n");\n}\n#endif\n' in out
+
+
+DECLS = b"static int gz_count, gz_limit;\ntypedef unsigned long gz_word;\nstatic DEFINE_MUTEX(gz_lock);\nint other;\n"
+
+
+@pytest.mark.parametrize("name,units", [
+    ("gz_limit", ["declaration gz_count,gz_limit"]),        # any name a declaration declares
+    ("gz_*", ["declaration gz_count,gz_limit", "typedef gz_word", "declaration gz_lock"]),
+    ("other", ["declaration other"]),
+])
+def test_declaration_anchors(tmp_path, name, units):
+    rules = rules_from(tmp_path, f"""
+[[rule]]
+id = "t.decl"
+op = "disable"
+anchor = {{ kind = "declaration", name = "{name}" }}
+reason = "x"
+""")
+    res = once_and_twice(rules, DECLS)
+    assert [d["unit"] for d in res.disabled] == units
+    assert res.output.count(b"#if 0 /* Xen: x */\n") == len(units)
