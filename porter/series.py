@@ -175,7 +175,7 @@ def map_line(before: bytes, after: bytes, line: int) -> int:
     if before == after or line <= 0:
         return line
     for tag, i1, i2, j1, j2 in _line_ops(before, after):
-        if i1 <= line - 1 < i2 or (i1 == i2 == line - 1):
+        if i1 <= line - 1 < i2:
             return j1 + (line - 1 - i1 if tag == "equal" else 0) + 1
     return after.count(b"\n") + 1
 
