@@ -184,3 +184,67 @@ def test_a_port_step_file_outside_the_file_map(tmp_path):
     assert {c["file"] for c in res["conflicts"]} == {"xen/drivers/passthrough/arm/bar.c"}
     assert all("not in the old upstream file" in c["reason"] for c in res["conflicts"])
     assert not (ws / "series/foo/v1").exists()
+
+
+def test_map_line_follows_the_text():
+    from porter.series import map_line
+    before = b"a\nb\nc\nd\n"
+    after = b"a\nx\nb\nd\ne\n"         # x inserted before b, c deleted, e added at the end
+    assert [map_line(before, after, n) for n in range(1, 5)] == [1, 3, 4, 4]
+    assert map_line(before, after, 0) == 0 and map_line(before, after, -2) == -2
+    assert map_line(before, before, 7) == 7
+    assert map_line(before, b"", 3) == 1
+
+
+def test_insert_after_the_nth_anchor_line():
+    from porter.errors import Findings
+    from porter.series import insert_after
+    assert insert_after(b"x\ny\nx\n", "x", 2, b"NEW\n", "w") == b"x\ny\nx\nNEW\n"
+    assert insert_after(b"x\ny\nx\n", "x", 1, b"NEW\n", "w") == b"x\nNEW\ny\nx\n"
+    assert insert_after(b"x\ny\nx", "x", 2, b"NEW\n", "w") == b"x\ny\nx\nNEW\n"     # no final newline
+    assert insert_after(b"x\r\ny\r\n", "x", 1, b"NEW\n", "w") == b"x\r\nNEW\ny\r\n"
+    assert insert_after(b"x\ny\n", "", 1, b"NEW\n", "w") == b"NEW\nx\ny\n"          # no anchor: at the top
+    with pytest.raises(Findings, match=r"^steps/02/t\.j2: anchor line 'x' \(occurrence 2\) not found$"):
+        insert_after(b"x\n xx\n", "x", 2, b"N\n", "steps/02/t.j2")
+
+
+def test_split_patch_gives_each_file_its_own_patch():
+    from porter.series import split_patch
+    parts = split_patch(b"From: someone\nSubject: x\n\n---\n" + TWO_FILES)
+    assert list(parts) == ["xen/d/a.c", "xen/d/b.c", "xen/d/c.c"]
+    assert b"".join(parts.values()) == TWO_FILES
+    assert parts["xen/d/c.c"].startswith(b"diff --git a/xen/d/c.c b/xen/d/c.c\nnew file mode")
+    renamed = b"diff --git a/x/old.c b/x/new.c\n--- a/x/old.c\n+++ b/x/new.c\n@@ -1 +1 @@\n-a\n+b\n"
+    assert list(split_patch(renamed)) == ["x/new.c"]
+    assert split_patch(b"no diff here\n") == {}
+
+
+def test_apply_to_bytes_creates_changes_deletes_or_leaves_alone():
+    from porter.series import apply_to_bytes
+    create = b"diff --git a/x/n.c b/x/n.c\nnew file mode 100644\n--- /dev/null\n+++ b/x/n.c\n@@ -0,0 +1 @@\n+int n;\n"
+    change = b"diff --git a/x/n.c b/x/n.c\n--- a/x/n.c\n+++ b/x/n.c\n@@ -1 +1 @@\n-int n;\n+int m;\n"
+    delete = b"diff --git a/x/n.c b/x/n.c\ndeleted file mode 100644\n--- a/x/n.c\n+++ /dev/null\n@@ -1 +0,0 @@\n-int n;\n"
+    assert apply_to_bytes(None, "x/n.c", create) == b"int n;\n"
+    assert apply_to_bytes(b"int n;\n", "x/n.c", change) == b"int m;\n"
+    assert apply_to_bytes(b"int q;\n", "x/n.c", change) == b"int q;\n"       # does not apply: unchanged
+    assert apply_to_bytes(b"int n;\n", "x/n.c", delete) is None
+
+
+def test_git_messages_without_noise_and_duplicates_without_lines():
+    from porter.series import _git_lines, _unique
+    assert _git_lines(b"Checking patch a.c...\nerror: patch failed: a.c:3\nFalling back to three-way merge...\n"
+                      b"U a.c\n\n  error: a.c: patch does not apply  \n") == \
+        ["patch failed: a.c:3", "a.c: patch does not apply"]
+    assert _unique([{"a": 1, "line": 2}, {"a": 1, "line": 3}, {"a": 2}, {"line": 1, "a": 1}, {"a": 2, "b": 0}]) == \
+        [{"a": 1, "line": 2}, {"a": 2}, {"a": 2, "b": 0}]
+
+
+def test_the_failed_hunk_is_the_one_git_names():
+    from porter.series import _failed_hunk
+    patch = (b"diff --git a/x/a.c b/x/a.c\n--- a/x/a.c\n+++ b/x/a.c\n"
+             b"@@ -1,2 +1,2 @@\n a\n-b\n+B\n@@ -10,2 +10,2 @@ int f(void)\n j\n-k\n+K\n")
+    assert _failed_hunk(patch, "x/a.c", ["patch failed: x/a.c:10"]) == "@@ -10,2 +10,2 @@ int f(void)"
+    assert _failed_hunk(patch, "x/a.c", ["patch failed: x/b.c:10"]) == "@@ -1,2 +1,2 @@"   # else the first
+    assert _failed_hunk(patch, "x/a.c", []) == "@@ -1,2 +1,2 @@"
+    assert _failed_hunk(patch, "x/other.c", ["patch failed: x/other.c:10"]) == ""
+    assert _failed_hunk(b"diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1 @@\n", "x", []) == ""   # unreadable
