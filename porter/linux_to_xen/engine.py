@@ -314,8 +314,11 @@ def _find_identifier(st: _State, rule: Rule) -> list[Match]:
 
 
 def _find_includes(st: _State, rule: Rule) -> list[Match]:
-    incs = [item for item, chain in st.items()
+    """The live includes at the level of the first: once replaced, the Xen side of the
+    `#if 0 ... #else ... #endif`, not the includes a rule added after it."""
+    incs = [(item, [c.id for c in chain]) for item, chain in st.items()
             if item.type == "preproc_include" and _live_chain(st, chain) and not st.is_dead(item.start_byte)]
+    incs = [item for item, chain in incs if chain == incs[0][1]]
     return [Match(incs[0].start_byte, incs[-1].end_byte, None, "include list")] if incs else []
 
 
