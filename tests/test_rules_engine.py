@@ -423,3 +423,38 @@ reason = "x"
     res = once_and_twice(rules, DECLS)
     assert [d["unit"] for d in res.disabled] == units
     assert res.output.count(b"#if 0 /* Xen: x */\n") == len(units)
+
+
+def test_an_include_inserted_after_a_replaced_include_list_stays_out_of_it(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.inc"
+op = "replace_includes"
+anchor = { kind = "includes" }
+expect = 1
+keep = ["xen/lib.h"]
+[rule.map]
+"linux/io.h" = ["asm/io.h"]
+
+[[rule]]
+id = "t.after"
+op = "insert_after"
+anchor = { kind = "includes" }
+text = "#include \\"compat.h\\""
+expect = 1
+""")
+    src = b"/* gizmo */\n#include <linux/io.h>\n#include <linux/slab.h>\n\n\n\nstatic int x;\n"
+    res = once_and_twice(rules, src)
+    assert res.output == (b"/* gizmo */\n#if 0 /* Xen: Linux includes */\n#include <linux/io.h>\n"
+                          b"#include <linux/slab.h>\n#else\n#include <xen/lib.h>\n#include <asm/io.h>\n#endif\n"
+                          b"#include \"compat.h\"\n\n\n\nstatic int x;\n")
+
+
+def test_call_arguments_by_position_rest_and_name():
+    from porter.linux_to_xen.engine import _format_args
+    assert _format_args("{name}, {0}{,1*}", ["a", "b", "c"], "f") == "f, a, b, c"
+    assert _format_args("{name}, {0}{,1*}", ["a"], "f") == "f, a"
+    assert _format_args("{1}{,0}", ["a", "b"], "f") == "b, a"
+    assert _format_args("{2*}", ["a", "b"], "f") == ""
+    with pytest.raises(IndexError, match="^2$"):
+        _format_args("{0}{,2}", ["a", "b"], "f")
