@@ -245,8 +245,10 @@ expect = 1
 reason = "ok"
 """)
     res = apply_rules(SRC, rules, filename="engine_input.c")
-    assert [d["rule"] for d in res.drift] == ["t.broken"]
-    assert "would not parse" in res.drift[0]["message"]
+    # the inserted line would be line 16, right after widget_probe's `{`
+    assert SRC.splitlines()[14:16] == [b"{", b"\tint ret;"]
+    assert res.drift == [{"rule": "t.broken", "file": "engine_input.c", "line": 16, "expected": "1",
+                          "found": None, "message": "not applied: the result would not parse (line 16)"}]
     assert "int x = ;" not in res.output.decode()
     assert "#if 0 /* Xen: ok */\nstatic void widget_remove" in res.output.decode()
     assert cparse.parse(res.output).errors == []
@@ -458,3 +460,29 @@ def test_call_arguments_by_position_rest_and_name():
     assert _format_args("{2*}", ["a", "b"], "f") == ""
     with pytest.raises(IndexError, match="^2$"):
         _format_args("{0}{,2}", ["a", "b"], "f")
+
+
+def test_an_insertion_inside_another_rules_rewritten_range_waits_a_round(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.log"
+op = "rewrite_call"
+anchor = { kind = "call", name = "pr_err" }
+to = "printk"
+args = "XENLOG_ERR {0}{,1*}"
+expect = 1
+
+[[rule]]
+id = "t.sync"
+op = "disable"
+anchor = { kind = "statement", calls = "gizmo_sync" }
+reason = "no sync"
+expect = 1
+""")
+    # the statement sits in a statement expression inside the arguments t.log rewrites
+    src = (b"static void gizmo_report(struct gizmo *g)\n{\n\tpr_err(\"gizmo %d\\n\", ({\n"
+           b"\t\tgizmo_sync(g);\n\t\tg->id;\n\t}));\n}\n")
+    res = once_and_twice(rules, src)
+    assert res.output == (b"static void gizmo_report(struct gizmo *g)\n{\n\tprintk(XENLOG_ERR \"gizmo %d\\n\", ({\n"
+                          b"#if 0 /* Xen: no sync */\n\t\tgizmo_sync(g);\n#endif\n\t\tg->id;\n\t}));\n}\n")
+    assert res.applied == [{"rule": "t.log", "found": 1}, {"rule": "t.sync", "found": 1}]
