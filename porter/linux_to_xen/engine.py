@@ -123,19 +123,13 @@ def _with_semicolon(src: bytes, end: int) -> int:
 def _live_chain(st: _State, chain) -> bool:
     """No enclosing #if but a header's include guard, or only the #else side of an `#if 0`
     porter (or a person) wrote."""
-    for c in chain:
-        if _is_include_guard(st, c):
-            continue
-        if c.type == "preproc_if":
-            cond = c.child_by_field_name("condition")
-            if cond is not None and st.text(cond).strip() == "0":
-                continue
-        if c.type == "preproc_else" and c.parent is not None and c.parent.type == "preproc_if":
-            cond = c.parent.child_by_field_name("condition")
-            if cond is not None and st.text(cond).strip() == "0":
-                continue
-        return False
-    return True
+    return all(_is_include_guard(st, c) or _is_if0(st, c) or (c.type == "preproc_else" and _is_if0(st, c.parent))
+               for c in chain)
+
+
+def _is_if0(st: _State, node) -> bool:
+    cond = node.child_by_field_name("condition") if node is not None and node.type == "preproc_if" else None
+    return cond is not None and st.text(cond).strip() == "0"
 
 
 def _is_include_guard(st: _State, node) -> bool:
@@ -455,10 +449,9 @@ def _insert_point(st: _State, rule: Rule, m: Match, where: str) -> tuple[int, by
         e, post = _line_end(src, end)
         if rule.anchor.kind == "includes":
             # after a replaced include list: after its #endif
-            probe = e
-            while probe < len(src) and _next_line(src, probe).strip() == b"" \
-                    and src.find(b"\n", probe + 1) != -1:
-                probe = src.find(b"\n", probe + 1)
+            probe = e      # past blank lines
+            while _next_line(src, probe).strip() == b"" and (nl := src.find(b"\n", probe + 1)) != -1:
+                probe = nl
             nxt = _next_line(src, probe).strip()
             endif = -1
             if nxt.startswith(b"#else"):
