@@ -486,3 +486,67 @@ expect = 1
     assert res.output == (b"static void gizmo_report(struct gizmo *g)\n{\n\tprintk(XENLOG_ERR \"gizmo %d\\n\", ({\n"
                           b"#if 0 /* Xen: no sync */\n\t\tgizmo_sync(g);\n#endif\n\t\tg->id;\n\t}));\n}\n")
     assert res.applied == [{"rule": "t.log", "found": 1}, {"rule": "t.sync", "found": 1}]
+
+
+@pytest.mark.parametrize("src,listed", [
+    # an include guard: its includes are the file's
+    (b"#ifndef GZ_H\n#define GZ_H\n#include <linux/io.h>\n#include <linux/slab.h>\n#endif\n",
+     b"#include <linux/io.h>\n#include <linux/slab.h>"),
+    (b"#ifndef GZ_H\n/* guard */\n#define GZ_H\n#include <linux/io.h>\n#endif\n", b"#include <linux/io.h>"),
+    # an #ifdef that defines its own name, or an #ifndef of another name, is no guard
+    (b"#ifdef GZ_X\n#define GZ_X\n#include <linux/io.h>\n#endif\n#include <linux/slab.h>\n",
+     b"#include <linux/slab.h>"),
+    (b"#ifndef GZ_H\n#define GZ_OTHER\n#include <linux/io.h>\n#endif\n#include <linux/slab.h>\n",
+     b"#include <linux/slab.h>"),
+    (b"#ifndef GZ_H\n#include <linux/io.h>\n#endif\n#include <linux/slab.h>\n", b"#include <linux/slab.h>"),
+    # the Xen side of an `#if 0` is live, its Linux side is not
+    (b"#if 0\n#include <linux/io.h>\n#else\n#include <xen/lib.h>\n#endif\n", b"#include <xen/lib.h>"),
+    (b"#if 1\n#include <linux/io.h>\n#else\n#include <xen/lib.h>\n#endif\n", None),
+])
+def test_the_include_list(src, listed):
+    from porter.linux_to_xen.engine import _State, find
+    from porter.linux_to_xen.rules import Anchor, Rule
+    st = _State(src)
+    found = [src[m.start:m.end].rstrip(b"\n") for m in find(st, Rule("t.inc", "replace_includes", Anchor("includes")))]
+    assert found == ([listed] if listed else [])
+
+
+def test_a_call_anchor_inside_one_function(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.log"
+op = "rewrite_call"
+anchor = { kind = "call", name = "pr_err", in = "widget_remove" }
+to = "printk"
+expect = 1
+""")
+    out = once_and_twice(rules).output.decode()
+    assert 'printk("widget gone\\n");' in out and 'pr_err("widget %d: %s\\n"' in out
+
+
+def test_a_string_rule_that_finds_nothing_is_drift_even_with_other_strings_around(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.str"
+op = "rewrite_string"
+anchor = { kind = "string", name = "vanished" }
+pattern = "vanished"
+to = "gone for good"
+expect = 1
+""")
+    res = apply_rules(SRC, rules, filename="engine_input.c")
+    assert [(d["rule"], d["found"]) for d in res.drift] == [("t.str", 0)] and res.output == SRC
+
+
+def test_an_insertion_after_a_replaced_include_list_goes_after_its_endif(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.after"
+op = "insert_after"
+anchor = { kind = "includes" }
+text = "#include \\"compat.h\\""
+expect = 1
+""")
+    src = (b"#if 0 /* Xen: Linux includes */\n#include <linux/io.h>\n#else\n#include <xen/lib.h>\n\n#endif\n"
+           b"static int x;\n")
+    assert once_and_twice(rules, src).output == src.replace(b"#endif\n", b"#endif\n#include \"compat.h\"\n")
