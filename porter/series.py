@@ -147,7 +147,7 @@ def _failed_hunk(patch: bytes, path: str, messages: list[str]) -> str:
         if hit and hit.group(1) == path:
             at = int(hit.group(2))
     for f in files:
-        if path not in (f.path, f.source_file[2:], f.target_file[2:]):
+        if path not in (f.path, f.source_file[2:]):      # path: the new name, source_file: the old
             continue
         hunk = next((h for h in f if h.source_start == at), f[0] if len(f) else None)
         if hunk is not None:

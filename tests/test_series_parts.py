@@ -247,4 +247,6 @@ def test_the_failed_hunk_is_the_one_git_names():
     assert _failed_hunk(patch, "x/a.c", ["patch failed: x/b.c:10"]) == "@@ -1,2 +1,2 @@"   # else the first
     assert _failed_hunk(patch, "x/a.c", []) == "@@ -1,2 +1,2 @@"
     assert _failed_hunk(patch, "x/other.c", ["patch failed: x/other.c:10"]) == ""
+    renamed = b"diff --git a/x/old.c b/x/new.c\n--- a/x/old.c\n+++ b/x/new.c\n@@ -3 +3 @@ int g;\n-a\n+b\n"
+    assert _failed_hunk(renamed, "x/old.c", []) == _failed_hunk(renamed, "x/new.c", []) == "@@ -3,1 +3,1 @@ int g;"
     assert _failed_hunk(b"diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1 @@\n", "x", []) == ""   # unreadable
