@@ -250,3 +250,28 @@ def test_the_failed_hunk_is_the_one_git_names():
     renamed = b"diff --git a/x/old.c b/x/new.c\n--- a/x/old.c\n+++ b/x/new.c\n@@ -3 +3 @@ int g;\n-a\n+b\n"
     assert _failed_hunk(renamed, "x/old.c", []) == _failed_hunk(renamed, "x/new.c", []) == "@@ -3,1 +3,1 @@ int g;"
     assert _failed_hunk(b"diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1 @@\n", "x", []) == ""   # unreadable
+
+
+@pytest.mark.parametrize("old,new,error", [
+    ('"drivers/iommu/foo.c" = ', '"drivers/iommu/nothere.c" = ',
+     "recipe file map names drivers/iommu/nothere.c, which is not in the upstream tree at t1: "
+     "the recipe was learned from another upstream"),
+    ('kind = "import"\nauthor = "Tess Tester <tess@example.org>"\ndate = "1600000300 +0100"\nfiles = [\n'
+     '    "xen/drivers/passthrough/arm/foo.c",',
+     'kind = "import"\nauthor = "Tess Tester <tess@example.org>"\ndate = "1600000300 +0100"\nfiles = [\n'
+     '    "xen/drivers/passthrough/arm/other.c",',
+     "recipe: imported file xen/drivers/passthrough/arm/other.c is not in the file map"),
+])
+def test_a_recipe_that_does_not_fit_its_upstream(tmp_path, old, new, error):
+    from tests.helpers import porter
+    up, xen = minirepos.build(tmp_path / "src")
+    ws = tmp_path / "ws"
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
+                  "--public-url", "https://example.org/foo.git")[0] == 0
+    assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
+    recipe = ws / "series/foo/recipe.toml"
+    assert old in recipe.read_text()
+    recipe.write_text(recipe.read_text().replace(old, new))
+    code, out = porter("resync", "--from", "t1", cwd=ws)
+    assert (code, out.strip()) == (2, f"porter resync: error: {error}")
+    assert not (ws / "series/foo/v1").exists()
