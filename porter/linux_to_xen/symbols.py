@@ -205,10 +205,6 @@ class Ranges:
         i = bisect.bisect_right(self.starts, offset) - 1
         return i >= 0 and self.ranges[i][0] <= offset < self.ranges[i][1]
 
-    def covers(self, start: int, end: int) -> bool:
-        i = bisect.bisect_right(self.starts, start) - 1
-        return i >= 0 and self.ranges[i][0] <= start and end <= self.ranges[i][1]
-
 
 def directive_lines(src: bytes) -> list[tuple[int, int]]:
     """Byte ranges of conditional/include/undef/pragma/error directive lines (not #define)."""
