@@ -97,8 +97,8 @@ class WorkTree:
         for path in paths:
             stages = {}
             for entry in gitutil.git(self.repo, "ls-files", "-s", "--", path, env=env).splitlines():
-                meta = entry.split(b"\t", 1)[0].split()
-                stages[int(meta[2])] = meta[1].decode()
+                _mode, blob, stage = entry.split()[:3]      # then a tab and the path
+                stages[int(stage)] = blob.decode()
             if 0 in stages or not stages:
                 if not proc.returncode:
                     self.write(path, self.store.read(stages[0]) if stages else None)
