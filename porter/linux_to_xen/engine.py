@@ -239,8 +239,8 @@ def _find_statement(st: _State, rule: Rule) -> list[Match]:
 def _find_preproc(st: _State, rule: Rule) -> list[Match]:
     name, out = rule.anchor.name, []
     for n in _walk(st.parsed.tree.root_node):
-        if n.type not in ("preproc_if", "preproc_ifdef"):
-            continue
+        if n.type not in ("preproc_if", "preproc_ifdef") or st.source.startswith(b"#if 0 /* Xen", n.start_byte):
+            continue      # (the latter: a block a disable or replace wrote)
         cond = n.child_by_field_name("condition") or n.child_by_field_name("name")
         if cond is None:
             continue
