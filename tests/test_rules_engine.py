@@ -550,3 +550,58 @@ expect = 1
     src = (b"#if 0 /* Xen: Linux includes */\n#include <linux/io.h>\n#else\n#include <xen/lib.h>\n\n#endif\n"
            b"static int x;\n")
     assert once_and_twice(rules, src).output == src.replace(b"#endif\n", b"#endif\n#include \"compat.h\"\n")
+
+
+GIZMO = b"""struct gizmo;
+struct gizmo {
+	int a;
+};
+struct other { int b; };
+#ifdef CONFIG_GZ_PM
+int pm;
+#endif
+#if defined(CONFIG_ARM) && !defined(CONFIG_GZ_DMA)
+int arm;
+#endif
+#if GZ_LEVEL > 2
+int lvl;
+#endif
+static void gz_run(int x)
+{
+	gz_a(gz_b(x));
+	x = gz_c(x);
+}
+"""
+
+
+@pytest.mark.parametrize("anchor,found", [
+    (dict(kind="struct", name="gizmo"), ["struct gizmo {\n\tint a;\n};"]),      # not the forward declaration
+    (dict(kind="struct"), ["struct gizmo {\n\tint a;\n};", "struct other { int b; };"]),
+    (dict(kind="statement", calls="gz_*"), ["gz_a(gz_b(x));", "x = gz_c(x);"]),   # two calls, one statement
+    (dict(kind="statement", calls="gz_b"), ["gz_a(gz_b(x));"]),
+    (dict(kind="preproc", name="CONFIG_GZ_PM"), ["#ifdef CONFIG_GZ_PM\nint pm;\n#endif"]),
+    (dict(kind="preproc", name="CONFIG_GZ_DMA"),                                    # a part of the condition
+     ["#if defined(CONFIG_ARM) && !defined(CONFIG_GZ_DMA)\nint arm;\n#endif"]),
+    (dict(kind="preproc", name="GZ_LEVEL*"), ["#if GZ_LEVEL > 2\nint lvl;\n#endif"]),   # a glob: the whole condition
+    (dict(kind="preproc", name="CONFIG_*"), ["#ifdef CONFIG_GZ_PM\nint pm;\n#endif"]),
+    (dict(kind="preproc", name="LEVEL"), ["#if GZ_LEVEL > 2\nint lvl;\n#endif"]),
+])
+def test_struct_statement_and_preproc_anchors(anchor, found):
+    from porter.linux_to_xen.engine import _State, find
+    from porter.linux_to_xen.rules import Anchor, Rule
+    st = _State(GIZMO)
+    assert [GIZMO[m.start:m.end].decode() for m in find(st, Rule("t", "disable", Anchor(**anchor)))] == found
+
+
+def test_every_preproc_block(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.pp"
+op = "disable"
+anchor = { kind = "preproc" }
+reason = "x"
+expect = 3
+""")
+    res = once_and_twice(rules, GIZMO)
+    assert [d["unit"] for d in res.disabled] == ["#if CONFIG_GZ_PM", "#if defined(CONFIG_ARM) && !defined(CONFIG_GZ_DMA)",
+                                                "#if GZ_LEVEL > 2"]
