@@ -113,8 +113,8 @@ class WorkTree:
             failures.append({"file": path, "hunk": _failed_hunk(patch, path, plain), "line": line,
                              "reason": "; ".join(dict.fromkeys(mine)) or f"git apply exit {proc.returncode}"})
         if proc.returncode and not failures:
-            failures.append({"file": ", ".join(paths), "hunk": "", "line": 0,
-                             "reason": "; ".join(plain + three) or f"git apply exit {proc.returncode}"})
+            failures.append({"file": ", ".join(paths), "hunk": _failed_hunk(patch, paths[0], plain) if len(paths) == 1 else "",
+                             "line": 0, "reason": "; ".join(dict.fromkeys(plain + three)) or f"git apply exit {proc.returncode}"})
         return failures
 
     def commit(self, parent: str, message: str, author: str, date: str) -> str:

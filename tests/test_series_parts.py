@@ -275,3 +275,36 @@ def test_a_recipe_that_does_not_fit_its_upstream(tmp_path, old, new, error):
     code, out = porter("resync", "--from", "t1", cwd=ws)
     assert (code, out.strip()) == (2, f"porter resync: error: {error}")
     assert not (ws / "series/foo/v1").exists()
+
+
+@pytest.mark.parametrize("ours,carried,reason", [
+    # the series deleted the file the patch changes
+    (None, b"int a;\nint kept;\n", "xen/d/a.c: No such file or directory; xen/d/a.c: does not exist in index"),
+    # the patch deletes the file the series changed
+    (b"int a;\nint changed;\n", None, "patch failed: xen/d/a.c:1; xen/d/a.c: patch does not apply"),
+])
+def test_a_carried_patch_and_the_series_disagree_on_a_files_existence(repo, ours, carried, reason):
+    minirepos.write(repo, "xen/d/a.c", b"int a;\nint keep;\n")
+    minirepos.commit(repo, "two lines", 2)
+    if carried is None:
+        (repo / "xen/d/a.c").unlink()
+    else:
+        minirepos.write(repo, "xen/d/a.c", carried)
+    patch = subprocess.run(["git", "-C", str(repo), "diff", "--full-index"], capture_output=True, check=True).stdout
+    git(repo, "checkout", "-q", "--", ".")
+    store = ObjectStore(repo)
+    try:
+        tree = WorkTree(store, repo, git(repo, "rev-parse", "HEAD"))
+        tree.write("xen/d/a.c", ours)
+        failures = tree.apply(patch, "05-carry")
+        after = tree.read("xen/d/a.c")
+    finally:
+        store.close()
+    # no three-way merge without both sides: no markers, no line, the series' file as it was
+    [fail] = failures
+    assert (fail["file"], fail["hunk"], fail["line"]) == \
+        ("xen/d/a.c", "@@ -1,2 +1,2 @@" if carried else "@@ -1,2 +0,0 @@", 0)
+    # git's own words (their wording varies with git's version), each once
+    parts = fail["reason"].split("; ")
+    assert reason.split("; ")[-1].split(": ")[-1] in fail["reason"] and len(parts) == len(set(parts))
+    assert after == ours
