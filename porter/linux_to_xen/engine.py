@@ -709,6 +709,13 @@ def apply_rules(source: bytes, rules: list[Rule], *, filename: str, known=None,
                 deferred.append((seq, rule))
                 continue
             taken += edits
+            for m in live:
+                if m.extra.get("bad_args"):
+                    line = st.line(m.start)
+                    result.drift.append({
+                        "rule": rule.id, "file": filename, "line": line, "expected": rule.expect, "found": found,
+                        "message": f"{rule.anchor.describe()} at line {line}: args {rule.args!r} names an argument "
+                                   "the call does not have; its arguments not rewritten"})
             if rule.op in ("disable", "replace"):
                 round_dead += [(m.start, m.end) for m in live]
             result.disabled += disabled
