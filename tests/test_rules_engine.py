@@ -605,3 +605,56 @@ expect = 3
     res = once_and_twice(rules, GIZMO)
     assert [d["unit"] for d in res.disabled] == ["#if CONFIG_GZ_PM", "#if defined(CONFIG_ARM) && !defined(CONFIG_GZ_DMA)",
                                                 "#if GZ_LEVEL > 2"]
+
+
+def test_a_call_without_the_argument_args_names_is_drift(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.log"
+op = "rewrite_call"
+anchor = { kind = "call", name = "pr_err" }
+to = "printk"
+args = "XENLOG_ERR {0}, {1}"
+expect = 2
+""")
+    res = apply_rules(SRC, rules, filename="engine_input.c")
+    line = SRC[:SRC.index(b'pr_err("widget gone')].count(b"\n") + 1
+    assert res.drift == [{"rule": "t.log", "file": "engine_input.c", "line": line, "expected": "2", "found": 2,
+                          "message": "call pr_err at line %d: args 'XENLOG_ERR {0}, {1}' names an argument the call "
+                                     "does not have; its arguments not rewritten" % line}]
+    out = res.output.decode()
+    assert 'printk(XENLOG_ERR "widget %d: %s\\n", w->id);' in out and 'printk("widget gone\\n");' in out
+
+
+def test_a_type_rule_that_finds_nothing_is_drift(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.type"
+op = "rewrite_type"
+anchor = { kind = "type", name = "struct vanished" }
+to = "u64"
+expect = 1
+""")
+    res = apply_rules(SRC, rules, filename="engine_input.c")
+    assert [(d["rule"], d["found"]) for d in res.drift] == [("t.type", 0)] and res.output == SRC
+
+
+def test_rules_that_only_parse_together_are_applied_together(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.open"
+op = "insert_start"
+anchor = { kind = "function", name = "widget_remove" }
+text = "\\tif (w) {"
+expect = 1
+
+[[rule]]
+id = "t.close"
+op = "insert_end"
+anchor = { kind = "function", name = "widget_remove" }
+text = "\\t}"
+expect = 1
+""")
+    res = apply_rules(SRC, rules, filename="engine_input.c")
+    assert res.drift == []
+    assert b'{\n\tif (w) {\n\tpm_runtime_disable(w);\n\tpr_err("widget gone\\n");\n\t}\n}\n' in res.output
