@@ -658,3 +658,23 @@ expect = 1
     res = apply_rules(SRC, rules, filename="engine_input.c")
     assert res.drift == []
     assert b'{\n\tif (w) {\n\tpm_runtime_disable(w);\n\tpr_err("widget gone\\n");\n\t}\n}\n' in res.output
+
+
+def test_what_a_second_application_counts_as_done(tmp_path):
+    from porter.linux_to_xen.engine import _State, _applied_probe
+    from porter.linux_to_xen.rules import Anchor, Rule
+    src = (b"#if 0 /* Xen: Linux includes */\n#include <linux/io.h>\n#else\n#include <xen/lib.h>\n#endif\n"
+           b"static u64 a;\nstatic u64 b;\n#if 0\nstatic u64 c;\n#endif\n"
+           b"static void f(void)\n{\n\tprintk(\"ready\");\n\tprintk(\"ready now\");\n\tg(\"ready\");\n}\n")
+    st = _State(src)
+    probe = lambda op, kind, **kw: _applied_probe(st, Rule("t", op, Anchor(kind, **kw.pop("anchor", {})), **kw))
+    assert probe("replace_includes", "includes") == 1
+    assert probe("replace_includes", "includes", reason="other reason") == 0
+    assert probe("rewrite_type", "type", anchor={"name": "uint64_t"}, to="u64") == 2       # not the dead one
+    assert probe("rewrite_string", "string", to="ready") == 3
+    assert probe("rewrite_string", "string", to="now") == 1
+    assert probe("rewrite_call", "call", anchor={"name": "pr_info"}, to="printk") == 2
+    assert probe("rewrite_call", "call", anchor={"name": "pr_info", "inside": "other"}, to="printk") == 0
+    assert probe("rename", "identifier", anchor={"name": "gg"}, to="g") == 1
+    assert probe("disable", "function", anchor={"name": "f"}) == 0
+    assert _applied_probe(_State(SRC), Rule("t", "replace_includes", Anchor("includes"))) == 0
