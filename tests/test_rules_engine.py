@@ -678,3 +678,66 @@ def test_what_a_second_application_counts_as_done(tmp_path):
     assert probe("rename", "identifier", anchor={"name": "gg"}, to="g") == 1
     assert probe("disable", "function", anchor={"name": "f"}) == 0
     assert _applied_probe(_State(SRC), Rule("t", "replace_includes", Anchor("includes"))) == 0
+
+
+def test_a_rewrite_over_an_earlier_rules_insertion_waits_a_round(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.sync"
+op = "disable"
+anchor = { kind = "statement", calls = "gizmo_sync" }
+reason = "no sync"
+expect = 1
+
+[[rule]]
+id = "t.log"
+op = "rewrite_call"
+anchor = { kind = "call", name = "pr_err" }
+to = "printk"
+args = "XENLOG_ERR {0}{,1*}"
+expect = 1
+""")
+    src = (b"static void gizmo_report(struct gizmo *g)\n{\n\tpr_err(\"gizmo %d\\n\", ({\n"
+           b"\t\tgizmo_sync(g);\n\t\tg->id;\n\t}));\n}\n")
+    res = once_and_twice(rules, src)
+    assert res.output == (b"static void gizmo_report(struct gizmo *g)\n{\n\tprintk(XENLOG_ERR \"gizmo %d\\n\", ({\n"
+                          b"#if 0 /* Xen: no sync */\n\t\tgizmo_sync(g);\n#endif\n\t\tg->id;\n\t}));\n}\n")
+
+
+def test_includes_mapped_twice_are_written_once(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.inc"
+op = "replace_includes"
+anchor = { kind = "includes" }
+expect = 1
+keep = ["xen/lib.h"]
+[rule.map]
+"linux/slab.h" = ["xen/xmalloc.h", "xen/lib.h"]
+"linux/io.h" = ["xen/xmalloc.h"]
+""")
+    out = once_and_twice(rules).output.decode()
+    assert "#else\n#include <xen/lib.h>\n#include <xen/xmalloc.h>\n\n#include \"local.h\"\n#endif\n" in out
+
+
+def test_a_replacement_that_would_not_parse_disables_nothing(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.bad"
+op = "replace"
+anchor = { kind = "function", name = "widget_remove" }
+reason = "x"
+text = "static void widget_remove(struct widget *w) { int x = ; }"
+expect = 1
+
+[[rule]]
+id = "t.good"
+op = "disable"
+anchor = { kind = "function", name = "widget_probe" }
+reason = "y"
+expect = 1
+""")
+    res = apply_rules(SRC, rules, filename="engine_input.c")
+    assert [d["rule"] for d in res.drift] == ["t.bad"] and "would not parse" in res.drift[0]["message"]
+    assert [d["rule"] for d in res.disabled] == ["t.good"]
+    assert b"#if 0 /* Xen: x */" not in res.output and b"#if 0 /* Xen: y */\nstatic int widget_probe" in res.output
