@@ -201,3 +201,10 @@ def test_member_names_in_container_of_like_macros():
     assert body_kinds["other_m"] == "macro"          # helper is not container_of-like
     in_code = [u for u in syms.uses if u.offset > src.index(b"static") and u.name == "link_m"]
     assert in_code and all(u.kind == "field" for u in in_code)
+
+
+def test_a_typeof_declaration_counts_where_its_name_is():
+    # typeof( in live code, the name it declares under #if 0: no live definition
+    src = b"static void f(int a)\n{\n\ttypeof(a\n#if 0\n\t) dead_name = 0;\n#else\n\t) other = 0;\n#endif\n}\n"
+    assert "dead_name" not in symbols.collect(src, live_defs=True).defines
+    assert "dead_name" in symbols.collect(src).defines
