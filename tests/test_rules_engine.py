@@ -741,3 +741,93 @@ expect = 1
     assert [d["rule"] for d in res.drift] == ["t.bad"] and "would not parse" in res.drift[0]["message"]
     assert [d["rule"] for d in res.disabled] == ["t.good"]
     assert b"#if 0 /* Xen: x */" not in res.output and b"#if 0 /* Xen: y */\nstatic int widget_probe" in res.output
+
+
+def test_two_rules_disabling_the_same_function_wrap_it_once(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.one"
+op = "disable"
+anchor = { kind = "function", name = "widget_remove" }
+reason = "one"
+expect = 1
+
+[[rule]]
+id = "t.two"
+op = "disable"
+anchor = { kind = "function", name = "widget_*" }
+reason = "two"
+""")
+    out = once_and_twice(rules).output
+    assert out.count(b"#if 0") == 3          # widget_probe, widget_remove and widget_suspend
+    assert b"#if 0 /* Xen: one */\nstatic void widget_remove" in out and b"Xen: two */\n#if 0" not in out
+    assert b"#if 0 /* Xen: two */\nstatic int widget_probe" in out
+
+
+def test_rules_whose_edits_do_not_overlap_share_one_round(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.type"
+op = "rewrite_type"
+anchor = { kind = "type", name = "struct clk" }
+to = "void"
+expect = 1
+
+[[rule]]
+id = "t.rename"
+op = "rename"
+anchor = { kind = "identifier", name = "widget_probe" }
+to = "widget_xen_probe"
+expect = 1
+
+[[rule]]
+id = "t.off"
+op = "disable"
+anchor = { kind = "function", name = "widget_remove" }
+reason = "x"
+expect = 1
+""")
+    res = apply_rules(SRC, rules, filename="engine_input.c", max_rounds=1)
+    assert res.drift == [] and [a["rule"] for a in res.applied] == ["t.type", "t.rename", "t.off"]
+    assert b"\tvoid *clk;" in res.output and b"widget_xen_probe" in res.output and b"#if 0 /* Xen: x */" in res.output
+
+
+def test_named_types_and_types_inside_one_function(tmp_path):
+    src = (b"typedef unsigned int gz_t;\nstruct gz { gz_t a; };\nstatic gz_t gz_get(gz_t v)\n{\n\tgz_t w = v;\n"
+           b"\treturn w;\n}\nstatic void gz_put(gz_t v)\n{\n}\n")
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.named"
+op = "rewrite_type"
+anchor = { kind = "type", name = "gz_t", in = "gz_get" }
+to = "u32"
+expect = 3
+""")
+    out = once_and_twice(rules, src).output
+    assert out == src.replace(b"static gz_t gz_get(gz_t v)\n{\n\tgz_t w", b"static u32 gz_get(u32 v)\n{\n\tu32 w")
+
+
+def test_a_bad_replacement_in_a_string_rule_is_bad_input(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.str"
+op = "rewrite_string"
+anchor = { kind = "string" }
+pattern = "probed"
+to = "\\\\9"
+""")
+    with pytest.raises(BadInput, match=r"r\.toml: rule t\.str\.to: bad replacement \(invalid group reference 9"):
+        apply_rules(SRC, rules, filename="engine_input.c")
+
+
+def test_a_replaced_include_list_at_the_end_of_a_file(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.after"
+op = "insert_after"
+anchor = { kind = "includes" }
+text = "#include \\"compat.h\\""
+expect = 1
+""")
+    src = b"#if 0 /* Xen: Linux includes */\n#include <linux/io.h>\n#else\n#include <xen/lib.h>\n#endif"
+    assert once_and_twice(rules, src).output == src + b"\n#include \"compat.h\"\n"

@@ -208,3 +208,22 @@ def test_a_typeof_declaration_counts_where_its_name_is():
     src = b"static void f(int a)\n{\n\ttypeof(a\n#if 0\n\t) dead_name = 0;\n#else\n\t) other = 0;\n#endif\n}\n"
     assert "dead_name" not in symbols.collect(src, live_defs=True).defines
     assert "dead_name" in symbols.collect(src).defines
+
+
+def test_stand_in_spans_give_their_names_but_keywords_and_the_bitmap_member():
+    src = (b"struct gz_state {\n\tDECLARE_BITMAP(gz_map, GZ_BITS);\n};\n"
+           b"static struct gizmo *gz_owner(struct list_head *l)\n{\n\treturn container_of(l, struct gizmo, link_m);\n}\n")
+    names = [u.name for u in symbols.collect(src).uses]
+    assert "DECLARE_BITMAP" in names and "GZ_BITS" in names and "container_of" in names
+    assert "gz_map" not in names and "struct" not in names
+
+
+def test_a_function_pointer_member_is_a_field():
+    syms = symbols.collect(b"struct gz_ops {\n\tint (*gz_op)(int);\n\tint plain;\n};\n")
+    assert syms.fields == {"gz_op", "plain"} and syms.defines == {"gz_ops"}
+
+
+def test_a_last_directive_without_a_newline():
+    # a backslash near the end of the file's last line is no continuation
+    assert symbols.directive_lines(b"int x;\n#error a\\b") == [(7, 17)]
+    assert symbols.dead_ranges(b"#if 0\nint x;\n#endif") == [(6, 13)]
