@@ -7,6 +7,7 @@ Whatever still fails to parse stays an ERROR node: located, never dropped.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -81,7 +82,24 @@ _STANDINS: list[tuple[bytes, re.Pattern, object]] = [     # (what every match ho
 ]
 
 
-_DIRECTIVE_NAME = re.compile(rb"#[ \t]*(?:define|undef|ifdef|ifndef)[ \t]+$")
+_DIRECTIVE_WORDS = (b"define", b"undef", b"ifdef", b"ifndef")
+
+
+def _names_directive(src: bytes, at: int) -> bool:
+    """Whether `#define ` (undef, ifdef, ifndef) stands right before offset at, on its line (read
+    backwards: a scan from the line's start would be quadratic on a file of one long line)."""
+    i = at
+    while i > 0 and src[i - 1] in b" \t":
+        i -= 1
+    if i == at:
+        return False
+    for word in _DIRECTIVE_WORDS:
+        if src.endswith(word, 0, i):
+            j = i - len(word)
+            while j > 0 and src[j - 1] in b" \t":
+                j -= 1
+            return j > 0 and src[j - 1:j] == b"#"
+    return False
 
 
 # Xen's device descriptors: what they name is Xen's, there is nothing in them to check
@@ -96,8 +114,7 @@ def _rewrite(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
             continue
 
         def sub(m: re.Match, repl=repl) -> bytes:
-            line_start = m.string.rfind(b"\n", 0, m.start()) + 1
-            if _DIRECTIVE_NAME.search(m.string, line_start, m.start()):
+            if _names_directive(m.string, m.start()):
                 return m.group(0)
             out = repl(m)
             if out != m.group(0) and repl not in _UNTRACKED:
@@ -129,7 +146,22 @@ class Parsed:
         return self.source[node.start_byte:node.end_byte]
 
     def line_of(self, offset: int) -> int:
-        return self.source.count(b"\n", 0, offset) + 1
+        return line_number(self.source, offset, self._newlines())
+
+    def _newlines(self) -> list[int]:
+        if "_nl" not in self.__dict__:
+            self.__dict__["_nl"] = newline_offsets(self.source)
+        return self.__dict__["_nl"]
+
+
+def newline_offsets(src: bytes) -> list[int]:
+    """Offsets of every newline in src, for line_number."""
+    return [m.start() for m in re.finditer(rb"\n", src)]
+
+
+def line_number(src: bytes, offset: int, newlines: list[int]) -> int:
+    """1-based line of offset (newline_offsets(src) given): one lookup, not a count of the prefix."""
+    return bisect.bisect_left(newlines, min(offset, len(src))) + 1
 
 
 def parse(source: bytes) -> Parsed:

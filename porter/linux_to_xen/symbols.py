@@ -232,6 +232,11 @@ class Use:
     offset: int
     kind: str          # call, type, field, identifier, macro
     arg_of: tuple[str, int] | None = None   # (macro, argument index) when a bare argument
+    # a member name in the parse: its node and its ancestors as (parent, (grandparent, ...)), so
+    # that what it is a member of is found without tree-sitter's parent lookups (linear in the
+    # width of every enclosing node: quadratic on a function of a million statements)
+    node: object = field(default=None, compare=False, repr=False)
+    up: tuple | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -309,11 +314,12 @@ class _Collector:
         self.out = FileSymbols()
 
     def run(self) -> FileSymbols:
-        stack = [self.parsed.tree.root_node]
+        stack: list = [(self.parsed.tree.root_node, None)]
         while stack:
-            node = stack.pop()
-            if _HANDLERS.get(node.type, _Collector.descend)(self, node):
-                stack.extend(node.children)
+            node, up = stack.pop()
+            if _HANDLERS.get(node.type, _Collector.descend)(self, node, up):
+                here = (node, up)
+                stack.extend((c, here) for c in node.children)
         if self.uses:
             self.standin_uses()
         self.typeof_locals()
@@ -323,14 +329,14 @@ class _Collector:
     def text(self, node) -> str:
         return self.src[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
-    def descend(self, node) -> bool:
+    def descend(self, node, up) -> bool:
         return True
 
-    def skip(self, node) -> bool:
+    def skip(self, node, up) -> bool:
         return False
 
-    def name(self, node) -> bool:
-        parent = node.parent
+    def name(self, node, up) -> bool:
+        parent = up[0] if up else None
         kind = _definition_kind(node, parent)
         if kind is not None:
             if node.start_byte not in self.def_dead:
@@ -340,11 +346,14 @@ class _Collector:
         if not self.uses or node.type == "statement_identifier" or (self.live_only and off in self.dead) \
                 or off in self.directives:
             return False
-        self.out.uses.append(Use(self.text(node), off, _use_kind(node, parent, self.src),
-                                 _arg_of(node, parent, self.src)))
+        grand = up[1][0] if up and up[1] else None
+        use = Use(self.text(node), off, _use_kind(node, parent, grand, self.src), _arg_of(node, parent, grand, self.src))
+        if node.type == "field_identifier":
+            use.node, use.up = node, up
+        self.out.uses.append(use)
         return False
 
-    def macro_definition(self, node) -> bool:
+    def macro_definition(self, node, up) -> bool:
         value = node.child_by_field_name("value")
         body = self.src[value.start_byte:value.end_byte] if value is not None else b""
         params = node.child_by_field_name("parameters")
@@ -355,10 +364,10 @@ class _Collector:
             self.out.nonname_params[self.text(mname)] = nonname
         return True
 
-    def macro_body(self, node) -> bool:
+    def macro_body(self, node, up) -> bool:
         if not self.uses:
             return False
-        pdef = node.parent
+        pdef = up[0] if up else None
         params = set(_macro_params(pdef, self.src)) if pdef is not None and \
             pdef.type == "preproc_function_def" else set()
         if node.start_byte not in self.dead:
@@ -408,10 +417,9 @@ def _is_macro_decl_param(node, parent) -> bool:
     return True
 
 
-def _arg_of(node, parent, src: bytes) -> tuple[str, int] | None:
+def _arg_of(node, parent, call, src: bytes) -> tuple[str, int] | None:
     if parent is None or parent.type != "argument_list":
         return None
-    call = parent.parent
     fn = call.child_by_field_name("function") if call is not None else None
     if fn is None or fn.type != "identifier":
         return None
@@ -432,9 +440,7 @@ def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> l
     clean = blank_comments_strings(body)
     plain = set()
     for m in _IDENT.finditer(clean):
-        before = clean[:m.start()].rstrip()
-        after = clean[m.end():].lstrip()
-        if before.endswith(b"#") or after.startswith(b"##"):
+        if clean.endswith(b"#", 0, _back(clean, m.start())) or clean.startswith(b"##", _ahead(clean, m.end())):
             continue
         plain.add(m.group(0).decode())
     out = [i for i, p in enumerate(params) if p not in plain]
@@ -443,7 +449,7 @@ def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> l
     return out
 
 
-def _use_kind(node, parent, src: bytes) -> str:
+def _use_kind(node, parent, call, src: bytes) -> str:
     t = node.type
     if t == "field_identifier":
         return "field"
@@ -453,13 +459,30 @@ def _use_kind(node, parent, src: bytes) -> str:
         if parent.type == "call_expression" and parent.child_by_field_name("function") == node:
             return "call"
         if parent.type == "argument_list":
-            call = parent.parent
             fn = call.child_by_field_name("function") if call is not None else None
             if fn is not None and fn.type == "identifier" and parent.named_children \
                     and parent.named_children[-1] == node \
                     and src[fn.start_byte:fn.end_byte].decode() in _MEMBER_LAST_ARG:
                 return "field"
     return "identifier"
+
+
+_SPACE = frozenset(b" \t\n\r\x0b\x0c")
+
+
+def _back(text: bytes, i: int) -> int:
+    """len(text[:i].rstrip()), reading only the spaces it drops."""
+    while i > 0 and text[i - 1] in _SPACE:
+        i -= 1
+    return i
+
+
+def _ahead(text: bytes, i: int) -> int:
+    """Where text[i:].lstrip() starts, reading only the spaces it drops."""
+    n = len(text)
+    while i < n and text[i] in _SPACE:
+        i += 1
+    return i
 
 
 def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list[Use]:
@@ -472,14 +495,15 @@ def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list
             continue
         if name in params or is_builtin(name):
             continue
-        before = body[:m.start()].rstrip()
-        if before.endswith(b"##") or body[m.end():].lstrip().startswith(b"##"):
+        before = _back(body, m.start())     # body[:before] is what precedes it, spaces dropped
+        if body.endswith(b"##", 0, before) or body.startswith(b"##", _ahead(body, m.end())):
             continue   # token pasting: not a name of its own
-        if before.endswith(b"#") and not before.endswith(b"##"):
+        if body.endswith(b"#", 0, before):
             continue   # stringized
-        kind = "field" if before.endswith((b".", b"->")) else "macro"
+        kind = "field" if body.endswith((b".", b"->"), 0, before) else "macro"
         uses.append(Use(name, start + m.start(), kind))
     # last argument of container_of-like macros is a member name
+    offsets = [u.offset for u in uses]
     for m in re.finditer(rb"\b(" + b"|".join(n.encode() for n in _MEMBER_LAST_ARG) + rb")\s*\(",
                          body):
         depth, i, last_comma = 0, m.end() - 1, None
@@ -495,7 +519,6 @@ def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list
                 last_comma = i
             i += 1
         if last_comma is not None:
-            for u in uses:
-                if start + last_comma < u.offset < start + i:
-                    u.kind = "field"
+            for u in uses[bisect.bisect_right(offsets, start + last_comma):bisect.bisect_left(offsets, start + i)]:
+                u.kind = "field"
     return uses
