@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tree_sitter import Query, QueryCursor
 
-from .. import cparse
+from .. import cparse, gcpause
 from ..errors import BadInput
 from . import symbols
 from .rules import ANCHOR_KINDS, TEMPLATE_DIR, Rule
@@ -715,6 +715,7 @@ def _in_error(st: _State, m: Match) -> int | None:
     return None
 
 
+@gcpause.paused()
 def apply_rules(source: bytes, rules: list[Rule], *, filename: str, known=None,
                 context: dict | None = None, max_rounds: int = 20) -> PortResult:
     """Apply rules in order; drift for every rule whose count is not what it expects."""

@@ -15,7 +15,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from .. import cparse
+from .. import cparse, gcpause
 from . import structs, symbols
 from .xenindex import XenIndex, xen_index
 
@@ -101,14 +101,14 @@ def _own_definitions(files, extra, parsed, index):
     nonname = dict(index.nonname_params)
     table = structs.StructTable()
     for s in extra.values():
-        syms = symbols.collect(s, live_only=False, uses=False)
+        p = cparse.parse(s)
+        syms = symbols.collect(s, p, live_only=False, uses=False)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
-        table.update(structs.table(cparse.parse(s), symbols.dead_ranges(s, index.default_config_known)))
-    for n, s in files.items():
-        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True,
-                               uses=False)
+        table.update(structs.table(p, symbols.dead_ranges(s, index.default_config_known)))
+    for n, s in files.items():     # uses too: the walk is remembered for file_findings
+        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
@@ -187,6 +187,7 @@ class _Checker:
         return [_message(f, self.index) for f in seen.values()]
 
 
+@gcpause.paused()
 def lint_sources(files: dict[str, bytes], index: XenIndex,
                  scope_files: dict[str, bytes] | None = None,
                  headers: dict[str, bytes] | None = None, every_use: bool = False) -> list[dict]:

@@ -69,6 +69,7 @@ def _walk(node):
 def table(parsed: cparse.Parsed, dead=()) -> StructTable:
     """The structs parsed defines; members inside `dead` ranges (start, end) do not count."""
     out = StructTable()
+    dead = symbols.Ranges(dead)
     for node in _walk(parsed.tree.root_node):
         if node.type in _SPECIFIERS:
             _add_struct(node, parsed.source, dead, out)
@@ -83,7 +84,7 @@ def _add_struct(node, src: bytes, dead, out: StructTable) -> None:
         return
     tag = _text(name, src)
     text = bytearray(symbols.blank_comments_strings(src[body.start_byte:body.end_byte]))
-    for start, end in dead:
+    for start, end in dead.overlapping(body.start_byte, body.end_byte):
         lo, hi = max(start, body.start_byte), min(end, body.end_byte)
         if lo < hi:
             text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)

@@ -200,10 +200,20 @@ class Ranges:
     def __init__(self, ranges: Iterable[tuple[int, int]]):
         self.ranges = sorted(ranges)
         self.starts = [r[0] for r in self.ranges]
+        self.disjoint = all(a[1] <= b[0] for a, b in zip(self.ranges, self.ranges[1:]))
 
     def __contains__(self, offset: int) -> bool:
         i = bisect.bisect_right(self.starts, offset) - 1
         return i >= 0 and self.ranges[i][0] <= offset < self.ranges[i][1]
+
+    def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The ranges (as given, in order) that may overlap [start, end): those ending after start
+        and starting before end, found by bisection when the ranges are disjoint."""
+        if not self.disjoint:
+            return [r for r in self.ranges if r[1] > start and r[0] < end]
+        i = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        j = bisect.bisect_left(self.starts, end)
+        return [r for r in self.ranges[i:j] if r[1] > start]
 
     def covers(self, start: int, end: int) -> bool:
         i = bisect.bisect_right(self.starts, start) - 1
@@ -226,7 +236,7 @@ def directive_lines(src: bytes) -> list[tuple[int, int]]:
 
 # ---------------------------------------------------------------- definitions and uses
 
-@dataclass
+@dataclass(slots=True)
 class Use:
     name: str
     offset: int
@@ -303,17 +313,23 @@ def _definition_kind(node, parent) -> str | None:
     return "define" if _is_macro_decl_param(node, parent) else None
 
 
+@dataclass
+class _Raw:
+    """One walk's definitions and uses before any liveness filter (collect() filters them)."""
+    defs: list = field(default_factory=list)       # (offset, name, is a field)
+    uses: list = field(default_factory=list)       # (offset that decides liveness, Use, a name of the parse)
+    nonname_params: dict = field(default_factory=dict)
+
+
 class _Collector:
     """One walk over a parse: each node type has its handler (_HANDLERS); True means descend."""
 
-    def __init__(self, src: bytes, parsed, known, live_only: bool, live_defs: bool, uses: bool = True):
-        self.src, self.parsed, self.live_only, self.uses = src, parsed, live_only, uses
-        self.dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
-        self.def_dead = self.dead if live_defs else Ranges(())
+    def __init__(self, src: bytes, parsed, uses: bool = True):
+        self.src, self.parsed, self.uses = src, parsed, uses
         self.directives = Ranges(directive_lines(src)) if uses else Ranges(())
-        self.out = FileSymbols()
+        self.out = _Raw()
 
-    def run(self) -> FileSymbols:
+    def run(self) -> _Raw:
         stack: list = [(self.parsed.tree.root_node, None)]
         while stack:
             node, up = stack.pop()
@@ -323,7 +339,7 @@ class _Collector:
         if self.uses:
             self.standin_uses()
         self.typeof_locals()
-        self.out.uses.sort(key=lambda u: u.offset)
+        self.out.uses.sort(key=lambda u: u[1].offset)
         return self.out
 
     def text(self, node) -> str:
@@ -338,19 +354,17 @@ class _Collector:
     def name(self, node, up) -> bool:
         parent = up[0] if up else None
         kind = _definition_kind(node, parent)
-        if kind is not None:
-            if node.start_byte not in self.def_dead:
-                (self.out.fields if kind == "field" else self.out.defines).add(self.text(node))
-            return False
         off = node.start_byte
-        if not self.uses or node.type == "statement_identifier" or (self.live_only and off in self.dead) \
-                or off in self.directives:
+        if kind is not None:
+            self.out.defs.append((off, self.text(node), kind == "field"))
+            return False
+        if not self.uses or node.type == "statement_identifier" or off in self.directives:
             return False
         grand = up[1][0] if up and up[1] else None
         use = Use(self.text(node), off, _use_kind(node, parent, grand, self.src), _arg_of(node, parent, grand, self.src))
         if node.type == "field_identifier":
             use.node, use.up = node, up
-        self.out.uses.append(use)
+        self.out.uses.append((off, use, True))
         return False
 
     def macro_definition(self, node, up) -> bool:
@@ -370,29 +384,26 @@ class _Collector:
         pdef = up[0] if up else None
         params = set(_macro_params(pdef, self.src)) if pdef is not None and \
             pdef.type == "preproc_function_def" else set()
-        if node.start_byte not in self.dead:
-            self.out.uses.extend(_macro_body_uses(self.src, node.start_byte, node.end_byte, params))
+        self.out.uses.extend((node.start_byte, u, False)
+                             for u in _macro_body_uses(self.src, node.start_byte, node.end_byte, params))
         return False
 
     def typeof_locals(self) -> None:
         """`typeof(x) name = ...;` declares name (tree-sitter reads it as an expression)."""
         for m in _TYPEOF_LOCAL.finditer(blank_comments_strings(self.src)):
-            if m.start(1) not in self.def_dead:
-                self.out.defines.add(m.group(1).decode())
+            self.out.defs.append((m.start(1), m.group(1).decode(), False))
 
     def standin_uses(self) -> None:
         """Spans the stand-ins hid from tree-sitter (for_each macros, annotations)."""
         src = self.src
         for start, end in self.parsed.standins:
-            if start in self.dead:
-                continue
             for i, m in enumerate(_IDENT.finditer(src, start, end)):
                 name = m.group(0).decode()
                 if name in ("struct", "long", "while") or is_builtin(name):
                     continue
                 if i == 1 and src.startswith(b"DECLARE_BITMAP", start):
                     continue   # the member the bitmap declares
-                self.out.uses.append(Use(name, m.start(), "macro"))
+                self.out.uses.append((start, Use(name, m.start(), "macro"), False))
 
 
 _HANDLERS = {**{t: _Collector.skip for t in ("comment", "string_literal", "char_literal",
@@ -401,11 +412,37 @@ _HANDLERS = {**{t: _Collector.skip for t in ("comment", "string_literal", "char_
              "preproc_function_def": _Collector.macro_definition, "preproc_arg": _Collector.macro_body}
 
 
+_RAW_MEMO: OrderedDict = OrderedDict()
+
+
+def _raw(src: bytes, parsed) -> _Raw:
+    """The full walk of src, remembered for the last few texts: lint asks for a file's definitions
+    and then its uses, port asks again for the text it just linted."""
+    hit = _RAW_MEMO.get(src)
+    if hit is None:
+        hit = _RAW_MEMO[src] = _Collector(src, parsed or cparse.parse(src)).run()
+        if len(_RAW_MEMO) > 2:
+            _RAW_MEMO.popitem(last=False)
+    _RAW_MEMO.move_to_end(src)
+    return hit
+
+
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
             live_only: bool = True, live_defs: bool = False, uses: bool = True) -> FileSymbols:
     """Definitions (anywhere, or only in live code with live_defs) and live uses of one file
-    (uses=False: definitions only, at a fraction of the cost)."""
-    return _Collector(src, parsed or cparse.parse(src), known, live_only, live_defs, uses).run()
+    (uses=False: definitions only, at a fraction of the cost, unless the walk is remembered)."""
+    raw = _RAW_MEMO.get(src) if not uses else _raw(src, parsed)
+    if raw is None:
+        raw = _Collector(src, parsed or cparse.parse(src), uses=False).run()
+    dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
+    def_dead = dead if live_defs else Ranges(())
+    out = FileSymbols(nonname_params=dict(raw.nonname_params))
+    for off, name, is_field in raw.defs:
+        if off not in def_dead:
+            (out.fields if is_field else out.defines).add(name)
+    if uses:   # a name of the parse is dropped in dead code only for live_only; the rest by where they start
+        out.uses = [u for at, u, by_name in raw.uses if not ((live_only or not by_name) and at in dead)]
+    return out
 
 
 def _is_macro_decl_param(node, parent) -> bool:

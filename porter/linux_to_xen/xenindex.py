@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import cparse, gitutil
+from .. import cparse, gcpause, gitutil
 from ..errors import BadInput
 from ..workspace import atomic_write, cache_for
 from . import structs, symbols
@@ -193,6 +193,7 @@ def _off_by_default(kconfigs: list[bytes], defconfigs: list[bytes]) -> frozenset
     return frozenset(off)
 
 
+@gcpause.paused()
 def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
     files = gitutil.ls_tree(repo, commit)
     headers = {p: s for p, s in files.items()
