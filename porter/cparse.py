@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -164,7 +165,38 @@ def line_number(src: bytes, offset: int, newlines: list[int]) -> int:
     return bisect.bisect_left(newlines, min(offset, len(src))) + 1
 
 
+class TextMemo:
+    """The last few results computed from a text (bytes), kept by the text; a single large text
+    is kept alone, so what is kept stays about one file's worth."""
+
+    def __init__(self, entries: int = 4, total: int = 4 << 20):
+        self.entries, self.total = entries, total
+        self.kept: OrderedDict = OrderedDict()
+
+    def get(self, text: bytes, make):
+        hit = self.kept.get(text)
+        if hit is None:
+            hit = self.kept[text] = make()
+            while len(self.kept) > 1 and (len(self.kept) > self.entries
+                                          or sum(map(len, self.kept)) > self.total):
+                self.kept.popitem(last=False)
+        self.kept.move_to_end(text)
+        return hit
+
+    def peek(self, text: bytes):
+        return self.kept.get(text)
+
+
+_PARSES = TextMemo()
+
+
 def parse(source: bytes) -> Parsed:
+    """The parse of source (the same text parsed again is the same Parsed: port and lint ask
+    for it round after round)."""
+    return _PARSES.get(source, lambda: _parse(source))
+
+
+def _parse(source: bytes) -> Parsed:
     copy, spans = _rewrite(source)
     tree = _parser().parse(copy)
     errors = []

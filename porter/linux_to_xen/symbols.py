@@ -71,8 +71,15 @@ def blank_comments_strings(src: bytes) -> bytes:
     return _COMMENT_OR_STRING.sub(lambda m: _blank(m.group(0)), src)
 
 
+_BLANKED = cparse.TextMemo()
+
+
 def blank_comments(src: bytes) -> bytes:
     """Same-length copy with comments blanked, strings kept."""
+    return _BLANKED.get(src, lambda: _blank_comments(src))
+
+
+def _blank_comments(src: bytes) -> bytes:
     def repl(m: re.Match) -> bytes:
         text = m.group(0)
         return _blank(text) if text.startswith((b"/*", b"//")) else text
@@ -412,26 +419,20 @@ _HANDLERS = {**{t: _Collector.skip for t in ("comment", "string_literal", "char_
              "preproc_function_def": _Collector.macro_definition, "preproc_arg": _Collector.macro_body}
 
 
-_RAW_MEMO: OrderedDict = OrderedDict()
+_RAWS = cparse.TextMemo()
 
 
 def _raw(src: bytes, parsed) -> _Raw:
     """The full walk of src, remembered for the last few texts: lint asks for a file's definitions
     and then its uses, port asks again for the text it just linted."""
-    hit = _RAW_MEMO.get(src)
-    if hit is None:
-        hit = _RAW_MEMO[src] = _Collector(src, parsed or cparse.parse(src)).run()
-        if len(_RAW_MEMO) > 2:
-            _RAW_MEMO.popitem(last=False)
-    _RAW_MEMO.move_to_end(src)
-    return hit
+    return _RAWS.get(src, lambda: _Collector(src, parsed or cparse.parse(src)).run())
 
 
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
             live_only: bool = True, live_defs: bool = False, uses: bool = True) -> FileSymbols:
     """Definitions (anywhere, or only in live code with live_defs) and live uses of one file
     (uses=False: definitions only, at a fraction of the cost, unless the walk is remembered)."""
-    raw = _RAW_MEMO.get(src) if not uses else _raw(src, parsed)
+    raw = _RAWS.peek(src) if not uses else _raw(src, parsed)
     if raw is None:
         raw = _Collector(src, parsed or cparse.parse(src), uses=False).run()
     dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
