@@ -342,7 +342,7 @@ class _Collector:
             node, up = stack.pop()
             if _HANDLERS.get(node.type, _Collector.descend)(self, node, up):
                 here = (node, up)
-                stack.extend((c, here) for c in node.children)
+                stack += [(c, here) for c in node.children]
         if self.uses:
             self.standin_uses()
         self.typeof_locals()
