@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import tree_sitter_c
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 C_LANGUAGE = Language(tree_sitter_c.language())
 
@@ -210,6 +210,24 @@ def _parse(source: bytes) -> Parsed:
             if node.has_error:
                 stack.extend(node.children)
     return Parsed(source, tree, sorted(errors), spans)
+
+
+_QUERIES: dict[str, Query] = {}
+
+
+def query_nodes(root: Node, pattern: str) -> list[Node]:
+    """The nodes a tree-sitter query pattern captures as @n under root (run by tree-sitter, not
+    by a walk in Python), in no particular order."""
+    if pattern not in _QUERIES:
+        _QUERIES[pattern] = Query(C_LANGUAGE, pattern)
+    return QueryCursor(_QUERIES[pattern]).captures(root).get("n", [])
+
+
+def nodes_of(root: Node, *types: str) -> list[Node]:
+    """Every node of these types under root, in document order (a parent before its children)."""
+    found = query_nodes(root, "[" + " ".join(f"({t})" for t in sorted(set(types))) + "] @n")
+    found.sort(key=lambda n: (n.start_byte, -n.end_byte))
+    return found
 
 
 PREPROC_CONTAINERS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",

@@ -15,8 +15,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tree_sitter import Query, QueryCursor
-
 from .. import cparse, gcpause
 from ..errors import BadInput
 from . import symbols
@@ -66,16 +64,14 @@ class _State:
         query run by tree-sitter, shared by every rule of the round."""
         key = tuple(sorted(set(types)))
         if key not in self._nodes:
-            found = _captures(_query("[" + " ".join(f"({t})" for t in key) + "] @n"), self.parsed.tree.root_node)
-            found.sort(key=lambda n: (n.start_byte, -n.end_byte))
-            self._nodes[key] = found
+            self._nodes[key] = cparse.nodes_of(self.parsed.tree.root_node, *key)
         return self._nodes[key]
 
     def statement_calls(self) -> set:
         """Ids of the calls that are a whole expression statement."""
         if "stmt" not in self._nodes:
-            self._nodes["stmt"] = {n.id for n in _captures(_query("(expression_statement (call_expression) @n)"),
-                                                           self.parsed.tree.root_node)}
+            self._nodes["stmt"] = {n.id for n in cparse.query_nodes(self.parsed.tree.root_node,
+                                                                    "(expression_statement (call_expression) @n)")}
         return self._nodes["stmt"]
 
     def function_of(self, node):
@@ -106,19 +102,6 @@ class _State:
         return offset in self.dead
 
 
-_QUERIES: dict[str, Query] = {}
-
-
-def _query(text: str) -> Query:
-    if text not in _QUERIES:
-        _QUERIES[text] = Query(cparse.C_LANGUAGE, text)
-    return _QUERIES[text]
-
-
-def _captures(query: Query, root) -> list:
-    return QueryCursor(query).captures(root).get("n", [])
-
-
 def _error_nodes(root) -> list:
     out, stack = [], [root]
     while stack:
@@ -136,14 +119,6 @@ def _glob(pattern: str | None, name: str) -> bool:
 
 
 # ------------------------------------------------------------------------------ anchors
-
-def _walk(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
-
 
 def _enclosing_function(st: _State, node) -> str | None:
     fn = st.function_of(node)

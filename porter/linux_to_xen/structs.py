@@ -58,19 +58,17 @@ def type_tag(type_node, src: bytes, typedefs: dict[str, str]) -> str | None:
     return None
 
 
-def _walk(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(n.children)
+def _nodes(root, *types: str) -> list:
+    """The nodes of these types under root, parents first and later siblings first: the order
+    in which a later definition of the same name has always given way to an earlier one here."""
+    return sorted(cparse.nodes_of(root, *types), key=lambda n: (-n.end_byte, n.start_byte))
 
 
 def table(parsed: cparse.Parsed, dead=()) -> StructTable:
     """The structs parsed defines; members inside `dead` ranges (start, end) do not count."""
     out = StructTable()
     dead = symbols.Ranges(dead)
-    for node in _walk(parsed.tree.root_node):
+    for node in _nodes(parsed.tree.root_node, *_SPECIFIERS, "type_definition"):
         if node.type in _SPECIFIERS:
             _add_struct(node, parsed.source, dead, out)
         elif node.type == "type_definition":
@@ -90,7 +88,7 @@ def _add_struct(node, src: bytes, dead, out: StructTable) -> None:
             text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)
     out.members.setdefault(tag, set()).update(m.group(0).decode() for m in _IDENT.finditer(bytes(text)))
     types = out.member_types.setdefault(tag, {})
-    for fd in (c for c in _walk(body) if c.type == "field_declaration"):
+    for fd in _nodes(body, "field_declaration"):
         t = fd.child_by_field_name("type")
         # a struct tag, or a typedef name resolved when looked up
         ftag = type_tag(t, src, {}) or (_text(t, src) if t is not None and t.type == "type_identifier" else None)
@@ -122,15 +120,14 @@ class StructTypes:
     def _declared(self, scope) -> dict[str, str]:
         """Variables (and parameters) declared anywhere in scope with a struct type: name -> tag."""
         out: dict[str, str] = {}
-        for n in _walk(scope):
-            if n.type in ("declaration", "parameter_declaration"):
-                tag = type_tag(n.child_by_field_name("type"), self.src, self.structs.typedefs)
-                if not tag:
-                    continue
-                for d in n.children_by_field_name("declarator"):
-                    name = cparse.declarator_name(d, self.src)
-                    if name:
-                        out.setdefault(name, tag)
+        for n in _nodes(scope, "declaration", "parameter_declaration"):
+            tag = type_tag(n.child_by_field_name("type"), self.src, self.structs.typedefs)
+            if not tag:
+                continue
+            for d in n.children_by_field_name("declarator"):
+                name = cparse.declarator_name(d, self.src)
+                if name:
+                    out.setdefault(name, tag)
         return out
 
     def _variable(self, fn, name: str) -> str | None:

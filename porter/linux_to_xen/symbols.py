@@ -338,9 +338,11 @@ class _Collector:
 
     def run(self) -> _Raw:
         stack: list = [(self.parsed.tree.root_node, None)]
+        handlers = _HANDLERS
         while stack:
             node, up = stack.pop()
-            if _HANDLERS.get(node.type, _Collector.descend)(self, node, up):
+            handler = handlers.get(node.type)
+            if (handler is None or handler(self, node, up)) and node.child_count:
                 here = (node, up)
                 stack += [(c, here) for c in node.children]
         if self.uses:
@@ -351,9 +353,6 @@ class _Collector:
 
     def text(self, node) -> str:
         return self.src[node.start_byte:node.end_byte].decode("utf-8", "replace")
-
-    def descend(self, node, up) -> bool:
-        return True
 
     def skip(self, node, up) -> bool:
         return False
