@@ -67,6 +67,17 @@ class _State:
             self._nodes[key] = cparse.nodes_of(self.parsed.tree.root_node, *key)
         return self._nodes[key]
 
+    def named_calls(self) -> list:
+        """(call, name of the function) of every call of a function by its name, in document order."""
+        if "calls" not in self._nodes:
+            found = []
+            for n in self.nodes("call_expression"):
+                f = n.child_by_field_name("function")
+                if f is not None and f.type == "identifier":
+                    found.append((n, self.text(f)))
+            self._nodes["calls"] = found
+        return self._nodes["calls"]
+
     def statement_calls(self) -> set:
         """Ids of the calls that are a whole expression statement."""
         if "stmt" not in self._nodes:
@@ -280,11 +291,11 @@ def _inside(st: _State, a, node) -> bool:
 
 def _find_call(st: _State, rule: Rule) -> list[Match]:
     a, out = rule.anchor, []
-    for n in st.nodes("call_expression"):
-        f = n.child_by_field_name("function")
-        if f is not None and f.type == "identifier" and _glob(a.name, st.text(f)) and _inside(st, a, n) \
-                and (not a.value or n.id not in st.statement_calls()):
-            out.append(Match(n.start_byte, n.end_byte, n, f"call {st.text(f)}"))
+    calls = st.named_calls()
+    wanted = {name for name in {name for _n, name in calls} if _glob(a.name, name)}
+    for n, name in calls:
+        if name in wanted and _inside(st, a, n) and (not a.value or n.id not in st.statement_calls()):
+            out.append(Match(n.start_byte, n.end_byte, n, f"call {name}"))
     return out
 
 
