@@ -831,3 +831,26 @@ expect = 1
 """)
     src = b"#if 0 /* Xen: Linux includes */\n#include <linux/io.h>\n#else\n#include <xen/lib.h>\n#endif"
     assert once_and_twice(rules, src).output == src + b"\n#include \"compat.h\"\n"
+
+
+def test_edits_that_only_touch_share_one_round(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.a"
+op = "rewrite_string"
+anchor = { kind = "string", name = "gz-a" }
+pattern = "gz-a"
+to = "xen-a"
+expect = 1
+
+[[rule]]
+id = "t.b"
+op = "rewrite_string"
+anchor = { kind = "string", name = "gz-b" }
+pattern = "gz-b"
+to = "xen-b"
+expect = 1
+""")
+    src = b'static const char *gz_name(void)\n{\n\treturn "gz-a""gz-b";\n}\n'      # two literals, no space
+    res = apply_rules(src, rules, filename="gz.c", max_rounds=1)
+    assert res.drift == [] and res.output == src.replace(b'"gz-a""gz-b"', b'"xen-a""xen-b"')
