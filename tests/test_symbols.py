@@ -227,3 +227,13 @@ def test_a_last_directive_without_a_newline():
     # a backslash near the end of the file's last line is no continuation
     assert symbols.directive_lines(b"int x;\n#error a\\b") == [(7, 17)]
     assert symbols.dead_ranges(b"#if 0\nint x;\n#endif") == [(6, 13)]
+
+
+def test_ranges_overlapping_with_and_without_overlaps_among_them():
+    disjoint = symbols.Ranges([(20, 30), (0, 10), (40, 50)])
+    assert disjoint.disjoint
+    assert disjoint.overlapping(5, 25) == [(0, 10), (20, 30)] and disjoint.overlapping(10, 20) == []
+    assert disjoint.overlapping(45, 99) == [(40, 50)] and disjoint.overlapping(0, 1) == [(0, 10)]
+    nested = symbols.Ranges([(0, 10), (5, 6), (20, 30)])
+    assert not nested.disjoint
+    assert nested.overlapping(7, 8) == [(0, 10)] and nested.overlapping(5, 21) == [(0, 10), (5, 6), (20, 30)]
