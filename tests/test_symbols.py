@@ -237,3 +237,14 @@ def test_ranges_overlapping_with_and_without_overlaps_among_them():
     nested = symbols.Ranges([(0, 10), (5, 6), (20, 30)])
     assert not nested.disjoint
     assert nested.overlapping(7, 8) == [(0, 10)] and nested.overlapping(5, 21) == [(0, 10), (5, 6), (20, 30)]
+
+
+def test_dead_macro_bodies_and_stand_ins_are_never_uses():
+    # live_only=False (with live_defs: the dead ranges known) keeps the parse's names in dead code,
+    # not what macro bodies and stand-ins name
+    src = (b"#if 0\n#define GZ_DEAD() dead_helper()\nstatic int gz_old(struct list_head *l)\n{\n"
+           b"\treturn container_of(l, struct gizmo, link_m)->count + old_call();\n}\n#endif\n")
+    every = {(u.name, u.kind) for u in symbols.collect(src, live_only=False, live_defs=True).uses}
+    assert ("old_call", "call") in every and ("container_of", "call") in every
+    assert not [use for use in every if use[1] == "macro"]        # dead_helper; container_of's stand-in
+    assert {u.name for u in symbols.collect(src).uses} == set()
