@@ -793,8 +793,8 @@ expect = 1
 
 
 def test_named_types_and_types_inside_one_function(tmp_path):
-    src = (b"typedef unsigned int gz_t;\nstruct gz { gz_t a; };\nstatic gz_t gz_get(gz_t v)\n{\n\tgz_t w = v;\n"
-           b"\treturn w;\n}\nstatic void gz_put(gz_t v)\n{\n}\n")
+    src = (b"typedef unsigned int gz_t;\nstruct gz { gz_t a; };\nstatic gz_t gz_get(gz_t v)\n{\n\tstruct gz *p = 0;\n"
+           b"\tgz_t w = v;\n\treturn w;\n}\nstatic void gz_put(gz_t v)\n{\n}\n")
     rules = rules_from(tmp_path, """
 [[rule]]
 id = "t.named"
@@ -804,7 +804,7 @@ to = "u32"
 expect = 3
 """)
     out = once_and_twice(rules, src).output
-    assert out == src.replace(b"static gz_t gz_get(gz_t v)\n{\n\tgz_t w", b"static u32 gz_get(u32 v)\n{\n\tu32 w")
+    assert out == src.replace(b"static gz_t gz_get(gz_t v)", b"static u32 gz_get(u32 v)").replace(b"\tgz_t w", b"\tu32 w")
 
 
 def test_a_bad_replacement_in_a_string_rule_is_bad_input(tmp_path):
@@ -854,3 +854,74 @@ expect = 1
     src = b'static const char *gz_name(void)\n{\n\treturn "gz-a""gz-b";\n}\n'      # two literals, no space
     res = apply_rules(src, rules, filename="gz.c", max_rounds=1)
     assert res.drift == [] and res.output == src.replace(b'"gz-a""gz-b"', b'"xen-a""xen-b"')
+
+
+def test_only_a_disable_or_replace_counts_a_dead_match_as_done(tmp_path):
+    src = b"#if 0 /* Xen: gone */\nstatic void gz_old(void)\n{\n}\n#endif\nstatic void gz_new(void)\n{\n}\n"
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.before"
+op = "insert_before"
+anchor = { kind = "function", name = "gz_old" }
+text = "/* old */"
+expect = 1
+
+[[rule]]
+id = "t.off"
+op = "disable"
+anchor = { kind = "function", name = "gz_old" }
+reason = "gone"
+expect = 1
+""")
+    res = apply_rules(src, rules, filename="gz.c")
+    assert [(d["rule"], d["found"]) for d in res.drift] == [("t.before", 0)]
+    assert res.applied == [{"rule": "t.off", "found": 1}] and res.output == src
+
+
+def test_a_file_anchor_drifts_at_line_1(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.file"
+op = "insert_end"
+anchor = { kind = "file" }
+text = "/* end */"
+expect = 2
+""")
+    res = apply_rules(SRC, rules, filename="engine_input.c")
+    assert [(d["rule"], d["line"], d["found"]) for d in res.drift] == [("t.file", 1, 1)]
+
+
+def test_disabling_the_last_function_of_a_file_without_a_final_newline(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.off"
+op = "disable"
+anchor = { kind = "function", name = "gz_last" }
+reason = "x"
+expect = 1
+""")
+    src = b"static int gz_first(void)\n{\n\treturn 0;\n}\nstatic void gz_last(void)\n{\n}"
+    assert once_and_twice(rules, src).output == \
+        b"static int gz_first(void)\n{\n\treturn 0;\n}\n#if 0 /* Xen: x */\nstatic void gz_last(void)\n{\n}\n#endif"
+
+
+def test_a_string_inside_a_nested_call_a_rule_rewrote_waits_a_round(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.log"
+op = "rewrite_call"
+anchor = { kind = "call", name = "pr_err" }
+to = "printk"
+args = "XENLOG_ERR {0}{,1*}"
+
+[[rule]]
+id = "t.tail"
+op = "rewrite_string"
+anchor = { kind = "string", name = "gz-tail" }
+pattern = "gz-tail"
+to = "xen-tail"
+expect = 1
+""")
+    src = b'static void gz(void)\n{\n\tpr_err("a %s %s\\n", pr_err("b"), "gz-tail");\n}\n'
+    out = apply_rules(src, rules, filename="gz.c").output
+    assert out == b'static void gz(void)\n{\n\tprintk(XENLOG_ERR "a %s %s\\n", pr_err("b"), "xen-tail");\n}\n'

@@ -248,3 +248,8 @@ def test_dead_macro_bodies_and_stand_ins_are_never_uses():
     assert ("old_call", "call") in every and ("container_of", "call") in every
     assert not [use for use in every if use[1] == "macro"]        # dead_helper; container_of's stand-in
     assert {u.name for u in symbols.collect(src).uses} == set()
+
+
+def test_a_nested_elif_chain_is_its_own():
+    src = b"#ifdef FOO\n#if 0\nB\n#elif 1\nC\n#else\nE\n#endif\nF\n#else\nG\n#endif\n"
+    assert dead_text(src) == [b"B\n", b"E\n"]
