@@ -253,3 +253,8 @@ def test_dead_macro_bodies_and_stand_ins_are_never_uses():
 def test_a_nested_elif_chain_is_its_own():
     src = b"#ifdef FOO\n#if 0\nB\n#elif 1\nC\n#else\nE\n#endif\nF\n#else\nG\n#endif\n"
     assert dead_text(src) == [b"B\n", b"E\n"]
+
+
+def test_false_branches_before_the_true_one_leave_the_rest_dead():
+    src = b"#if 0\nA\n#elif 0\nB\n#elif 1\nC\n#else\nD\n#endif\n"
+    assert dead_text(src) == [b"A\n", b"B\n", b"D\n"]
