@@ -257,4 +257,4 @@ def test_a_nested_elif_chain_is_its_own():
 
 def test_false_branches_before_the_true_one_leave_the_rest_dead():
     src = b"#if 0\nA\n#elif 0\nB\n#elif 1\nC\n#else\nD\n#endif\n"
-    assert dead_text(src) == [b"A\n", b"B\n", b"D\n"]
+    assert dead_text(src) == [b"A\n#elif 0\nB\n", b"D\n"]
