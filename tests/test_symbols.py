@@ -194,10 +194,11 @@ def test_member_names_in_container_of_like_macros():
     src = (b"#define OWNER(p) container_of(p, struct gizmo, link_m)\n"
            b"#define NEXT(p) list_next_entry(p, (node_m))\n"
            b"#define CALL(p) helper(p, other_m)\n"
+           b"#define WRAPPED(p) container_of((p), struct gizmo, wrap_m)\n"
            b"static void *f(void *q) { return list_entry(q, struct gizmo, link_m); }\n")
     syms = symbols.collect(src)
     body_kinds = {u.name: u.kind for u in syms.uses if u.offset < src.index(b"static")}
-    assert body_kinds["link_m"] == "field" and body_kinds["node_m"] == "field"
+    assert body_kinds["link_m"] == "field" and body_kinds["node_m"] == "field" and body_kinds["wrap_m"] == "field"
     assert body_kinds["other_m"] == "macro"          # helper is not container_of-like
     in_code = [u for u in syms.uses if u.offset > src.index(b"static") and u.name == "link_m"]
     assert in_code and all(u.kind == "field" for u in in_code)
