@@ -8,10 +8,11 @@ patches alone (they are new files of the series), so a hand-made series is measu
 """
 from __future__ import annotations
 
-import difflib
 import re
 import tempfile
 from pathlib import Path
+
+from cydifflib import SequenceMatcher     # difflib's algorithm, compiled: the same opcodes
 
 from . import gitutil
 
@@ -50,7 +51,7 @@ def count(linux: str, port: str) -> dict:
     a, b = linux.splitlines(), port.splitlines()
     off = disabled_lines(b)
     kept = disabled = 0
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
     for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             dis = sum(1 for j in range(j1, j2) if j in off)

@@ -5,7 +5,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import changelog, gitutil, linux_changes, mail as mail_mod, recipe as recipe_mod, revision, series
+from . import changelog, gitutil, linux_changes, mail as mail_mod, memo, recipe as recipe_mod, revision
+from .built import Built
 from .changelog import Changelog
 from .errors import BadInput, Findings
 from .workspace import Workspace, atomic_dir
@@ -51,7 +52,7 @@ def compare(old: dict[str, bytes], new: dict[str, bytes]) -> list[dict]:
     return out
 
 
-def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Built) -> list[str]:
+def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: Built) -> list[str]:
     lines = []
     old_tag = revision_tag(old)
     if old_tag and old_tag != built.tag:
@@ -62,7 +63,7 @@ def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Bui
     return lines
 
 
-def revision_changes(ws: Workspace, rec, built: series.Built, old: dict[str, bytes], version: int,
+def revision_changes(ws: Workspace, rec, built: Built, old: dict[str, bytes], version: int,
                      probe: dict[str, bytes] | None = None,
                      mail: mail_mod.Mail | None = None) -> tuple[Changelog, list[dict]]:
     """(the changelog: cover "Changes since v<version-1>" and per-patch "Changes in v<version>",
@@ -73,14 +74,40 @@ def revision_changes(ws: Workspace, rec, built: series.Built, old: dict[str, byt
         probe = revision.format_series(ws, rec, built, version, [], mail)
     if not old:
         return Changelog(), compare(old, probe)
-    from . import review
     try:
-        reviewed = review.reviewed_patches(ws, rec, built, old, probe)
+        reviewed = _reviewed_patches(ws, rec, built, old, probe)
     except Findings:     # the previous revision is not readable as patches: say less, still say it
         return Changelog(cover=change_lines(old, probe, built)), compare(old, probe)
     log = changelog.build(rec, version, reviewed, old, revision_tag(old), built.tag, built.units_changed,
                           str(ws.upstream_git))
     return log, [{k: p[k] for k in ("file", "subject", "status")} for p in reviewed]
+
+
+_DATE = re.compile(rb"^Date: .*\n", re.M)
+
+
+def _reviewed_patches(ws: Workspace, rec, built: Built, old: dict[str, bytes], new: dict[str, bytes]) -> list[dict]:
+    """review.reviewed_patches, kept in .porter/memo/ (with built.memo) by the two revisions (the
+    new cover letter without its Date, which the review does not read), the recipe and the
+    upstream commits of both tags."""
+    from . import review
+    key = None
+    if built.memo:
+        old_tag = revision_tag(old)
+        got = gitutil.read_object(ws.upstream_git, f"{old_tag}^{{commit}}") if old_tag else None
+        key = memo.Key("review").add(built.tag, built.tag_sha, old_tag, got[0] if got else None)
+        _add_recipe(key, ws)
+        for side in (old, new):
+            key.add(b"\0side")
+            for name, data in sorted(side.items()):
+                key.add(name, _DATE.sub(b"", data, count=1) if side is new and name.startswith("0000-") else data)
+        kept = memo.load(ws, key)
+        if isinstance(kept, list):
+            return kept
+    reviewed = review.reviewed_patches(ws, rec, built, old, new)
+    if key:
+        memo.store(ws, key, reviewed)
+    return reviewed
 
 
 def scratch_branch(ws: Workspace) -> str:
@@ -92,7 +119,7 @@ def scratch_base(ws: Workspace) -> str:
     return f"porter/{ws.name}/base"
 
 
-def scratch_worktree(ws: Workspace, built: series.Built) -> Path:
+def scratch_worktree(ws: Workspace, built: Built) -> Path:
     """Check the conflicted series out in .porter/scratch (branch porter/NAME/conflicts) for a human.
 
     Every conflicted step's commit holds its own conflict markers, so the work tree is clean and
@@ -136,7 +163,7 @@ def _same(old: dict[str, bytes], new: dict[str, bytes]) -> bool:
     return {n: normalized(d) for n, d in new.items()} == {n: normalized(d) for n, d in old.items()}
 
 
-def build_gate(ws: Workspace, built: series.Built, files: dict[str, bytes], progress=lambda text: None) -> dict:
+def build_gate(ws: Workspace, built: Built, files: dict[str, bytes], progress=lambda text: None) -> dict:
     """Compile what resync generated, when a compiler is there: the build report, or {"skipped": why}."""
     from . import build
     touched = build.series_files(ws.xen_git, built.base, built.tip)
@@ -147,7 +174,7 @@ def build_gate(ws: Workspace, built: series.Built, files: dict[str, bytes], prog
     return build.build_commits(ws, built.base, built.commits, patches, cfg, progress)
 
 
-def unfinished(built: series.Built, report: dict | None) -> list[str]:
+def unfinished(built: Built, report: dict | None) -> list[str]:
     """What keeps a regenerated series from being a revision: findings, a failed build."""
     reasons = []
     if built.findings:
@@ -169,7 +196,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     for the target, unless `build` is off) does not build at every patch: it is checked out in the
     scratch worktree instead."""
     rec = recipe_mod.load(ws.series_dir)
-    built = series.build(ws, rec, tag, progress)
+    built = build_series(ws, rec, tag, progress)
     result = {"revision": None, "changed": False, "conflicts": built.conflicts, "drift": built.drift,
               "findings": built.findings, "notes": built.notes, "patches": [], "warnings": []}
     warning = revision.release_warning(ws)
@@ -221,8 +248,84 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     _write(target, files)
     result.update(revision=f"v{version}", changed=True, patches=patches,
                   changes=changelog_lines(files), ok=True,
-                  linux_changes=linux_changes.for_revision(files, [s.kind for s in rec.steps]))
+                  linux_changes=linux_changes_of(ws, files, [s.kind for s in rec.steps]))
     return result
+
+
+def build_series(ws: Workspace, rec, tag: str, progress=lambda text: None) -> Built:
+    """series.build, or what it gave for the same inputs, kept in .porter/memo/ (its commits are
+    kept in the Xen cache by a ref of their own)."""
+    key = _build_key(ws, rec, tag)
+    kept = memo.load(ws, key)
+    built = _built_from(kept) if isinstance(kept, dict) else None
+    ref = f"refs/porter/{ws.name}/memo/{key.hex}"
+    if built is not None and _ref(ws, ref) == built.tip:
+        last = f"refs/porter/{ws.name}/last"
+        if _ref(ws, last) != built.tip:
+            gitutil.git(ws.xen_git, "update-ref", last, built.tip)
+    else:
+        from . import series
+        built = series.build(ws, rec, tag, progress)
+        value = _built_json(built)
+        if key.hex and _built_from(value) == built and memo.store(ws, key, value):
+            gitutil.git(ws.xen_git, "update-ref", ref, built.tip)
+    built.memo = True
+    return built
+
+
+def _build_key(ws: Workspace, rec, tag: str) -> memo.Key:
+    """Everything series.build reads: the commits it starts from, the workspace settings, the
+    recipe's files (not the revisions beside them) and the caches' shallow boundaries."""
+    base = ws.resolve("xen", ws.base, "base")
+    tag_sha = ws.resolve("upstream", tag, "upstream tag")
+    learned_sha = ws.resolve("upstream", rec.upstream_tag, "learned upstream tag")
+    key = memo.Key("build").add(str(ws.root), ws.name, tag, base, tag_sha, learned_sha)
+    key.add_file(ws.upstream_git / "shallow").add_file(ws.xen_git / "shallow")
+    return _add_recipe(key, ws)
+
+
+def _add_recipe(key: memo.Key, ws: Workspace) -> memo.Key:
+    """porter.toml and the recipe's files (not the revisions beside them)."""
+    key.add_file(ws.root / "porter.toml")
+    return key.add_tree(ws.series_dir, skip=lambda rel: re.fullmatch(r"v\d+", rel) is not None)
+
+
+def _ref(ws: Workspace, ref: str) -> str | None:
+    got = gitutil.read_object(ws.xen_git, ref)
+    return got[0] if got else None
+
+
+_BUILT_FIELDS = ("base", "tag", "tag_sha", "commits", "provenance", "conflicts", "findings", "drift",
+                 "notes", "units_changed")
+
+
+def _built_json(built: Built) -> dict:
+    value = {f: getattr(built, f) for f in _BUILT_FIELDS}
+    value["provenance"] = {p: list(v) for p, v in built.provenance.items()}
+    return value
+
+
+def _built_from(value: dict) -> Built | None:
+    try:
+        fields = {f: value[f] for f in _BUILT_FIELDS}
+        fields["provenance"] = {p: tuple(v) for p, v in fields["provenance"].items()}
+        return Built(**fields)
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def linux_changes_of(ws: Workspace, files: dict[str, bytes], kinds: list[str]) -> dict:
+    """linux_changes.for_revision, kept in .porter/memo/ by the patches and step kinds."""
+    key = memo.Key("linux-changes").add(*kinds, b"\0")
+    for name, data in sorted(files.items()):
+        if not name.startswith("0000-"):
+            key.add(name, data)
+    kept = memo.load(ws, key)
+    if isinstance(kept, dict):
+        return kept
+    report = linux_changes.for_revision(files, kinds)
+    memo.store(ws, key, report)
+    return report
 
 
 def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, prefix=None, rfc=False,
@@ -244,7 +347,7 @@ def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, pref
     return mail
 
 
-def written_revision(ws: Workspace, rec, built: series.Built, version: int, mail: mail_mod.Mail,
+def written_revision(ws: Workspace, rec, built: Built, version: int, mail: mail_mod.Mail,
                      previous: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """Revision `version` as resync writes it: with its changelog against the revision before it
     (`previous`; by default the newest revision below `version`)."""

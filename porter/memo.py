@@ -1,0 +1,136 @@
+"""Results kept in .porter/memo/ under the hash of everything they are computed from.
+
+A key covers porter's own files, the installed libraries, Python and git, and then what the
+caller names: file contents, commit ids, options.  The same key can only name the same result, so
+an entry is never stale: a change to any input is a new key.  A value is stored only when it reads
+back equal to what was computed, and an entry that cannot be read is computed again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import site
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from .workspace import Workspace, atomic_write
+
+VERSION = b"porter-memo-1"
+
+
+def _update_tree(h, root: Path, skip=lambda rel: False) -> bool:
+    """Hash every file under root (relative path and bytes, in a fixed order); False when a symlink
+    makes what a reader sees differ from what a walk sees."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__"
+                             and not skip(os.path.normpath(os.path.join(rel_dir, d))))
+        for name in sorted(filenames) + dirnames:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                return False
+        for name in sorted(filenames):
+            if name.endswith(".pyc"):
+                continue
+            data = Path(dirpath, name).read_bytes()
+            rel = os.path.normpath(os.path.join(rel_dir, name)).encode("utf-8", "surrogateescape")
+            h.update(b"%d\0%s\0%d\0" % (len(rel), rel, len(data)))
+            h.update(data)
+    return True
+
+
+@lru_cache(maxsize=1)
+def environment() -> bytes:
+    """What every result depends on besides its own inputs: porter's files (code, rule packs,
+    templates), the installed distributions and their versions, Python, and the git binary."""
+    h = hashlib.sha256(VERSION)
+    _update_tree(h, Path(__file__).parent)
+    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    for d in dirs:
+        try:
+            names = sorted(n for n in os.listdir(d) if n.endswith((".dist-info", ".egg-info", ".egg-link")))
+        except OSError:
+            continue
+        h.update(d.encode("utf-8", "surrogateescape") + b"\0" + "\0".join(names).encode("utf-8", "surrogateescape"))
+    h.update(sys.version.encode())
+    git = shutil.which("git") or ""
+    try:
+        st = os.stat(git)
+        h.update(f"\0{git}\0{st.st_size}\0{st.st_mtime_ns}".encode("utf-8", "surrogateescape"))
+    except OSError:
+        h.update(b"\0no git")
+    return h.digest()
+
+
+class Key:
+    """A key under construction: add inputs, then read .hex (None when an input cannot be hashed)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.h = hashlib.sha256(environment() + kind.encode() + b"\0")
+        self.ok = True
+
+    def add(self, *parts: str | bytes | None) -> "Key":
+        for p in parts:
+            data = b"\xff" if p is None else p if isinstance(p, bytes) else p.encode("utf-8", "surrogateescape")
+            self.h.update(b"%d\0" % len(data) + data)
+        return self
+
+    def add_file(self, path: Path) -> "Key":
+        try:
+            return self.add(path.read_bytes())
+        except FileNotFoundError:
+            return self.add(None)
+
+    def add_tree(self, root: Path, skip=lambda rel: False) -> "Key":
+        self.ok = self.ok and root.is_dir() and _update_tree(self.h, root, skip)
+        return self
+
+    @property
+    def hex(self) -> str | None:
+        return self.h.hexdigest() if self.ok else None
+
+
+def _path(ws: Workspace, key: Key) -> Path | None:
+    return ws.cache / "memo" / key.kind / f"{key.hex}.json" if key.hex else None
+
+
+def load(ws: Workspace, key: Key):
+    """The value stored under key, or None."""
+    path = _path(ws, key)
+    if path is None:
+        return None
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return doc.get("value") if isinstance(doc, dict) and doc.get("key") == key.hex else None
+
+
+def store(ws: Workspace, key: Key, value) -> bool:
+    """Keep value under key when its JSON reads back equal to it; whether it was kept."""
+    path = _path(ws, key)
+    if path is None:
+        return False
+    data = json.dumps({"key": key.hex, "value": value}, sort_keys=True).encode()
+    if json.loads(data)["value"] != value:
+        return False
+    try:
+        atomic_write(path, data)
+    except OSError:
+        return False     # a read-only cache only costs time
+    return True
+
+
+def text(data: bytes) -> str:
+    """bytes as a JSON-safe string that `raw` turns back into the same bytes."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def raw(value: str) -> bytes:
+    return value.encode("utf-8", "surrogateescape")

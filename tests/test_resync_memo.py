@@ -1,0 +1,120 @@
+"""Issue 16: a warm resync reuses .porter/memo/, and what it reuses is exactly what it would compute."""
+import json
+import shutil
+
+import pytest
+
+from porter import linux_changes, memo, review, series
+from tests import minirepos
+from tests.helpers import git, porter, porter_json
+
+
+@pytest.fixture
+def repos(tmp_path):
+    return minirepos.build(tmp_path / "src")
+
+
+def make_ws(tmp_path, repos, name="ws"):
+    up, xen = repos
+    ws = tmp_path / name
+    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
+                  "--public-url", "https://example.org/foo.git")[0] == 0
+    assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
+    return ws
+
+
+def files(rev):
+    return {p.name: p.read_bytes() for p in sorted(rev.iterdir())}
+
+
+def computed_nothing(monkeypatch):
+    """Make every memoized computation fail the test when it runs."""
+    def refuse(*a, **k):
+        raise AssertionError("computed again although the memo holds it")
+    for mod, name in ((series, "build"), (linux_changes, "for_revision"), (review, "reviewed_patches")):
+        monkeypatch.setattr(mod, name, refuse)
+
+
+def new_tag(up):
+    minirepos.write(up, "drivers/iommu/foo.c", minirepos.DRIVER_T1.replace(
+        b"#define FOO_CTRL\t0x10\n", b"#define FOO_CTRL\t0x10\n#define FOO_IRQ\t0x18\n"))
+    minirepos.commit(up, "foo: name the irq register", 9)
+    git(up, "tag", "t4")
+
+
+def test_a_warm_resync_computes_nothing_again_and_writes_the_same_bytes(tmp_path, repos, monkeypatch):
+    ws, fresh = make_ws(tmp_path, repos, "a"), make_ws(tmp_path, repos, "b")
+    for w in (ws, fresh):
+        assert porter("resync", "--from", "t1", cwd=w)[0] == 0
+    new_tag(repos[0])
+    assert porter("resync", "--from", "t4", cwd=fresh)[0] == 0
+    first = porter_json("resync", "--from", "t4", cwd=ws)
+    v1, v2 = files(ws / "series/foo/v1"), files(ws / "series/foo/v2")
+    assert {p.name for p in (ws / ".porter/memo").iterdir()} >= {"build", "format-patch", "linux-changes",
+                                                                  "review", "cover"}
+    with monkeypatch.context() as m:
+        computed_nothing(m)
+        shutil.rmtree(ws / "series/foo/v2")
+        again = porter_json("resync", "--from", "t4", cwd=ws)
+        assert again == first
+        assert files(ws / "series/foo/v2") == v2
+        shutil.rmtree(ws / "series/foo/v2")
+        shutil.rmtree(ws / "series/foo/v1")
+        assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+        assert files(ws / "series/foo/v1") == v1
+    # the same bytes as a workspace that never had a memo hit
+    assert files(fresh / "series/foo/v2") == v2
+    # what the memo stores is what it computes: compute it again and compare
+    shutil.rmtree(ws / ".porter/memo")
+    shutil.rmtree(ws / "series/foo/v1")
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    assert files(ws / "series/foo/v1") == v1
+
+
+def test_a_changed_input_is_a_new_key(tmp_path, repos, monkeypatch):
+    ws = make_ws(tmp_path, repos)
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    before = files(ws / "series/foo/v1")
+    message = sorted((ws / "series/foo/steps").iterdir())[0] / "message"
+    message.write_text(message.read_text().replace("\n", " (reworded)\n", 1))
+    shutil.rmtree(ws / "series/foo/v1")
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    after = files(ws / "series/foo/v1")
+    assert after != before and b"(reworded)" in next(d for n, d in after.items() if n.startswith("0001-"))
+    # porter's own code is an input: another fingerprint, nothing read from the memo
+    shutil.rmtree(ws / "series/foo/v1")
+    monkeypatch.setattr(memo, "environment", lambda: b"another porter")
+    calls = []
+    real = series.build
+    monkeypatch.setattr(series, "build", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    assert calls == [1] and files(ws / "series/foo/v1") == after
+
+
+def test_a_memo_whose_commits_are_not_kept_or_that_is_damaged_is_computed_again(tmp_path, repos, monkeypatch):
+    ws = make_ws(tmp_path, repos)
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    v1 = files(ws / "series/foo/v1")
+    xen = ws / ".porter/xen.git"
+    refs = git(xen, "for-each-ref", "--format=%(refname)", "refs/porter/foo/memo").split()
+    assert len(refs) == 1
+    git(xen, "update-ref", "-d", refs[0])
+    calls = []
+    real = series.build
+    monkeypatch.setattr(series, "build", lambda *a, **k: calls.append(1) or real(*a, **k))
+    shutil.rmtree(ws / "series/foo/v1")
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    assert calls == [1] and files(ws / "series/foo/v1") == v1
+    assert git(xen, "for-each-ref", "--format=%(refname)", "refs/porter/foo/memo").split() == refs
+    for entry in (ws / ".porter/memo").rglob("*.json"):
+        entry.write_text("{\"key\": " if "build" in str(entry) else json.dumps({"key": "x", "value": 1}))
+    shutil.rmtree(ws / "series/foo/v1")
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    assert calls == [1, 1] and files(ws / "series/foo/v1") == v1
+
+
+def test_check_never_reads_the_memo(tmp_path, repos, monkeypatch):
+    ws = make_ws(tmp_path, repos)
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    monkeypatch.setattr(memo, "load", lambda *a, **k: pytest.fail("check read the memo"))
+    assert porter("check", cwd=ws)[0] == 0
