@@ -12,8 +12,6 @@ import re
 import tempfile
 from pathlib import Path
 
-from cydifflib import SequenceMatcher     # difflib's algorithm, compiled: the same opcodes
-
 from . import gitutil
 
 _IF0 = re.compile(r"^\s*#\s*if\s+0\b")
@@ -51,6 +49,7 @@ def count(linux: str, port: str) -> dict:
     a, b = linux.splitlines(), port.splitlines()
     off = disabled_lines(b)
     kept = disabled = 0
+    from cydifflib import SequenceMatcher     # difflib's algorithm, compiled: the same opcodes
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":

@@ -4,12 +4,15 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import changelog, gitutil, linux_changes, mail as mail_mod, memo, recipe as recipe_mod, revision
+from . import gitutil, mail as mail_mod, memo
 from .built import Built
-from .changelog import Changelog
 from .errors import BadInput, Findings
 from .workspace import Workspace, atomic_dir
+
+if TYPE_CHECKING:
+    from .changelog import Changelog
 
 _CHANGES = re.compile(r"\nChanges since v\d+:\n(?:  - .*\n)+", re.M)
 _PREFIX = re.compile(r"^Subject: \[[^\]]*?(\d+/\d+)\]", re.M)
@@ -27,6 +30,7 @@ def normalized(data: bytes) -> bytes:
     if _COVER.search(text):
         text = _SENT.sub("", text)
     text = _CHANGES.sub("", text)
+    from . import changelog
     text = changelog.strip(text)
     text = re.sub(r"^index [0-9a-f]+\.\.[0-9a-f]+.*$", "index", text, flags=re.M)
     return text.encode("utf-8", "surrogateescape")
@@ -70,6 +74,8 @@ def revision_changes(ws: Workspace, rec, built: Built, old: dict[str, bytes], ve
     per-patch {file, subject, status}) of revision `version` built as `built`, against the previous
     revision's files `old` ({} for the first one). resync and check both call this, so check
     regenerates the exact revision resync wrote."""
+    from . import changelog, revision
+    from .changelog import Changelog
     if probe is None:
         probe = revision.format_series(ws, rec, built, version, [], mail)
     if not old:
@@ -153,6 +159,7 @@ def _refuse_if_busy(path: Path) -> None:
 
 def revision_tag(files: dict[str, bytes]) -> str | None:
     """The upstream tag of a previous revision, or None when its cover letter does not say."""
+    from . import revision
     try:
         return revision.cover_tag(files, "previous revision")
     except Findings:
@@ -195,8 +202,14 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     Nothing is written when the series has conflicts, drift or open findings, or (with a compiler
     for the target, unless `build` is off) does not build at every patch: it is checked out in the
     scratch worktree instead."""
+    key = None if build else _resync_key(ws, tag, version, prefix, rfc, sender)
+    if key is not None:
+        done = _replayed(ws, key)
+        if done is not None:
+            return done
+    from . import recipe as recipe_mod, revision
     rec = recipe_mod.load(ws.series_dir)
-    built = build_series(ws, rec, tag, progress)
+    built, kept_by = build_series(ws, rec, tag, progress)
     result = {"revision": None, "changed": False, "conflicts": built.conflicts, "drift": built.drift,
               "findings": built.findings, "notes": built.notes, "patches": [], "warnings": []}
     warning = revision.release_warning(ws)
@@ -249,13 +262,63 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     result.update(revision=f"v{version}", changed=True, patches=patches,
                   changes=changelog_lines(files), ok=True,
                   linux_changes=linux_changes_of(ws, files, [s.kind for s in rec.steps]))
+    if key is not None and kept_by:
+        memo.store(ws, key, {"result": result, "tip": built.tip, "ref": kept_by, "version": version,
+                             "files": {n: memo.text(d) for n, d in files.items()}})
     return result
 
 
-def build_series(ws: Workspace, rec, tag: str, progress=lambda text: None) -> Built:
-    """series.build, or what it gave for the same inputs, kept in .porter/memo/ (its commits are
-    kept in the Xen cache by a ref of their own)."""
-    key = _build_key(ws, rec, tag)
+def _resync_key(ws: Workspace, tag: str, version, prefix, rfc, sender) -> memo.Key | None:
+    """The key of a whole resync (without its build gate): what series.build reads, the options,
+    the revisions there are and the newest one's files, and who sends; None when the recipe cannot
+    be read (the resync itself says why)."""
+    import tomllib
+    try:
+        learned_tag = tomllib.loads((ws.series_dir / "recipe.toml").read_text("utf-8"))["series"]["upstream_tag"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(learned_tag, str):
+        return None
+    try:
+        key = _source_key(memo.Key("resync"), ws, tag, learned_tag)
+    except BadInput:
+        return None
+    key.add(repr((version, prefix, rfc, sender)))
+    revs = ws.revisions()
+    key.add(repr(revs))
+    for name, data in (ws.revision_files(revs[-1]).items() if revs else ()):
+        key.add(name, data)
+    return key.add(sender if sender is not None else mail_mod.default_sender(ws.root, ""))
+
+
+def _replayed(ws: Workspace, key: memo.Key) -> dict | None:
+    """The result of a resync with these inputs, its revision written again (dated now), when the
+    memo holds one and the Xen cache still has its commits; else None."""
+    kept = memo.load(ws, key)
+    try:
+        result, tip, ref, version = kept["result"], kept["tip"], kept["ref"], kept["version"]
+        files = {name: memo.raw(text) for name, text in kept["files"].items()}
+        cover = next(n for n in files if n.startswith("0000-"))
+    except (TypeError, KeyError, AttributeError, StopIteration):
+        return None
+    if not (isinstance(result, dict) and isinstance(ref, str) and isinstance(tip, str) and type(version) is int):
+        return None
+    target = ws.series_dir / f"v{version}"
+    if _ref(ws, ref) != tip or target.exists():
+        return None
+    date = mail_mod.now_rfc2822()
+    files[cover] = re.sub(rb"^Date: .*$", lambda _: b"Date: " + date.encode(), files[cover], count=1, flags=re.M)
+    last = f"refs/porter/{ws.name}/last"
+    if _ref(ws, last) != tip:
+        gitutil.git(ws.xen_git, "update-ref", last, tip)
+    _write(target, files)
+    return result
+
+
+def build_series(ws: Workspace, rec, tag: str, progress=lambda text: None) -> tuple[Built, str | None]:
+    """(series.build, or what it gave for the same inputs, kept in .porter/memo/; the ref that
+    keeps its commits in the Xen cache, None when it is not kept)."""
+    key = _source_key(memo.Key("build"), ws, tag, rec.upstream_tag)
     kept = memo.load(ws, key)
     built = _built_from(kept) if isinstance(kept, dict) else None
     ref = f"refs/porter/{ws.name}/memo/{key.hex}"
@@ -269,17 +332,19 @@ def build_series(ws: Workspace, rec, tag: str, progress=lambda text: None) -> Bu
         value = _built_json(built)
         if key.hex and _built_from(value) == built and memo.store(ws, key, value):
             gitutil.git(ws.xen_git, "update-ref", ref, built.tip)
+        else:
+            ref = None
     built.memo = True
-    return built
+    return built, ref
 
 
-def _build_key(ws: Workspace, rec, tag: str) -> memo.Key:
+def _source_key(key: memo.Key, ws: Workspace, tag: str, learned_tag: str) -> memo.Key:
     """Everything series.build reads: the commits it starts from, the workspace settings, the
     recipe's files (not the revisions beside them) and the caches' shallow boundaries."""
     base = ws.resolve("xen", ws.base, "base")
     tag_sha = ws.resolve("upstream", tag, "upstream tag")
-    learned_sha = ws.resolve("upstream", rec.upstream_tag, "learned upstream tag")
-    key = memo.Key("build").add(str(ws.root), ws.name, tag, base, tag_sha, learned_sha)
+    learned_sha = ws.resolve("upstream", learned_tag, "learned upstream tag")
+    key.add(str(ws.root), ws.name, tag, base, tag_sha, learned_sha)
     key.add_file(ws.upstream_git / "shallow").add_file(ws.xen_git / "shallow")
     return _add_recipe(key, ws)
 
@@ -323,6 +388,7 @@ def linux_changes_of(ws: Workspace, files: dict[str, bytes], kinds: list[str]) -
     kept = memo.load(ws, key)
     if isinstance(kept, dict):
         return kept
+    from . import linux_changes
     report = linux_changes.for_revision(files, kinds)
     memo.store(ws, key, report)
     return report
@@ -333,6 +399,7 @@ def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, pref
     """The mail options revision `version` was written with (read from its cover letter), with
     what the command line changes."""
     cover = next((d for n, d in files.items() if n.startswith("0000-")), b"")
+    from . import revision
     written = mail_mod.from_cover(cover, version)
     mail = revision.default_mail(ws, rec)
     if written is not None:      # what the cover letter shows wins; a hand-damaged header falls back
@@ -354,6 +421,7 @@ def written_revision(ws: Workspace, rec, built: Built, version: int, mail: mail_
     if previous is None:
         older = [n for n in ws.revisions() if n < version]
         previous = ws.revision_files(older[-1]) if older else {}
+    from . import revision
     log, _ = revision_changes(ws, rec, built, previous, version, mail=mail)
     return revision.format_series(ws, rec, built, version, log, mail)
 

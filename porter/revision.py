@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import __version__, changelog, gitutil, maintainers, memo
+from . import __version__, changelog, gitutil, memo
 from . import mail as mail_mod
 from .changelog import Changelog
 from .errors import Findings
@@ -84,6 +84,7 @@ def prerequisites(repo: str, release: str, base: str) -> tuple[dict, ...]:
 @lru_cache(maxsize=8)
 def recipients(repo: str, base: str, paths: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """(lists, maintainers) of MAINTAINERS at base for the touched paths."""
+    from . import maintainers
     text = gitutil.show_blob(repo, base, "MAINTAINERS") or b""
     return maintainers.recipients(maintainers.parse(text.decode("utf-8", "replace")), list(paths))
 
@@ -123,8 +124,9 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
     release = find_release(ws, built.base)
     touched = tuple(sorted({p for s in rec.steps for p in s.files}))
     lists, people = recipients(str(xen), built.base, touched)
-    to = maintainers.unique(rec.to + lists)
-    cc = maintainers.unique(rec.cc + [p for p in people if p not in to])
+    from .maintainers import unique
+    to = unique(rec.to + lists)
+    cc = unique(rec.cc + [p for p in people if p not in to])
     env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_COMMITTER_NAME": mail.sender_name,
            "GIT_COMMITTER_EMAIL": mail.sender_email}
     args = ["format-patch", "--cover-letter", "--numbered", "--no-color", "--no-renames", "--no-binary",

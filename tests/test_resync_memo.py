@@ -118,3 +118,32 @@ def test_check_never_reads_the_memo(tmp_path, repos, monkeypatch):
     assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
     monkeypatch.setattr(memo, "load", lambda *a, **k: pytest.fail("check read the memo"))
     assert porter("check", cwd=ws)[0] == 0
+
+
+@pytest.mark.parametrize("config,plain", [
+    ('[core]\n\trepositoryformatversion = 0\n\tbare = true\n[remote "origin"]\n\turl = https://x/y.git\n'
+     '\tfetch = +refs/heads/*:refs/heads/*\n', True),
+    ('[Core]\n\tBare = true\n# a comment\n\n', True),
+    ('[core]\n\tsshCommand = x\n', False),
+    ('[include]\n\tpath = /x\n', False),
+    ('[remote "o"]\n\turl = a\\\n\tuploadpack = y\n', False),       # a continued value
+    ('[url "x"]\n\tinsteadOf = y\n', False),
+    ('[core]\n\tbare = true\r\n', False),
+    ('[core]\n\tbare = "true"\n', False),
+    ('[core]\n\tbare\n', False),
+    ('[remote.origin]\n\turl = x\n', False),
+    ('\turl = x\n', False),
+])
+def test_only_a_plain_clone_config_is_passed_without_git(config, plain):
+    from porter.gitutil import _plainly_safe
+    assert _plainly_safe(config) is plain
+
+
+def test_a_config_that_is_not_plain_is_still_checked_by_git(tmp_path):
+    from porter import gitutil
+    repo = tmp_path / "c.git"
+    git(tmp_path, "init", "-q", "--bare", str(repo))
+    config = repo / "config"
+    config.write_text(config.read_text() + '[remote "origin"]\n\turl = x\n[core]\n\tfsmonitor = "touch /tmp/x"\n')
+    with pytest.raises(gitutil.BadInput, match="core.fsmonitor"):
+        gitutil.check_cache_config(repo)
