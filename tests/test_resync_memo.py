@@ -147,3 +147,17 @@ def test_a_config_that_is_not_plain_is_still_checked_by_git(tmp_path):
     config.write_text(config.read_text() + '[remote "origin"]\n\turl = x\n[core]\n\tfsmonitor = "touch /tmp/x"\n')
     with pytest.raises(gitutil.BadInput, match="core.fsmonitor"):
         gitutil.check_cache_config(repo)
+
+
+def test_a_replayed_revision_is_dated_when_it_is_written(tmp_path, repos, monkeypatch):
+    ws, fresh = make_ws(tmp_path, repos, "a"), make_ws(tmp_path, repos, "b")
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    shutil.rmtree(ws / "series/foo/v1")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700086400")
+    with monkeypatch.context() as m:
+        computed_nothing(m)
+        assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    assert porter("resync", "--from", "t1", cwd=fresh)[0] == 0
+    replayed, computed = files(ws / "series/foo/v1"), files(fresh / "series/foo/v1")
+    assert replayed == computed
+    assert b"\nDate: Wed, 15 Nov 2023 22:13:20 +0000\n" in replayed["0000-cover-letter.patch"]
