@@ -133,6 +133,13 @@ class Parsed:
 
 
 def parse(source: bytes) -> Parsed:
+    """The parse of source; the same bytes again (a resync parses a file for its units, the merge's
+    checks and the lint) come from a small cache: a Parsed is never changed by its readers."""
+    return _parse(bytes(source))
+
+
+@lru_cache(maxsize=16)
+def _parse(source: bytes) -> Parsed:
     copy, spans = _rewrite(source)
     tree = _parser().parse(copy)
     errors = []

@@ -19,6 +19,7 @@ from pathlib import Path
 from .workspace import Workspace, atomic_write
 
 VERSION = b"porter-memo-1"
+KEEP = 32           # entries of each kind kept: older ones are removed when a new one is stored
 
 
 def _update_tree(h, root: Path, skip=lambda rel: False) -> bool:
@@ -67,6 +68,21 @@ def environment() -> bytes:
     return h.digest()
 
 
+def _git_settings() -> bytes:
+    """What can change how git works for porter besides its arguments: GIT_* variables and the
+    user's global config (apply.whitespace, say); the system config is off (gitutil)."""
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))
+    out = [f"{k}={v}".encode("utf-8", "surrogateescape") for k, v in env]
+    home = os.environ.get("HOME", "")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    for path in (os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config")):
+        try:
+            out.append(Path(path).read_bytes())
+        except OSError:
+            out.append(b"\xff")
+    return b"\0".join(out)
+
+
 class Key:
     """A key under construction: add inputs, then read .hex (None when an input cannot be hashed)."""
 
@@ -74,6 +90,7 @@ class Key:
         self.kind = kind
         self.h = hashlib.sha256(environment() + kind.encode() + b"\0")
         self.ok = True
+        self.add(_git_settings())
 
     def add(self, *parts: str | bytes | None) -> "Key":
         for p in parts:
@@ -109,22 +126,47 @@ def load(ws: Workspace, key: Key):
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
-    return doc.get("value") if isinstance(doc, dict) and doc.get("key") == key.hex else None
+    if not (isinstance(doc, dict) and doc.get("key") == key.hex):
+        return None
+    try:
+        os.utime(path)       # the least recently used entries are the ones dropped
+    except OSError:
+        pass
+    return doc.get("value")
 
 
-def store(ws: Workspace, key: Key, value) -> bool:
-    """Keep value under key when its JSON reads back equal to it; whether it was kept."""
+def store(ws: Workspace, key: Key, value) -> list[str] | None:
+    """Keep value under key when its JSON reads back equal to it, and drop the oldest entries of
+    its kind beyond KEEP: the keys dropped, or None when value was not kept."""
     path = _path(ws, key)
     if path is None:
-        return False
+        return None
     data = json.dumps({"key": key.hex, "value": value}, sort_keys=True).encode()
     if json.loads(data)["value"] != value:
-        return False
+        return None
     try:
         atomic_write(path, data)
     except OSError:
-        return False     # a read-only cache only costs time
-    return True
+        return None     # a read-only cache only costs time
+    return _prune(ws, key.kind, KEEP)
+
+
+def _prune(ws: Workspace, kind: str, keep: int) -> list[str]:
+    """Remove all but the `keep` newest entries of a kind; the keys removed."""
+    folder = ws.cache / "memo" / kind
+    try:
+        entries = sorted(((e.stat().st_mtime_ns, e.name) for e in os.scandir(folder) if e.name.endswith(".json")),
+                         reverse=True)
+    except OSError:
+        return []
+    removed = []
+    for _, name in entries[keep:]:
+        try:
+            os.unlink(folder / name)
+            removed.append(name[:-len(".json")])
+        except OSError:
+            pass
+    return removed
 
 
 def text(data: bytes) -> str:

@@ -330,10 +330,12 @@ def build_series(ws: Workspace, rec, tag: str, progress=lambda text: None) -> tu
         from . import series
         built = series.build(ws, rec, tag, progress)
         value = _built_json(built)
-        if key.hex and _built_from(value) == built and memo.store(ws, key, value):
-            gitutil.git(ws.xen_git, "update-ref", ref, built.tip)
-        else:
+        gone = memo.store(ws, key, value) if _built_from(value) == built else None
+        if gone is None:
             ref = None
+        else:
+            refs = [f"update {ref} {built.tip}"] + [f"delete refs/porter/{ws.name}/memo/{k}" for k in gone]
+            gitutil.git(ws.xen_git, "update-ref", "--stdin", input="".join(r + "\n" for r in refs).encode())
     built.memo = True
     return built, ref
 
@@ -345,7 +347,8 @@ def _source_key(key: memo.Key, ws: Workspace, tag: str, learned_tag: str) -> mem
     tag_sha = ws.resolve("upstream", tag, "upstream tag")
     learned_sha = ws.resolve("upstream", learned_tag, "learned upstream tag")
     key.add(str(ws.root), ws.name, tag, base, tag_sha, learned_sha)
-    key.add_file(ws.upstream_git / "shallow").add_file(ws.xen_git / "shallow")
+    for cache in (ws.upstream_git, ws.xen_git):
+        key.add_file(cache / "shallow").add_file(cache / "config")
     return _add_recipe(key, ws)
 
 

@@ -161,3 +161,19 @@ def test_a_replayed_revision_is_dated_when_it_is_written(tmp_path, repos, monkey
     replayed, computed = files(ws / "series/foo/v1"), files(fresh / "series/foo/v1")
     assert replayed == computed
     assert b"\nDate: Wed, 15 Nov 2023 22:13:20 +0000\n" in replayed["0000-cover-letter.patch"]
+
+
+def test_old_entries_and_the_refs_keeping_their_commits_are_dropped(tmp_path, repos, monkeypatch):
+    monkeypatch.setattr(memo, "KEEP", 1)
+    ws = make_ws(tmp_path, repos)
+    xen = ws / ".porter/xen.git"
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    first = git(xen, "for-each-ref", "--format=%(refname)", "refs/porter/foo/memo").split()
+    new_tag(repos[0])
+    assert porter("resync", "--from", "t4", cwd=ws)[0] == 0
+    now = git(xen, "for-each-ref", "--format=%(refname)", "refs/porter/foo/memo").split()
+    assert len(first) == len(now) == 1 and first != now
+    for kind in (ws / ".porter/memo").iterdir():
+        assert len(list(kind.iterdir())) == 1, kind
+    entry = next((ws / ".porter/memo/build").iterdir())
+    assert now[0].endswith(entry.stem)
