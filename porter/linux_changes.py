@@ -9,7 +9,6 @@ patches alone (they are new files of the series), so a hand-made series is measu
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 from . import gitutil
@@ -64,6 +63,7 @@ def measure(patches: list[bytes], kinds: list[str]) -> list[dict]:
     """Per imported file: its counts after the last port step that touches it."""
     imported: dict[str, str] = {}
     ported: dict[str, str] = {}
+    import tempfile
     with tempfile.TemporaryDirectory(prefix="porter-linux-changes-") as tmp:
         root = Path(tmp)
         gitutil.git(root, "init", "-q")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import site
 import sys
 from functools import lru_cache
@@ -22,33 +21,44 @@ VERSION = b"porter-memo-1"
 KEEP = 32           # entries of each kind kept: older ones are removed when a new one is stored
 
 
-def _update_tree(h, root: Path, skip=lambda rel: False) -> bool:
-    """Hash every file under root (relative path and bytes, in a fixed order); False when a symlink
-    makes what a reader sees differ from what a walk sees."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__"
-                             and not skip(os.path.normpath(os.path.join(rel_dir, d))))
-        for name in sorted(filenames) + dirnames:
-            path = os.path.join(dirpath, name)
-            if os.path.islink(path):
+def _update_tree(h, root: str, skip=lambda rel: False, content: bool = True, rel: str = "") -> bool:
+    """Hash every file under root in a fixed order: its relative path and its bytes (content), or
+    its size, modification time and inode, the signature by which Python trusts its bytecode;
+    False when a symlink makes what a reader sees differ from what a walk sees."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return False
+    for e in entries:
+        if e.is_symlink():
+            return False
+        path = f"{rel}/{e.name}" if rel else e.name
+        if e.is_dir():
+            if e.name != "__pycache__" and not skip(path) and \
+                    not _update_tree(h, e.path, skip, content, path):
                 return False
-        for name in sorted(filenames):
-            if name.endswith(".pyc"):
-                continue
-            data = Path(dirpath, name).read_bytes()
-            rel = os.path.normpath(os.path.join(rel_dir, name)).encode("utf-8", "surrogateescape")
-            h.update(b"%d\0%s\0%d\0" % (len(rel), rel, len(data)))
+            continue
+        if e.name.endswith(".pyc"):
+            continue
+        name = path.encode("utf-8", "surrogateescape")
+        if content:
+            with open(e.path, "rb") as f:
+                data = f.read()
+            h.update(b"%d\0%s\0%d\0" % (len(name), name, len(data)))
             h.update(data)
+        else:
+            st = e.stat()
+            h.update(b"%d\0%s\0%d\0%d\0%d\0" % (len(name), name, st.st_size, st.st_mtime_ns, st.st_ino))
     return True
 
 
 @lru_cache(maxsize=1)
 def environment() -> bytes:
     """What every result depends on besides its own inputs: porter's files (code, rule packs,
-    templates), the installed distributions and their versions, Python, and the git binary."""
+    templates, by the signature Python checks its bytecode against), the installed distributions
+    and their versions, Python, and the git binary."""
     h = hashlib.sha256(VERSION)
-    _update_tree(h, Path(__file__).parent)
+    _update_tree(h, os.path.dirname(os.path.abspath(__file__)), content=False)
     dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
     if site.ENABLE_USER_SITE:
         dirs.append(site.getusersitepackages())
@@ -59,7 +69,7 @@ def environment() -> bytes:
             continue
         h.update(d.encode("utf-8", "surrogateescape") + b"\0" + "\0".join(names).encode("utf-8", "surrogateescape"))
     h.update(sys.version.encode())
-    git = shutil.which("git") or ""
+    git = next((p for p in (os.path.join(d, "git") for d in os.get_exec_path()) if os.access(p, os.X_OK)), "")
     try:
         st = os.stat(git)
         h.update(f"\0{git}\0{st.st_size}\0{st.st_mtime_ns}".encode("utf-8", "surrogateescape"))
@@ -105,7 +115,7 @@ class Key:
             return self.add(None)
 
     def add_tree(self, root: Path, skip=lambda rel: False) -> "Key":
-        self.ok = self.ok and root.is_dir() and _update_tree(self.h, root, skip)
+        self.ok = self.ok and _update_tree(self.h, str(root), skip)
         return self
 
     @property
