@@ -245,6 +245,9 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
                     _write(ws.series_dir / f"v{newest}", files)
                 result.update(revision=f"v{newest}", patches=compare(old, again), refreshed=refreshed,
                               changed=refreshed, ok=True)
+                if key is not None and kept_by and not refreshed:       # nothing to write next time
+                    memo.store(ws, key, {"result": result, "tip": built.tip, "ref": kept_by, "version": newest,
+                                         "files": None})
                 return result
     version = version if version is not None else (revs[-1] if revs else 0) + 1
     if version in revs:
@@ -292,26 +295,28 @@ def _resync_key(ws: Workspace, tag: str, version, prefix, rfc, sender) -> memo.K
 
 
 def _replayed(ws: Workspace, key: memo.Key) -> dict | None:
-    """The result of a resync with these inputs, its revision written again (dated now), when the
-    memo holds one and the Xen cache still has its commits; else None."""
+    """The result of a resync with these inputs, when the memo holds one and the Xen cache still
+    has its commits: the revision it wrote written again (dated now), or nothing written when the
+    newest revision was up to date; else None."""
     kept = memo.load(ws, key)
     try:
         result, tip, ref, version = kept["result"], kept["tip"], kept["ref"], kept["version"]
-        files = {name: memo.raw(text) for name, text in kept["files"].items()}
-        cover = next(n for n in files if n.startswith("0000-"))
+        files = None if kept["files"] is None else {n: memo.raw(text) for n, text in kept["files"].items()}
+        cover = next(n for n in files if n.startswith("0000-")) if files is not None else None
     except (TypeError, KeyError, AttributeError, StopIteration):
         return None
     if not (isinstance(result, dict) and isinstance(ref, str) and isinstance(tip, str) and type(version) is int):
         return None
     target = ws.series_dir / f"v{version}"
-    if _ref(ws, ref) != tip or target.exists():
+    if _ref(ws, ref) != tip or (files is not None and target.exists()):
         return None
-    date = mail_mod.now_rfc2822()
-    files[cover] = re.sub(rb"^Date: .*$", lambda _: b"Date: " + date.encode(), files[cover], count=1, flags=re.M)
+    date = mail_mod.now_rfc2822()       # a bad SOURCE_DATE_EPOCH is refused as when computing
     last = f"refs/porter/{ws.name}/last"
     if _ref(ws, last) != tip:
         gitutil.git(ws.xen_git, "update-ref", last, tip)
-    _write(target, files)
+    if files is not None:
+        files[cover] = re.sub(rb"^Date: .*$", lambda _: b"Date: " + date.encode(), files[cover], count=1, flags=re.M)
+        _write(target, files)
     return result
 
 

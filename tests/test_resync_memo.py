@@ -177,3 +177,20 @@ def test_old_entries_and_the_refs_keeping_their_commits_are_dropped(tmp_path, re
         assert len(list(kind.iterdir())) == 1, kind
     entry = next((ws / ".porter/memo/build").iterdir())
     assert now[0].endswith(entry.stem)
+
+
+def test_an_up_to_date_revision_is_answered_from_the_memo(tmp_path, repos, monkeypatch):
+    ws = make_ws(tmp_path, repos)
+    assert porter("resync", "--from", "t1", cwd=ws)[0] == 0
+    v1 = files(ws / "series/foo/v1")
+    first = porter_json("resync", "--from", "t1", cwd=ws)
+    assert first[0] == 0 and first[1]["revision"] == "v1" and not first[1]["changed"]
+    with monkeypatch.context() as m:
+        computed_nothing(m)
+        assert porter_json("resync", "--from", "t1", cwd=ws) == first
+    assert files(ws / "series/foo/v1") == v1
+    # an edited revision is another input: computed, and found out of date
+    cover = ws / "series/foo/v1/0000-cover-letter.patch"
+    cover.write_bytes(cover.read_bytes() + b"\n")
+    code, res = porter_json("resync", "--from", "t1", cwd=ws)
+    assert code == 0 and res != first[1]
