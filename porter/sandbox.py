@@ -118,9 +118,12 @@ def wrap(argv: list[str], workdir: str, readable: tuple[str, ...] = (), sandbox:
     return [shutil.which("bwrap"), *_bwrap_args(workdir, (*_own_paths(), *readable), cwd), *argv]
 
 
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
 def clean_env(workdir: str) -> dict[str, str]:
     """Nothing of the caller's environment but a plain PATH."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin",
+    return {"PATH": SYSTEM_PATH,
             "HOME": workdir, "TMPDIR": workdir, "LC_ALL": "C", "LANG": "C"}
 
 

@@ -13,9 +13,11 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 
 from ..errors import BadInput
+from ..sandbox import SYSTEM_PATH
 
 DEFAULT_TIMEOUT = 300
 _SAFE_WORD = re.compile(r"^[\w./+=,:-]+$")
@@ -53,9 +55,10 @@ class BuildConfig:
     version: str = field(default="", compare=False)
 
     def make_vars(self) -> list[str]:
-        """The make variables that select the target and the compiler."""
+        """The make variables that select the target, the compiler and the Python Xen's build runs
+        (Config.mk's default `python` is often not on the sandbox's system PATH)."""
         out = [f"XEN_TARGET_ARCH={self.arch.name}", f"CROSS_COMPILE={self.cross_compile}",
-               "CC=" + " ".join(self.cc)]
+               "CC=" + " ".join(self.cc), f"PYTHON={python()}"]
         if "clang" in self.cc[0].rsplit("/", 1)[-1] or "zig" in " ".join(self.cc):
             out.append("clang=y")
         return out
@@ -87,6 +90,11 @@ class BuildConfig:
 
 class NoCompiler(BadInput):
     """No compiler for the target: the build is skipped where it is optional."""
+
+
+def python() -> str:
+    """The system's python3 (what the sandbox shows anyway), else the interpreter porter runs on."""
+    return shutil.which("python3", path=SYSTEM_PATH) or sys.executable
 
 
 def host_arch() -> str | None:
