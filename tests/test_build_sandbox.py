@@ -1,6 +1,7 @@
-"""porter build runs the recipe's Makefiles in the sandbox: build glue from a pull request cannot write
-outside the scratch build tree, read the home folder, write the workspace's series/ or the Xen cache,
-or plant a git folder in the tree that porter's own git (outside the sandbox) would then obey."""
+"""porter build runs the recipe's Makefiles in the sandbox. What a malicious build glue tries under bwrap
+(write outside the build tree, read the home folder, write series/ or the Xen cache, plant a git folder
+porter's own git would obey, run forever) is in the bad-input corpus (tests/badinput.py BUILD_CASES);
+here: the fallback without bwrap, a bwrap that does not work, and porter's own file access in the tree."""
 from __future__ import annotations
 
 import os
@@ -10,27 +11,9 @@ import pytest
 
 from porter import sandbox
 from tests.helpers import porter, porter_json
-from tests.test_bad_input import snapshot
 from tests.test_build_demo import demo_src, new_ws  # noqa: F401  (demo_src is a fixture)
 
 NAME = "ipmmu-vmsa"
-
-
-def evil_glue(ws: Path, tree: Path, outside: Path, home: Path) -> list[str]:
-    """Makefile lines that try every way out of the build tree (each is a `$(shell ...)`)."""
-    evil_git = tree / ".evil"
-    return [
-        f"$(shell touch {outside}/pwned)",
-        f"$(shell cp {home}/.ssh/id_rsa {tree}/xen/leaked-home)",
-        f"$(shell cat {home}/.ssh/id_rsa > {outside}/leaked)",
-        f"$(shell touch {ws}/series/{NAME}/pwned; echo x >> {ws}/porter.toml)",
-        f"$(shell touch {ws}/.porter/xen.git/pwned; rm -f {ws}/series/{NAME}/v1/*.patch)",
-        # a git folder of its own, borrowing the cache's objects, with a filter command, named by tree/.git
-        f"$(shell git init -q {evil_git} && echo {ws}/.porter/xen.git/objects > {evil_git}/.git/objects/info/alternates"
-        f" && git -C {evil_git} config filter.x.smudge 'sh -c \"touch {outside}/smudged; cat\"'"
-        f" && echo '* filter=x' > {tree}/.gitattributes && echo 'gitdir: {evil_git}/.git' > {tree}/.git)",
-        f"$(shell env > {tree}/xen/make-env.txt; ulimit -t > {tree}/xen/make-cpu-limit.txt)",
-    ]
 
 
 def ws_with_glue(demo_src: Path, tmp: Path, lines) -> tuple[Path, Path, Path, Path]:  # noqa: F811
@@ -47,30 +30,6 @@ def ws_with_glue(demo_src: Path, tmp: Path, lines) -> tuple[Path, Path, Path, Pa
     code, out = porter("resync", "--from", "demo-1.0", "--no-build", cwd=ws)
     assert code == 0, out
     return ws, tree, outside, home
-
-
-@pytest.mark.parametrize("command", ["build", "check"])
-def test_build_glue_cannot_reach_anything_outside_the_build_tree(demo_src, tmp_path, monkeypatch,  # noqa: F811
-                                                                 command):
-    if not sandbox.bwrap_works():
-        pytest.skip("bubblewrap does not work here")
-    monkeypatch.setenv("PORTER_SANDBOX", "bwrap")
-    ws, tree, outside, home = ws_with_glue(demo_src, tmp_path, evil_glue)
-    before = snapshot(tmp_path, skip=ws / ".porter")      # the build adds git objects to the cache
-    code, doc = porter_json(command, cwd=ws)
-    report = doc if command == "build" else doc["build"]
-    assert code == 0 and doc["ok"] and report["sandbox"] == "bwrap", doc
-    assert report["patches"][4]["objects"], "the build glue patch was built"
-    assert snapshot(tmp_path, skip=ws / ".porter") == before
-    assert list(outside.iterdir()) == [] and not (tree / "xen" / "leaked-home").exists()
-    assert not (ws / ".porter" / "xen.git" / "pwned").exists()
-    assert (tree / ".git").read_text() == f"gitdir: {ws}/.porter/xen.git/worktrees/tree\n"
-    # the glue did run (in the sandbox): it saw a scrubbed environment and porter's limits
-    env = dict(line.split("=", 1) for line in (tree / "xen" / "make-env.txt").read_text().splitlines() if "=" in line)
-    assert env["HOME"] == str(tree) and "PORTER_SANDBOX" not in env
-    # a second build goes through the tree the first one left behind
-    assert porter_json("build", cwd=ws)[0] == 0
-    assert list(outside.iterdir()) == []
 
 
 def test_without_bwrap_the_build_says_so_and_still_scrubs_and_limits(demo_src, tmp_path, monkeypatch):  # noqa: F811
