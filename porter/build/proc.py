@@ -4,6 +4,7 @@ interrupt its whole process group is ended."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import sandbox
+from ..errors import BadInput
 
 _ENV = {"LC_ALL": "C", "LANG": "C", "MAKEFLAGS": "", "MAKELEVEL": "", "MFLAGS": ""}
 
@@ -70,8 +72,12 @@ class Box:
 
 def run_make(args: list[str], cwd: Path, timeout: float, box: Box) -> tuple[int, str]:
     """(exit status, stdout and stderr interleaved) of `make -rR args...` in cwd (never a shell)."""
-    argv = box.argv(["make", "-rR", "--no-print-directory", *args], cwd, cpu=int(timeout) + 1)
-    proc = subprocess.Popen(argv, cwd=cwd, env=box.env(),
+    env = box.env()
+    make = shutil.which("make", path=env["PATH"])
+    if make is None:
+        raise BadInput(f"porter build needs make on {env['PATH']} (apt-get install make)")
+    argv = box.argv([make, "-rR", "--no-print-directory", *args], cwd, cpu=int(timeout) + 1)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     with _lock:
