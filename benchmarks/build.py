@@ -10,6 +10,8 @@ per object, as porter runs them; porter runs a patch's objects in parallel); "ma
 one `make -jN` per patch and directory with all its objects.
 Prints min and median of each (wall, and CPU time of every process it ran) and the warm / by-hand
 ratios (goal: within 1.5x). --sandbox bwrap|process sets PORTER_SANDBOX (how porter runs make).
+CPU time of a porter command is perf's task-clock when `perf` is installed: the processes in a bwrap
+PID namespace are not reaped by porter, so os.times() of the children misses them.
 """
 import argparse
 import json
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 
 PORTER = [sys.executable, "-m", "porter.cli"]
+PERF = shutil.which("perf")
 
 
 def run(*args, cwd=None):
@@ -33,15 +36,29 @@ CPU = {}
 
 
 def timed(fn, runs, label=None):
-    """Wall seconds of each run; the CPU seconds of the processes each run started go to CPU[label]."""
+    """Wall seconds of each run; the CPU seconds of the processes each run started go to CPU[label]
+    (what fn returns, else the children's CPU time)."""
     out = []
     for _ in range(runs):
         t, c = time.perf_counter(), os.times()
-        fn()
+        cpu = fn()
         out.append(time.perf_counter() - t)
         c2 = os.times()
-        CPU.setdefault(label, []).append(c2.children_user + c2.children_system - c.children_user - c.children_system)
+        if cpu is None:
+            cpu = c2.children_user + c2.children_system - c.children_user - c.children_system
+        CPU.setdefault(label, []).append(cpu)
     return out
+
+
+def porter_cpu(*args):
+    """Run porter; its CPU seconds, the sandboxed processes included (perf task-clock), or None."""
+    if not PERF:
+        run(*PORTER, *args)
+        return None
+    with tempfile.NamedTemporaryFile("r", suffix=".perf") as out:
+        run(PERF, "stat", "-x,", "-e", "task-clock", "-o", out.name, "--", *PORTER, *args)
+        line = next(ln for ln in out.read().splitlines() if "task-clock" in ln)
+        return float(line.split(",")[0]) / 1000
 
 
 def main():
@@ -72,9 +89,9 @@ def main():
         colds = []
         for n in range(a.runs):
             ws = fresh(f"cold{n}")
-            colds += timed(lambda: run(*PORTER, "-C", str(ws), "build"), 1, "porter build, cold")
+            colds += timed(lambda: porter_cpu("-C", str(ws), "build"), 1, "porter build, cold")
         report = json.loads(run(*PORTER, "-C", str(ws), "build", "--json"))
-        warms = timed(lambda: run(*PORTER, "-C", str(ws), "build"), a.runs, "porter build, warm")
+        warms = timed(lambda: porter_cpu("-C", str(ws), "build"), a.runs, "porter build, warm")
 
         # the same compiles by hand, in the configured worktree porter left (it is checked out at the base)
         tree = ws / ".porter/build/tree"
