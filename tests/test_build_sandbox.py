@@ -5,6 +5,7 @@ here: the fallback without bwrap, a bwrap that does not work, and porter's own f
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,25 @@ def test_porter_never_reads_or_writes_through_a_link_a_make_left_in_the_tree(tmp
     with pytest.raises(BadInput, match="leads outside"):
         tree.write(root / "xen" / ".config", b"CONFIG_X=y\n")
     assert sorted(p.name for p in outside.iterdir()) == ["target"]
+
+
+def test_every_build_starts_from_the_configured_tree(demo_src, tmp_path, monkeypatch):  # noqa: F811
+    """What an earlier build left in the scratch tree (a build glue's files, a file where a patch adds
+    one, a nested git folder) is gone before the next build; a changed configure product configures again."""
+    ws, tree, outside, home = ws_with_glue(demo_src, tmp_path, lambda *a: [])
+    assert porter_json("build", cwd=ws)[0] == 0
+    port = tree / "xen/drivers/passthrough/arm/ipmmu-vmsa.c"
+    assert not port.exists()                                    # the tree is left at the base
+    port.write_text("#error planted by an earlier build\n")     # `git am` would refuse to overwrite it
+    (tree / "xen" / "leftover.h").write_text("x\n")
+    subprocess.run(["git", "init", "-q", str(tree / ".nested")], check=True)
+    (tree / ".nested" / "file").write_text("x\n")
+    code, doc = porter_json("build", cwd=ws)
+    assert code == 0 and doc["ok"], doc
+    assert not (tree / "xen" / "leftover.h").exists() and not (tree / ".nested").exists()
+    stamp = (ws / ".porter/build/configured").read_text()
+    (tree / ".porter-defconfig").write_text("CONFIG_POISONED=y\n")
+    code, doc = porter_json("build", cwd=ws)
+    assert code == 0 and doc["ok"], doc
+    assert b"POISONED" not in (tree / ".porter-defconfig").read_bytes()
+    assert (ws / ".porter/build/configured").read_text() == stamp

@@ -5,8 +5,10 @@ the `include/asm` link, `asm-offsets.h`. What they produce is untracked, so movi
 patch to patch with git keeps it; a stamp records what it was configured for.
 
 Every make runs in the sandbox, and what it leaves in the tree is untrusted: porter's git finds the
-worktree's git folder from the Xen cache (never from the tree's `.git`), and porter's own reads and
-writes in the tree refuse symlinks that lead out of it.
+worktree's git folder from the Xen cache (never from the tree's `.git`), porter's own reads and
+writes in the tree refuse symlinks that lead out of it, and every build starts from the configured
+state (the stamp records each file configuring made; anything else git does not track is removed,
+and a changed one means configuring again).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from ..workspace import atomic_write, inside
 from .config import BuildConfig
 from .proc import Box, TimedOut, run_make
 
-STAMP_VERSION = "2"
+STAMP_VERSION = "3"
 _MAKE_WORD = re.compile(r"^[\w./+-]+$")
 
 
@@ -45,6 +47,37 @@ class Tree:
             err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise gitutil.GitError(f"git {args[0]} failed in {self.root}: {err[-1] if err else proc.returncode}")
         return proc.stdout.decode("utf-8", "surrogateescape")
+
+    def untracked(self) -> list[str]:
+        """What git does not track in the tree (ignored files included; a folder git will not enter ends in /)."""
+        return [p for p in self.git("ls-files", "-z", "--others").split("\0") if p]
+
+    def fingerprint(self, rel: str) -> str:
+        path = self.root / rel
+        if path.is_symlink():
+            return "link:" + os.readlink(path)
+        if rel.endswith("/") or not path.is_file():
+            return "other"
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def configured_state(self) -> dict[str, str]:
+        return {rel: self.fingerprint(rel) for rel in self.untracked()}
+
+    def reset(self, configured: dict[str, str]) -> bool:
+        """Back to the configured state: remove what earlier builds left in the tree; False when a
+        file configuring made is missing or changed."""
+        now = self.untracked()
+        if set(configured) - set(now) or any(self.fingerprint(rel) != configured[rel] for rel in configured):
+            return False
+        for rel in now:
+            if rel not in configured:
+                path = self.root / rel.rstrip("/")
+                inside(self.root, path.parent, "build tree folder")
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+        return True
 
     def restore(self) -> None:
         """The tree's `.git` as git worktree wrote it, for whoever uses the tree after porter."""
@@ -177,7 +210,7 @@ def prepare(xen_git: Path, build_dir: Path, cfg: BuildConfig, base: str, progres
     if healthy and (gitdir / "rebase-apply").exists():
         tree.git("am", "--abort", check=False)
     tree.checkout(base)
-    if healthy and stamp.is_file() and stamp.read_text().strip() == key:
+    if healthy and (configured := _stamp(stamp, key)) is not None and tree.reset(configured):
         return tree
     progress("configuring the Xen build")
     if stamp.exists():
@@ -188,8 +221,19 @@ def prepare(xen_git: Path, build_dir: Path, cfg: BuildConfig, base: str, progres
     except BaseException:
         tree.git("clean", "-q", "-f", "-d", "-x", check=False)
         raise
-    stamp.write_text(key + "\n")
+    atomic_write(stamp, json.dumps({"key": key, "files": tree.configured_state()}, sort_keys=True).encode())
     return tree
+
+
+def _stamp(stamp: Path, key: str) -> dict[str, str] | None:
+    """The files configuring made, as the stamp records them, when it was for key."""
+    try:
+        doc = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("key") != key or not isinstance(doc.get("files"), dict):
+        return None
+    return doc["files"]
 
 
 def _worktree_gitdir(xen_git: Path, root: Path) -> Path | None:
