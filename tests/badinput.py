@@ -252,9 +252,10 @@ GLUE = "series/ipmmu-vmsa/steps/05-iommu-arm-build-ipmmu-vmsa-related-stuff/Make
 BW = {"PORTER_SANDBOX": "bwrap"}
 
 
-def glue(*lines, config=None):
+def glue(*lines, also=None):
     """Lines added to the demo recipe's build glue ({ws}, {tree}, {outside}, {home} filled in), and the
-    revision written from it without a build; a fake home folder with a key in outside/home."""
+    revision written from it without a build (after also(ws, outside)); a fake home folder with a key
+    in outside/home."""
     def setup(ws: Path, outside: Path) -> None:
         from tests.helpers import porter
         home = outside / "home"
@@ -263,8 +264,8 @@ def glue(*lines, config=None):
         fields = {"ws": ws, "tree": ws / ".porter/build/tree", "outside": outside, "home": home}
         path = ws / GLUE
         path.write_text(path.read_text() + "".join(line.format(**fields) + "\n" for line in lines))
-        if config:
-            config(ws, outside)
+        if also:
+            also(ws, outside)
         code, out = porter("resync", "--from", "demo-1.0", "--no-build", cwd=ws)
         assert code == 0, out
     return setup
@@ -284,7 +285,7 @@ BUILD_CASES = [
     ("build glue", "glue-write-cache", glue("$(shell touch {ws}/.porter/xen.git/pwned {ws}/.porter/build/pwned)",
                                             "$(shell rm -rf {ws}/.porter/upstream.git)"), ("build",), 0, "bwrap", BW),
     ("build glue", "glue-plants-git-dir", glue(EVIL_GIT), ("build",), 0, "bwrap", BW),
-    ("build glue", "glue-endless", glue("$(shell sleep 120)", config=config(lambda d: d["build"].update(timeout=3))),
+    ("build glue", "glue-endless", glue("$(shell sleep 120)", also=config(lambda d: d["build"].update(timeout=3))),
      ("build",), 2, "did not finish within 3 s", BW),
     ("build glue", "sandbox-unknown", glue(), ("build",), 2, "sandbox 'chroot' is not one of", {"PORTER_SANDBOX": "chroot"}),
 ]
