@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -182,6 +183,52 @@ def kill_group(pgid: int) -> None:
         pass
 
 
+def _parents() -> dict[int, int]:
+    """{pid: parent pid} of every process."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    out[int(entry)] = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def end(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """Kill proc, its process group and every process it started (those in a session of their own, and
+    bwrap's PID namespace, included), and wait until they are gone, at most `grace` seconds."""
+    parents = _parents() if sys.platform.startswith("linux") else {}
+    tree, todo = [], [proc.pid]
+    while todo:
+        pid = todo.pop()
+        kids = [p for p, parent in parents.items() if parent == pid]
+        tree += kids
+        todo += kids
+    kill_group(proc.pid)
+    for pid in [proc.pid, *tree]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        proc.wait()
+    except ChildProcessError:
+        pass
+    deadline = time.monotonic() + grace
+    while any(_running(pid) for pid in tree) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 _LIMITED = """import os, resource, sys
 for name, value in zip(("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_CORE"), map(int, sys.argv[1:5])):
     which = getattr(resource, name)
@@ -209,7 +256,7 @@ def run(argv: list[str], workdir: str, timeout: float, sandbox: str = "process",
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        kill_group(proc.pid)
+        end(proc)
         out, err = proc.communicate()
         return subprocess.CompletedProcess(proc.args, -signal.SIGKILL, out,
                                            err + f"\nerror: timed out after {timeout:g}s\n".encode())

@@ -97,11 +97,4 @@ def run_make(args: list[str], cwd: Path, timeout: float, box: Box) -> tuple[int,
 
 
 def _end(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait()
-    except ChildProcessError:
-        pass
+    sandbox.end(proc)
