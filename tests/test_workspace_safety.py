@@ -188,9 +188,9 @@ def test_a_failing_revision_write_is_one_line_and_writes_no_revision(ws, monkeyp
     import porter.workspace
     before = snapshot(ws / "series")
 
-    def mkdtemp(*a, **k):
+    def new_dir(*a, **k):
         raise OSError(err, os.strerror(err), str(ws / "series" / "foo"))
-    monkeypatch.setattr(porter.workspace.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(porter.workspace, "new_dir", new_dir)
     code, out = run(ws, "resync", "--from", "t2")
     assert code == 2
     one_line(out, os.strerror(err))
@@ -280,7 +280,7 @@ BWRAP = shutil.which("bwrap")
 
 
 def _bwrap_ok() -> bool:
-    from porter.validate import sandbox
+    from porter import sandbox
     return sandbox.bwrap_works()
 
 
