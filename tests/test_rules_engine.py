@@ -925,3 +925,23 @@ expect = 1
     src = b'static void gz(void)\n{\n\tpr_err("a %s %s\\n", pr_err("b"), "gz-tail");\n}\n'
     out = apply_rules(src, rules, filename="gz.c").output
     assert out == b'static void gz(void)\n{\n\tprintk(XENLOG_ERR "a %s %s\\n", pr_err("b"), "xen-tail");\n}\n'
+
+
+def test_an_insertion_where_another_rules_range_ends_shares_its_round(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.rename"
+op = "rename"
+anchor = { kind = "identifier", name = "gz_val" }
+to = "xen_val"
+
+[[rule]]
+id = "t.after"
+op = "insert_after"
+anchor = { kind = "define", name = "GZ_X" }
+text = "#define GZ_Y 1"
+expect = 1
+""")
+    src = b"#define GZ_X gz_val\nint y;\n"
+    res = apply_rules(src, rules, filename="gz.c", max_rounds=1)
+    assert res.drift == [] and res.output == b"#define GZ_X xen_val\n#define GZ_Y 1\nint y;\n"
