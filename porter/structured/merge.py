@@ -110,6 +110,7 @@ class Lint:
         if self.check_new is None:
             return
         seen = set()
+        first = piece.text[:lead_length(piece.text)].count(b"\n")     # findings point at the unit's first line
         for side in ("ours", "theirs"):
             text = resolve_markers(piece.text, side)
             lead = text[:lead_length(text)]
@@ -120,7 +121,7 @@ class Lint:
                 f.pop("disabled", None)
                 f["line"] = 1
                 f["message"] = f"in a conflicted unit: {f.get('message', '')}"
-            self._record(piece, fresh, 0)
+            self._record(piece, fresh, first)
 
     def _record(self, piece: Piece, findings, off: int) -> None:
         for f in findings or []:
@@ -266,7 +267,7 @@ def _merge_edit(s: Segment, p: Piece, base: bytes, theirs: bytes | None, lint: L
         else:
             p.unused = (_markers(ours, base, b""), _conflict(
                 path, label, "upstream removed a unit the port changed", ours, b"",
-                "drop the port's version unless Xen still needs it; then remove the markers"))
+                "drop the port's version unless Xen still needs it; then remove the markers", base=base))
         return
     if theirs == base or theirs == ours:
         p.text = ours

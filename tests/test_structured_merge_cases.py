@@ -1,0 +1,206 @@
+"""merge.py case by case: small self-written C units, the port and two upstream versions."""
+from porter.structured import FileEdits, apply_file, learn_file
+from porter.structured.merge import conflict_blocks, merge3, resolve_markers
+
+PATH = "xen/drivers/char/fan.c"
+
+
+def merged(old, port, new, check_new=None, edits=None):
+    return apply_file(edits or learn_file(old, port, PATH), old, new, PATH, check_new=check_new)
+
+
+def messages(res, unit=None):
+    return [n["message"] for n in res.notes if unit is None or n["unit"] == unit]
+
+
+def line_of(res, needle: bytes) -> int:
+    return next(i for i, line in enumerate(res.output.splitlines(), 1) if needle in line)
+
+
+# ---- stage 1: which old upstream unit a segment stands for ------------------------------------
+STUB_A = b"#ifdef CONFIG_FAN_A\nstatic inline int fan_stub(void)\n{\n\treturn 0;\n}\n#endif\n"
+STUB_B = STUB_A.replace(b"CONFIG_FAN_A", b"CONFIG_FAN_B")
+
+
+def test_two_upstream_units_with_identical_text_each_follow_their_own_upstream_change():
+    old = STUB_A + b"\n" + STUB_B
+    port = STUB_B + b"\n/* Xen: B first */\n" + STUB_A          # the port swapped the blocks
+    edits = learn_file(old, port, PATH)
+    stubs = [s for s in edits.segments if s.name == "fan_stub"]
+    assert [s.occ for s in stubs] == [1, 0] and stubs[0].digest == stubs[1].digest
+    new = old.replace(b"CONFIG_FAN_B\nstatic inline int fan_stub(void)\n{\n\treturn 0;",
+                      b"CONFIG_FAN_B\nstatic inline int fan_stub(void)\n{\n\treturn 2;")
+    res = merged(old, port, new)
+    assert res.conflicts == []
+    assert res.output == port.replace(b"CONFIG_FAN_B\nstatic inline int fan_stub(void)\n{\n\treturn 0;",
+                                      b"CONFIG_FAN_B\nstatic inline int fan_stub(void)\n{\n\treturn 2;")
+
+
+def test_an_old_upstream_whose_units_moved_is_matched_by_text():
+    """Applied against an old upstream whose block names changed (not the one learned): units
+    with identical text are each used once."""
+    old = STUB_A + b"\n" + STUB_B + b"\nint fan_level;\n"
+    port = old.replace(b"int fan_level;", b"int fan_level; /* Xen */")
+    edits = learn_file(old, port, PATH)
+    other = old.replace(b"CONFIG_FAN_A", b"CONFIG_FAN_X").replace(b"CONFIG_FAN_B", b"CONFIG_FAN_Y")
+    res = merged(other, None, other, edits=edits)
+    assert res.output.count(b"static inline int fan_stub(void)") == 2
+    assert res.output.count(b"#endif\n") == 2             # each `#endif` found by its text, once
+    assert res.output.endswith(b"int fan_level; /* Xen */\n")
+    # only the renamed `#ifdef` lines are not found (and the new names not mentioned)
+    lost = sorted(c["unit"] for c in res.conflicts if "not in the old upstream file" in c["reason"])
+    assert lost == ["directive #ifdef CONFIG_FAN_A", "directive #ifdef CONFIG_FAN_B"]
+    [c] = [c for c in res.conflicts if "do not mention" in c["reason"]]
+    assert "2 upstream unit(s) (directive #ifdef CONFIG_FAN_X, directive #ifdef CONFIG_FAN_Y)" in c["reason"]
+
+
+def test_a_learned_unit_missing_from_old_upstream_is_a_conflict():
+    old = b"int fan_level;\n\nint fan_speed;\n"
+    edits = learn_file(old, old.replace(b"int fan_speed;", b"long fan_speed; /* Xen */"), PATH)
+    other = b"int fan_level;\n"
+    res = merged(other, None, other, edits=edits)
+    [c] = res.conflicts
+    assert c["unit"] == "declaration fan_speed" and "not in the old upstream file" in c["reason"]
+    assert b"long fan_speed; /* Xen */\n" in res.output
+
+
+# ---- stage 2: keep / edit / delete against upstream's change ----------------------------------
+def test_upstream_changed_only_comments_in_lines_the_port_changed():
+    old = b"int f(void)\n{\n\t/* start */\n\ta();\n\treturn 0;\n}\n"
+    port = old.replace(b"\ta();", b"\txen_a();")
+    new = old.replace(b"/* start */", b"/* begin the work */")
+    res = merged(old, port, new)
+    assert res.conflicts == [] and res.output == port
+    [note] = [n for n in res.notes if "only comments" in n["message"]]
+    assert note["line"] == 3
+
+
+def test_lines_the_port_disabled_changed_upstream_stay_disabled_with_the_new_text():
+    old = b"int f(void)\n{\n\ta();\n\tb();\n\tc();\n\treturn 0;\n}\n"
+    port = old.replace(b"\tb();\n\tc();\n", b"#if 0 /* Xen */\n\tb();\n\tc();\n#endif\n")
+    new = old.replace(b"\tb();\n\tc();\n", b"\tb2();\n\tb3();\n\tb4();\n\n")
+    res = merged(old, port, new)
+    assert res.conflicts == []
+    # the blank line upstream added after them stays outside the region
+    assert res.output == b"int f(void)\n{\n\ta();\n#if 0 /* Xen */\n\tb2();\n\tb3();\n\tb4();\n#endif\n\n\treturn 0;\n}\n"
+    [note] = [n for n in res.notes if "kept disabled" in n["message"]]
+    assert note["line"] == 4
+
+
+def test_added_lines_are_woven_among_the_other_sides_changed_lines():
+    old = b"int f(void)\n{\n\ta(1);\n\tb(1);\n\treturn 0;\n}\n"
+    port = old.replace(b"\tb(1);\n", b"\txen_sync();\n\tb(1);\n")
+    new = old.replace(b"a(1)", b"a(2)").replace(b"b(1)", b"b(2)")
+    res = merged(old, port, new)
+    assert res.conflicts == []
+    assert res.output == b"int f(void)\n{\n\ta(2);\n\txen_sync();\n\tb(2);\n\treturn 0;\n}\n"
+    assert any("port's added lines kept in place" in m for m in messages(res))
+    # and the other way round: upstream added, the port changed
+    res = merged(old, new, port)
+    assert res.output == b"int f(void)\n{\n\ta(2);\n\txen_sync();\n\tb(2);\n\treturn 0;\n}\n"
+    assert any("upstream's added lines kept in place among the port's" in m for m in messages(res))
+
+
+def test_a_trimmed_function_removed_upstream_goes_with_a_note():
+    old = b"int a;\n\nint f(void)\n{\n\tsetup();\n\tquirk();\n\treturn 0;\n}\n"
+    port = old.replace(b"\tquirk();\n", b"")
+    res = merged(old, port, b"int a;\n")
+    assert res.output == b"int a;\n" and res.conflicts == []
+    assert messages(res, "function f") == ["unit the port disabled or trimmed was removed upstream: removed"]
+
+
+def test_an_edited_function_removed_upstream_but_still_called_is_restored():
+    old = b"static int helper(void)\n{\n\treturn 1;\n}\n\nint f(void)\n{\n\treturn helper();\n}\n"
+    port = old.replace(b"return 1;", b"return 1; /* Xen */").replace(b"helper();", b"helper() + 1;")
+    new = b"int f(void)\n{\n\treturn helper();\n}\n"     # helper now comes from a header
+    res = merged(old, port, new)
+    assert b"return 1; /* Xen */" in res.output and b"<<<<<<<" not in res.output
+    [f] = res.findings
+    assert f["unit"] == "function helper" and f["kind"] == "removed"
+    # the port's own code does not call it: a conflict with markers around the port's version
+    res = merged(old, port.replace(b"helper() + 1;", b"helper();"), new)
+    [c] = res.conflicts
+    assert c["reason"] == "upstream removed a unit the port changed" and c["line"] == 1
+    assert c["base"] == "static int helper(void)\n{\n\treturn 1;\n}"
+    assert res.output.startswith(b"<<<<<<< port\nstatic int helper(void)\n")
+
+
+def test_a_conflict_on_a_long_unit_is_shown_cut_to_40_lines():
+    body = b"".join(b"\tw(%d);\n" % i for i in range(50))
+    old = b"int f(void)\n{\n" + body + b"}\n\nint a;\n"
+    port = old.replace(b"\tw(", b"\txw(")
+    res = merged(old, port, b"int a;\n")
+    [c] = res.conflicts
+    shown = c["ours"].splitlines()
+    assert len(shown) == 41 and shown[-1] == "... (13 more lines)" and shown[-2] == "\txw(37);"
+
+
+def test_conflict_sides_of_several_lines_are_read_whole():
+    old = b"int f(void)\n{\n\ta();\n\tb();\n\treturn 0;\n}\n"
+    port = old.replace(b"\ta();\n\tb();\n", b"\txa();\n\txb();\n")
+    new = old.replace(b"\ta();\n\tb();\n", b"\tya();\n\tyb();\n\tyc();\n")
+    res = merged(old, port, new)
+    [c] = res.conflicts
+    assert (c["ours"], c["base"], c["theirs"]) == ("\txa();\n\txb();", "\ta();\n\tb();", "\tya();\n\tyb();\n\tyc();")
+    assert res.output.splitlines()[c["line"] - 1:c["line"] + 10] == [
+        b"<<<<<<< port", b"\txa();", b"\txb();", b"||||||| upstream OLD", b"\ta();", b"\tb();", b"=======",
+        b"\tya();", b"\tyb();", b"\tyc();", b">>>>>>> upstream NEW"]
+    assert res.output.endswith(b">>>>>>> upstream NEW\n\treturn 0;\n}\n")
+
+
+def test_the_findings_in_a_conflicted_unit_point_at_its_first_line():
+    old = b"int a;\n\nint f(void)\n{\n\ta();\n\treturn 0;\n}\n"
+    port = old.replace(b"\ta();", b"\txen_a();")
+    new = old.replace(b"\ta();", b"\tdevm_a();")
+    seen = []
+
+    def check_new(text, unit):
+        seen.append(text)
+        hits = [{"line": 3, "symbol": s, "message": f"{s} is Linux-only"} for s in ("devm_a", "xen_a") if s.encode()
+                in text]
+        return text, hits
+
+    res = merged(old, port, new, check_new)
+    assert len(res.conflicts) == 1
+    assert sorted(seen) == sorted([port[len(b"int a;\n\n"):], new[len(b"int a;\n\n"):]])   # each side, whole
+    assert [(f["symbol"], f["line"]) for f in res.findings] == [("xen_a", 3), ("devm_a", 3)]
+    assert res.output.splitlines()[2] == b"int f(void)"
+
+
+def test_a_note_and_a_conflict_get_the_line_of_their_unit_in_the_output():
+    old = b"int a;\n\nint b;\n\nint f(void)\n{\n\ta();\n\treturn 0;\n}\n"
+    port = old.replace(b"int b;", b"long b; /* Xen */").replace(b"\ta();", b"\txa();")
+    new = old.replace(b"\ta();", b"\tya();").replace(b"int a;\n", b"int a;\n\nint a2;\n")
+    res = merged(old, port, new)
+    [c] = res.conflicts
+    assert c["line"] == line_of(res, b"<<<<<<< port")
+    [n] = [n for n in res.notes if n["unit"] == "declaration a2"]
+    assert n["line"] == line_of(res, b"int a2;") - 1          # the unit starts at its blank line
+
+
+# ---- line 3-way merge helpers ------------------------------------------------------------------
+def test_merge3_and_the_marker_readers():
+    ours, base, theirs = b"a\nX\nc\n", b"a\nb\nc\n", b"a\nY\nZ\nc\n"
+    text, blocks = merge3(ours, base, theirs)
+    assert blocks == [(1, b"X\n", b"b\n", b"Y\nZ\n")]
+    assert conflict_blocks(text) == blocks
+    assert resolve_markers(text, "ours") == ours and resolve_markers(text, "theirs") == theirs
+    assert merge3(b"a\nX\nc\nd\n", b"a\nb\nc\nd\n", b"a\nb\nc\nZ\n") == (b"a\nX\nc\nZ\n", [])
+
+
+def test_a_keep_with_the_ports_own_spacing_follows_upstream():
+    old = b"int a;\n\nint f(void)\n{\n\treturn 0;\n}\n"
+    port = old.replace(b"\n\nint f", b"\n\n\n\nint f")
+    new = old.replace(b"return 0;", b"return 1;")
+    res = merged(old, port, new)
+    assert res.output == port.replace(b"return 0;", b"return 1;")
+    new = old.replace(b"\n\nint f", b"\nint f")                 # only upstream's spacing changed
+    assert merged(old, port, new).output == port
+
+
+def test_a_loaded_edits_file_merges_like_the_learned_one():
+    old = b"int a;\n\nint f(void)\n{\n\ta();\n\tb();\n\treturn 0;\n}\n"
+    port = old.replace(b"\ta();", b"\txen_a();")
+    new = old.replace(b"return 0;", b"return 1;")
+    edits = FileEdits.load(learn_file(old, port, PATH).dump(), "fan.c.edits")
+    assert merged(old, port, new, edits=edits).output == port.replace(b"return 0;", b"return 1;")
