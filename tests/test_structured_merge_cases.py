@@ -204,3 +204,18 @@ def test_a_loaded_edits_file_merges_like_the_learned_one():
     new = old.replace(b"return 0;", b"return 1;")
     edits = FileEdits.load(learn_file(old, port, PATH).dump(), "fan.c.edits")
     assert merged(old, port, new, edits=edits).output == port.replace(b"return 0;", b"return 1;")
+
+
+def test_lines_after_an_empty_if0_region_are_live_so_upstreams_change_to_them_conflicts():
+    old = b"int f(void)\n{\n\tinit();\n\ta();\n\tb();\n\treturn 0;\n}\n"
+    port = old.replace(b"\ta();\n", b"#if 0\n\t/* Xen: no reset */\n#endif\n\ta();\n")
+    new = old.replace(b"\ta();\n\tb();\n", b"\ta2();\n\tb2();\n\tc2();\n")
+    res = merged(old, port, new)
+    [c] = res.conflicts
+    assert c["ours"] == "#if 0\n\t/* Xen: no reset */\n#endif\n\ta();\n\tb();"
+    assert c["suggestion"].startswith("keep the port's Xen version")
+    # the same lines inside the region are disabled: upstream's new text is kept disabled
+    port = old.replace(b"\ta();\n\tb();\n", b"#if 0\n\t/* Xen: no reset */\n\ta();\n\tb();\n#endif\n")
+    res = merged(old, port, new)
+    assert res.conflicts == []
+    assert b"#if 0\n\t/* Xen: no reset */\n\ta2();\n\tb2();\n\tc2();\n#endif\n" in res.output

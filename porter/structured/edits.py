@@ -86,7 +86,6 @@ class FileEdits:
             raise BadInput(f"{path}: line {line}: structured edits are not UTF-8") from None
         segs: list[Segment] = []
         cur: Segment | None = None
-        buf: list[bytes] = []
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -131,7 +130,7 @@ class FileEdits:
             if not line.strip() or line.startswith("#"):
                 continue
             close(start)
-            buf = []
+            buf: list[bytes] = []
             cur = _parse_head(line, path, n)
             start = n
         close(start)

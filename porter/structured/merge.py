@@ -575,8 +575,6 @@ def refine(merged: bytes, blocks) -> tuple[bytes, list, list[tuple[int, str]]]:
 def conflict_blocks(text: bytes) -> list[tuple[int, bytes, bytes, bytes]]:
     blocks = []
     state = None
-    parts: dict[str, list[bytes]] = {}
-    start = 0
     for n, line in enumerate(text.splitlines(keepends=True)):
         bare = line.rstrip(b"\r\n")
         if state is None and bare == MARK_OURS:
