@@ -52,6 +52,11 @@ def test_an_old_upstream_whose_units_moved_is_matched_by_text():
     assert lost == ["directive #ifdef CONFIG_FAN_A", "directive #ifdef CONFIG_FAN_B"]
     [c] = [c for c in res.conflicts if "do not mention" in c["reason"]]
     assert "2 upstream unit(s) (directive #ifdef CONFIG_FAN_X, directive #ifdef CONFIG_FAN_Y)" in c["reason"]
+    # each `#endif` stands for its own: upstream's change to the second lands on the second
+    i = other.rindex(b"#endif\n")
+    res = merged(other, None, other[:i] + b"#endif /* CONFIG_FAN_Y */\n" + other[i + 7:], edits=edits)
+    assert res.output.count(b"#endif\n") == 1
+    assert res.output.index(b"return 0;\n}\n#endif\n") < res.output.index(b"return 0;\n}\n#endif /* CONFIG_FAN_Y")
 
 
 def test_a_learned_unit_missing_from_old_upstream_is_a_conflict():
