@@ -326,17 +326,14 @@ def _place_new_units(m: Matched, pieces: list[Piece], lint: Lint, changed: list[
         if o is not None and m.on.get(o) is not None:
             anchor[m.on[o]] = _after_region(idx, m.regions)
     unmentioned_new = {m.on[o] for o in m.unmentioned if m.on.get(o) is not None}
-    matched_new = set(m.on.values()) - unmentioned_new
     port_own = {(s.kind, s.name): idx for idx, s in enumerate(segs)
                 if s.op == "insert" and s.kind in _DEFINING and s.name}
     buckets: dict[int, list[Piece]] = {}
     pos = -1
     kept_unmentioned: list[Piece] = []
     for j, u in enumerate(m.new):
-        if j in anchor:
+        if j in anchor:     # (every new unit some segment stands for: the pairing is one to one)
             pos = anchor[j]
-            continue
-        if j in matched_new:
             continue
         piece = Piece(label=u.label(), new=j)
         own = port_own.get((u.kind, u.name))
