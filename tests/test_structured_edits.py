@@ -137,6 +137,7 @@ def test_bad_input_messages_name_the_file_line_and_fault():
     _bad("# porter structured edits v2\n", f"^{EDITS}: line 1: unsupported format "
                                            r"'porter structured edits v2' \(want 'porter structured edits v1'\)$")
     _bad(f"{HEADER}\n! \\q\n", f"^{EDITS}: line 2: text line before any edit$")
+    _bad(f"{HEADER}\n| int x;\n", f"^{EDITS}: line 2: text line before any edit$")
     _bad(f"{HEADER}\ninsert define A\n!x\n", f"^{EDITS}: line 3: escaped lines start with '! '$")
     _bad(f"{HEADER}\ninsert define A\n! ab\\qrs\n", f"^{EDITS}: line 3: bad escape '\\\\\\\\qrs'$")
     _bad(f"{HEADER}\ninsert define A\n! ab\\x4\n", f"^{EDITS}: line 3: bad escape '\\\\\\\\x4'$")

@@ -1,4 +1,6 @@
 """merge.py case by case: small self-written C units, the port and two upstream versions."""
+import pytest
+
 from porter.structured import FileEdits, apply_file, learn_file
 from porter.structured.merge import conflict_blocks, merge3, resolve_markers
 
@@ -224,3 +226,50 @@ def test_lines_after_an_empty_if0_region_are_live_so_upstreams_change_to_them_co
     res = merged(old, port, new)
     assert res.conflicts == []
     assert b"#if 0\n\t/* Xen: no reset */\n\ta2();\n\tb2();\n\tc2();\n#endif\n" in res.output
+
+
+HEAD, TAIL = b"int f(void)\n{\n\tinit();\n", b"\treturn 0;\n}\n"
+REWRITE = b"\tp();\n\ta2();\n\tb2();\n\tc2();\n\tq();\n"          # upstream rewrote a(); b();
+
+
+@pytest.mark.parametrize("port,suggestion", [
+    # the port only added a comment: it may explain Xen, the user places it
+    (b"\tp();\n\t/* Xen: keep order */\n\ta();\n\tb();\n\tq();\n", "keep the port's Xen version"),
+    # disabled lines in the middle of the block: not a wrapping of the whole block
+    (b"\tp();\n\ta();\n#if 0\n\tb();\n#endif\n\tq();\n", "keep the port's Xen version"),
+    # the port re-enabled these lines between two regions of its own: they are live
+    (b"#if 0\n\tp();\n#endif\n\ta();\n\tb();\n#if 0\n\tq();\n#endif\n", "keep the port's Xen version"),
+    # plain code changes on both sides
+    (b"\tp();\n\ta(1);\n\tb(1);\n\tq();\n", "take upstream NEW and re-apply the port's change"),
+])
+def test_blocks_both_sides_changed_stay_conflicts(port, suggestion):
+    old = HEAD + b"\tp();\n\ta();\n\tb();\n\tq();\n" + TAIL
+    res = merged(old, HEAD + port + TAIL, HEAD + REWRITE + TAIL)
+    [c] = res.conflicts
+    assert c["base"] == "\ta();\n\tb();" and c["theirs"] == "\ta2();\n\tb2();\n\tc2();"
+    assert c["suggestion"].startswith(suggestion)
+    assert res.output.count(b"<<<<<<< port\n") == 1 and not any("merged into" in m for m in messages(res))
+
+
+@pytest.mark.parametrize("port,new,suggestion", [
+    (b"\t/* one, Xen too */\n", b"\tx();\n", "keep the port's Xen version"),   # no code on the port's side
+    (b"", b"\tb2();\n", "the port deleted these lines, upstream changed them"),
+    (b"\tb(1);\n", b"", "upstream deleted these lines, the port changed them"),
+])
+def test_what_the_conflict_suggests(port, new, suggestion):
+    base = b"\t/* one */\n" if port.startswith(b"\t/*") else b"\tb();\n"
+    res = merged(HEAD + base + TAIL, HEAD + port + TAIL, HEAD + new + TAIL)
+    [c] = res.conflicts
+    assert c["suggestion"].startswith(suggestion)
+    assert res.output.splitlines()[c["line"] - 1] == b"<<<<<<< port"
+
+
+def test_a_unit_git_cannot_merge_is_one_whole_unit_conflict():
+    old = b"int f(void)\n{\n\ta();\n\tb(\"\x00\");\n\treturn 0;\n}\n"        # a NUL byte: git says binary
+    port, new = old.replace(b"\ta();", b"\txa();"), old.replace(b"return 0;", b"return 1;")
+    res = merged(old, port, new)
+    [c] = res.conflicts
+    assert c["line"] == 1
+    assert res.output == b"<<<<<<< port\n" + port + b"||||||| upstream OLD\n" + old + b"=======\n" + new + \
+        b">>>>>>> upstream NEW\n"
+    assert not res.clean and merged(old, port, old).clean
