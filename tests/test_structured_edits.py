@@ -253,6 +253,8 @@ def test_backslash_continued_if0_directive():
     assert [d for _, _, d in _states(src)] == [False, True, True, False]
     src = b"#if defined(A) && \\\n    defined(B)\nint a;\n#else\nint b;\n#endif\n"
     assert [d for _, _, d in _states(src)] == [False, False, False, False, False]
+    src = b"#if 0 || \\\n    defined(B)\nint a;\n#endif\n"
+    assert [d for _, _, d in _states(src)] == [False, False, False]
 
 
 def test_directives_the_port_wrote_itself_are_read_from_its_text():
