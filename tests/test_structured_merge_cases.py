@@ -156,21 +156,22 @@ def test_conflict_sides_of_several_lines_are_read_whole():
 
 
 def test_the_findings_in_a_conflicted_unit_point_at_its_first_line():
-    old = b"int a;\n\nint f(void)\n{\n\ta();\n\treturn 0;\n}\n"
+    old = b"int a;\n\nint f(void)\n{\n\ta();\n\treturn both();\n}\n"
     port = old.replace(b"\ta();", b"\txen_a();")
     new = old.replace(b"\ta();", b"\tdevm_a();")
     seen = []
 
     def check_new(text, unit):
         seen.append(text)
-        hits = [{"line": 3, "symbol": s, "message": f"{s} is Linux-only"} for s in ("devm_a", "xen_a") if s.encode()
-                in text]
+        hits = [{"line": 3, "symbol": s, "message": f"{s} is Linux-only"} for s in ("devm_a", "xen_a", "both")
+                if s.encode() in text]
         return text, hits
 
     res = merged(old, port, new, check_new)
     assert len(res.conflicts) == 1
     assert sorted(seen) == sorted([port[len(b"int a;\n\n"):], new[len(b"int a;\n\n"):]])   # each side, whole
-    assert [(f["symbol"], f["line"]) for f in res.findings] == [("xen_a", 3), ("devm_a", 3)]
+    # each symbol once, though both sides use `both`
+    assert [(f["symbol"], f["line"]) for f in res.findings] == [("xen_a", 3), ("both", 3), ("devm_a", 3)]
     assert res.output.splitlines()[2] == b"int f(void)"
 
 
@@ -273,3 +274,77 @@ def test_a_unit_git_cannot_merge_is_one_whole_unit_conflict():
     assert res.output == b"<<<<<<< port\n" + port + b"||||||| upstream OLD\n" + old + b"=======\n" + new + \
         b">>>>>>> upstream NEW\n"
     assert not res.clean and merged(old, port, old).clean
+
+
+def test_lines_in_the_second_of_two_adjacent_regions_stay_disabled():
+    old = HEAD + b"\tp();\n\ta();\n\tb();\n\tq();\n" + TAIL
+    port = HEAD + b"#if 0\n\tp();\n#endif\n#if 0 /* Xen */\n\ta();\n\tb();\n#endif\n\tq();\n" + TAIL
+    res = merged(old, port, HEAD + REWRITE + TAIL)
+    assert res.conflicts == []
+    assert res.output == HEAD + b"#if 0\n\tp();\n#endif\n#if 0 /* Xen */\n\ta2();\n\tb2();\n\tc2();\n#endif\n" \
+        b"\tq();\n" + TAIL
+
+
+def test_a_new_upstream_unit_named_like_one_the_port_kept_is_added():
+    old = b"#ifdef CONFIG_FAST\nstatic int fan_rate(void)\n{\n\treturn 2;\n}\n#endif\n\nint fan_level;\n"
+    port = old.replace(b"int fan_level;", b"int fan_level; /* Xen */")
+    slow = b"#else\nstatic int fan_rate(void)\n{\n\treturn 1;\n}\n#endif\n"
+    res = merged(old, port, old.replace(b"#endif\n", slow))
+    assert res.output == port.replace(b"#endif\n", slow) and res.conflicts == []
+    assert messages(res, "function fan_rate") == ["new upstream unit added"]
+
+
+def test_a_region_whose_unit_is_missing_from_old_upstream_is_kept_and_reported():
+    old = b"int a;\n\nint b;\n"
+    edits = learn_file(old, b"#if 0\nint a;\n#endif\n\nint b;\n", PATH)
+    res = merged(b"int b;\n", None, b"int b;\n", edits=edits)
+    assert res.output == b"#if 0\n#endif\nint b;\n"
+    assert [c["unit"] for c in res.conflicts] == ["declaration a"]
+    assert not any("empty region" in m for m in messages(res))
+
+
+def test_an_empty_region_of_the_port_stays():
+    old = b"int a;\n\nint b;\n"
+    port = b"int a;\n#if 0 /* Xen: placeholder */\n#endif\n\nint b;\n"
+    res = merged(old, port, old.replace(b"int b;", b"long b;"))
+    assert res.output == port.replace(b"int b;", b"long b;") and res.notes == [] and res.conflicts == []
+
+
+def test_units_changed_lists_each_unit_upstream_changed_or_removed_once():
+    old = b"int a;\n\nint b;\n\nint f(void)\n{\n\treturn 0;\n}\n\nint g(void)\n{\n\treturn 0;\n}\n"
+    port = old.replace(b"return 0;\n}\n\nint g", b"return 7;\n}\n\nint g")      # the port changed f
+    new = b"long a;\n\nint b;\n\nint g(void)\n{\n\treturn 1;\n}\n"             # a changed, f removed, g changed
+    res = merged(old, port, new)
+    assert res.units_changed == ["declaration a", "function f", "function g"]
+
+
+def test_a_trimmed_unit_may_carry_the_ports_comments():
+    old = b"int a;\n\nint f(void)\n{\n\tsetup();\n\tquirk();\n\treturn 0;\n}\n"
+    port = old.replace(b"\tquirk();\n", b"\t/* Xen: no quirk */\n")
+    res = merged(old, port, b"int a;\n")
+    assert res.output == b"int a;\n" and res.conflicts == []
+    port = old.replace(b"\tquirk();\n", b"#ifdef CONFIG_QUIRK\n\tquirk();\n#endif\n")
+    assert merged(old, port, b"int a;\n").conflicts == []
+    port = old.replace(b"\tquirk();\n", b"\txen_quirk();\n")
+    assert [c["unit"] for c in merged(old, port, b"int a;\n").conflicts] == ["function f"]
+
+
+def test_a_long_trimmed_unit_is_still_seen_as_trimmed():
+    """Lines repeated all over a long function (braces, `break;`) must not hide what the port did."""
+    body = b"".join(b"\tcase %d:\n\t\tw(%d);\n\t\tbreak;\n" % (i, i) for i in range(90))
+    old = b"int a;\n\nint f(int x)\n{\n\tswitch (x) {\n" + body + b"\t}\n\treturn 0;\n}\n"
+    port = old.replace(b"\tcase 7:\n\t\tw(7);\n\t\tbreak;\n", b"")
+    res = merged(old, port, b"int a;\n")
+    assert res.output == b"int a;\n" and res.conflicts == []
+    assert messages(res, "function f") == ["unit the port disabled or trimmed was removed upstream: removed"]
+
+
+def test_the_damaged_edits_conflict_names_six_units_and_counts_the_rest():
+    old = b"".join(b"int v%d;\n\n" % i for i in range(9)) + b"int last;\n"
+    edits = learn_file(old, old, PATH)
+    edits.segments = edits.segments[-1:]
+    res = merged(old, None, old, edits=edits)
+    [c] = res.conflicts
+    assert "do not mention 9 upstream unit(s) (declaration v0, declaration v1, declaration v2, declaration v3, " \
+           "declaration v4, declaration v5 and 3 more)" in c["reason"]
+    assert res.output == old
