@@ -337,6 +337,11 @@ def test_a_long_trimmed_unit_is_still_seen_as_trimmed():
     res = merged(old, port, b"int a;\n")
     assert res.output == b"int a;\n" and res.conflicts == []
     assert messages(res, "function f") == ["unit the port disabled or trimmed was removed upstream: removed"]
+    spin = b"\tcpu_relax();\n"
+    old = b"int a;\n\nvoid spin(void)\n{\n\tprepare();\n" + spin * 240 + b"\tfinish();\n}\n"   # one line 240 times
+    port = old.replace(b"\tprepare();\n" + spin * 240 + b"\tfinish();\n", spin * 220)
+    res = merged(old, port, b"int a;\n")
+    assert res.output == b"int a;\n" and res.conflicts == []
 
 
 def test_the_damaged_edits_conflict_names_six_units_and_counts_the_rest():
@@ -348,3 +353,23 @@ def test_the_damaged_edits_conflict_names_six_units_and_counts_the_rest():
     assert "do not mention 9 upstream unit(s) (declaration v0, declaration v1, declaration v2, declaration v3, " \
            "declaration v4, declaration v5 and 3 more)" in c["reason"]
     assert res.output == old
+
+
+def test_upstream_units_the_damaged_edits_do_not_mention_are_linted_like_new_code():
+    old = b"int a;\n\nstatic void *g(struct device *d)\n{\n\treturn devm_kzalloc(d, 4, 0);\n}\n\nint last;\n"
+    edits = learn_file(old, old, PATH)
+    edits.segments = edits.segments[-1:]
+
+    def check_new(text, unit):
+        if b"devm_" not in text:
+            return text, []
+        return (b"#if 0 /* Xen: uses devm_ */\n" + text + b"#endif\n",
+                [{"line": 1, "message": "devm_ is Linux-only", "symbol": "devm_kzalloc", "disabled": True}])
+
+    res = merged(old, None, old, check_new, edits=edits)
+    assert res.output == old.replace(b"static void", b"#if 0 /* Xen: uses devm_ */\nstatic void").replace(
+        b"0);\n}\n", b"0);\n}\n#endif\n")
+    [f] = res.findings
+    assert f["unit"] == "function g" and f["line"] == 3
+    [c] = res.conflicts
+    assert "do not mention 2 upstream unit(s) (declaration a, function g)" in c["reason"] and c["line"] == 1

@@ -477,17 +477,16 @@ def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes], bool] | None:
 
 
 def _without_empty_regions(lines: list[bytes]) -> list[bytes]:
-    """Drop `#if 0` ... `#endif` pairs with no code between; unpaired directive lines stay."""
+    """Lines without code (blank, comments, `#if 0`, `#endif`) less every `#if 0` ... `#endif` pair
+    and what lies between; unpaired directive lines stay."""
     out: list[bytes] = []
     opened: list[int] = []
     for line in lines:
         if _IF0_LINE.match(line):
             opened.append(len(out))
         elif _ENDIF_LINE.match(line) and opened:
-            start = opened.pop()
-            if not any(l.strip() and not _COMMENT_LINE.match(l) for l in out[start + 1:]):
-                del out[start:]
-                continue
+            del out[opened.pop():]
+            continue
         out.append(line)
     return out
 
