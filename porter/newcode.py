@@ -46,8 +46,10 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
             state["previous"] = set().union(*(_names(src, names) for src in previous))
             state["previous_text"] = b"\n".join(previous)
             state["previous_sources"] = previous
+            state["port_live"] = _live_names(previous[-1]) if previous and previous[-1] else set()
         scope = {"port": previous[-1]} if previous and previous[-1] else {}
-        found = [f for f in lint_sources({unit: text}, index, scope) if f["symbol"] not in state["defined"]]
+        found = [f for f in lint_sources({unit: text}, index, scope)
+                 if f["symbol"] not in state["defined"] and not _port_had_live(f, state)]
         if not found:
             return text, []
         kind, _, name = unit.partition(" ")
@@ -81,6 +83,15 @@ def _names(src: bytes, cache: Path) -> set[str]:
     except OSError:
         pass   # a read-only cache only costs time
     return names
+
+
+def _live_names(port: bytes) -> set[str]:
+    """Names the learned port uses in live code other than as struct members: it built with them."""
+    return {u.name for u in symbols.collect(port).uses if u.kind != "field"}
+
+
+def _port_had_live(finding: dict, state: dict) -> bool:
+    return finding["kind"] != "field" and finding["symbol"] in state["port_live"]
 
 
 def _previous_units(state: dict, name: str) -> list[bytes]:

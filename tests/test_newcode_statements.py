@@ -84,3 +84,27 @@ def test_resync_check_disables_new_statements_in_a_known_function(tmp_path, monk
     worse = new.replace(b"\tret = my_hw_init(d);", b"\tret = linux_init(d);")
     out, notes = check(worse, "function setup_ctx")
     assert any(n["symbol"] == "linux_init" and not n.get("disabled") for n in notes)
+
+
+def test_a_name_the_port_uses_live_is_not_linux_only_in_new_code(tmp_path, monkeypatch):
+    """The learned port built with legacy_sync() live, so new upstream code calling it is no finding;
+    a field of the same name as a live call is still checked against its struct."""
+    import sys
+    from pathlib import Path
+
+    from porter.linux_to_xen import xenindex
+    from porter.newcode import make_check_new
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "linux_to_xen"))
+    from fakexen import make_xen
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xenindex._MEMO.clear()
+    xen = make_xen(tmp_path / "xen")
+    decls = b"struct my_dom { struct { int bits; } cfg; };\nint my_hw_init(struct my_dom *d);\n"
+    learned = b"#include <xen/lib.h>\n" + decls + PORT.replace(b"\tmy_xen_sync(d);\n", b"\tlegacy_sync(d);\n")
+    old_up = b"#include <linux/slab.h>\n" + OLD
+    new = learned.split(decls)[1].replace(b"\td->cfg.bits = 32;\n", b"\td->cfg.bits = 32;\n\tlegacy_sync(d);\n")
+    check = make_check_new(xen, "base", [new, learned], [old_up, learned], tmp_path / "cache" / "xen-index")
+    assert check(new, "function setup_ctx") == (new, [])
+    fielded = new.replace(b"\tlegacy_sync(d);\n\tret", b"\td->legacy_sync = 1;\n\tret")
+    out, notes = check(fielded, "function setup_ctx")
+    assert [n["symbol"] for n in notes] == ["legacy_sync"], notes
