@@ -373,3 +373,40 @@ def test_upstream_units_the_damaged_edits_do_not_mention_are_linted_like_new_cod
     assert f["unit"] == "function g" and f["line"] == 3
     [c] = res.conflicts
     assert "do not mention 2 upstream unit(s) (declaration a, function g)" in c["reason"] and c["line"] == 1
+
+
+def test_lines_between_the_ends_of_two_nested_regions_stay_disabled():
+    old = HEAD + b"\tp();\n\ta();\n\tb();\n\tq();\n" + TAIL
+    port = HEAD + b"#if 0 /* Xen */\n#if 0\n\tp();\n#endif\n\ta();\n\tb();\n#endif\n\tq();\n" + TAIL
+    res = merged(old, port, HEAD + REWRITE + TAIL)
+    assert res.conflicts == []
+    assert res.output == HEAD + b"#if 0 /* Xen */\n#if 0\n\tp();\n#endif\n\ta2();\n\tb2();\n\tc2();\n#endif\n" \
+        b"\tq();\n" + TAIL
+
+
+def test_a_port_that_does_not_balance_comes_back_as_it_was_when_upstream_did_not_move():
+    old = b"int a;\n\nint b;\n"
+    port = b"int a;\n#if 0 /* Xen: the rest */\n\nint b;\n"
+    res = merged(old, port, old)
+    assert res.output == port and res.conflicts == [] and res.notes == []
+
+
+def test_a_removed_region_and_a_merged_unit_are_said():
+    old = b"int a;\n\nstatic void f(void)\n{\n}\n\nint g(void)\n{\n\tx();\n\ty();\n\treturn 0;\n}\n"
+    port = old.replace(b"static void f(void)\n{\n}\n", b"#if 0 /* Xen */\nstatic void f(void)\n{\n}\n#endif\n") \
+        .replace(b"\tx();", b"\txen_x();")
+    new = b"int a;\n\nint g(void)\n{\n\tx();\n\ty();\n\treturn 1;\n}\n"
+    res = merged(old, port, new)
+    assert res.output == new.replace(b"\tx();", b"\txen_x();") and res.conflicts == []
+    assert messages(res) == ["upstream removed every unit of the port's #if 0 region (function f): "
+                             "the empty region removed",
+                             "unit the port disabled was removed upstream: removed",
+                             "upstream change merged into the port's version"]
+    assert [n["line"] for n in res.notes] == [2, 2, 2]
+
+
+def test_a_clean_merge_of_text_holding_old_markers_has_no_conflict():
+    """A port committed with a conflict block in it (left unresolved): a clean merge reports none."""
+    left = b"<<<<<<< port\nx = 1;\n||||||| upstream OLD\nx = 0;\n=======\nx = 2;\n>>>>>>> upstream NEW\n"
+    ours, base, theirs = b"a\n" + left + b"X\nc\nd\n", b"a\n" + left + b"b\nc\nd\n", b"a\n" + left + b"b\nc\nZ\n"
+    assert merge3(ours, base, theirs) == (b"a\n" + left + b"X\nc\nZ\n", [])

@@ -106,7 +106,6 @@ class Lint:
 
     def conflicted(self, piece: Piece) -> None:
         """Both sides of every conflict block, for findings only."""
-        piece.linted = True
         if self.check_new is None:
             return
         seen = set()
@@ -452,9 +451,10 @@ def _code(text: bytes) -> list[bytes]:
     return [line.strip() for line in text.splitlines() if not _annotation(line)]
 
 
-def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes], bool] | None:
-    """(lines before the first code line, lines after the last, whether the code between is
-    disabled) when the port's `#if 0` / `#endif` lines all lie outside the code; else None."""
+def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes]] | None:
+    """(lines before the first code line, lines after the last) when the port's `#if 0` / `#endif`
+    lines all lie outside the code and the code between is disabled: a region the lines before
+    open is still open, or the lines after first close one opened before them; else None."""
     lines = ours.splitlines(keepends=True)
     code = [i for i, line in enumerate(lines) if not _annotation(line)]
     if not code:
@@ -463,8 +463,6 @@ def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes], bool] | None:
     if any(_IF0_LINE.match(line) or _ENDIF_LINE.match(line) for line in lines[first:last + 1]):
         return None
     prefix, suffix = lines[:first], lines[last + 1:]
-    if not any(_IF0_LINE.match(line) or _ENDIF_LINE.match(line) for line in prefix + suffix):
-        return None
     depth = 0
     for line in prefix:
         if _IF0_LINE.match(line):
@@ -473,7 +471,7 @@ def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes], bool] | None:
             depth -= 1
     closes_first = next((bool(_ENDIF_LINE.match(line)) for line in suffix
                          if _IF0_LINE.match(line) or _ENDIF_LINE.match(line)), False)
-    return prefix, suffix, depth > 0 or (depth == 0 and closes_first)
+    return (prefix, suffix) if depth > 0 or closes_first else None
 
 
 def _without_empty_regions(lines: list[bytes]) -> list[bytes]:
@@ -527,9 +525,7 @@ def _resolve_block(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str]
     wrap = _wrapping(ours)       # the port only wrapped these lines in #if 0 / #endif
     if wrap is None:
         return None              # the port's comments may explain Xen; let the user place them
-    prefix, suffix, disabled = wrap
-    if not disabled:
-        return None
+    prefix, suffix = wrap
     if not c_theirs:
         kept = _without_empty_regions(prefix + suffix)
         return (b"".join(kept), "lines the port disabled were removed upstream: removed"
