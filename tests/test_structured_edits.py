@@ -117,6 +117,10 @@ def test_text_without_a_final_newline():
     assert edits.segments[0].text == b"int x;\n\n\tint y;"
 
 
+def test_a_file_without_a_final_newline_keeps_its_last_line():
+    assert _load(f"{HEADER}\ninsert declaration x\n| int x;").segments[0].text == b"int x;\n"
+
+
 def test_renamed_unit_and_occurrence_and_quoted_names():
     edits = _load(f'{HEADER}\n# a comment\n\nedit function old_name [2] @0123456789 as new_name\n'
                   f'| int new_name(void);\ndisable directive "#if defined(A)" @abcdef0123\n'
@@ -269,3 +273,10 @@ def test_directives_the_port_wrote_itself_are_read_from_its_text():
     old, port = b"#if 0\nint a;\n#endif\n", b"#if 0 /* Xen: as upstream */\nint a;\n#endif\n"
     assert [(s.op, s.disabled) for s in learn_file(old, port, PATH).segments][:2] == [("edit", False),
                                                                                      ("keep", True)]
+
+
+def test_an_upstream_if0_the_port_removed_disables_nothing():
+    old = b"#if 0\nint a;\n#endif\nint b;\n"
+    edits = learn_file(old, b"int a;\nint b;\n", PATH)
+    assert [(s.op, s.name, s.disabled) for s in edits.segments] == [
+        ("delete", "#if 0", False), ("keep", "a", False), ("delete", "#endif (#if 0)", False), ("keep", "b", False)]

@@ -410,3 +410,30 @@ def test_a_clean_merge_of_text_holding_old_markers_has_no_conflict():
     left = b"<<<<<<< port\nx = 1;\n||||||| upstream OLD\nx = 0;\n=======\nx = 2;\n>>>>>>> upstream NEW\n"
     ours, base, theirs = b"a\n" + left + b"X\nc\nd\n", b"a\n" + left + b"b\nc\nd\n", b"a\n" + left + b"b\nc\nZ\n"
     assert merge3(ours, base, theirs) == (b"a\n" + left + b"X\nc\nZ\n", [])
+
+
+def test_disabled_lines_and_the_ports_comment_among_them_go_when_upstream_removes_them():
+    old = b"int f(void)\n{\n\tsetup();\n\tquirk();\n\n\trun();\n\treturn 0;\n}\n"
+    port = old.replace(b"\tquirk();\n", b"#if 0 /* Xen */\n\t/* no quirks on Xen */\n\tquirk();\n#endif\n")
+    new = b"int f(void)\n{\n\tsetup();\n\n\trun();\n\treturn 1;\n}\n"
+    res = merged(old, port, new)
+    assert res.output == new and res.conflicts == []
+    assert messages(res)[0] == "lines the port disabled were removed upstream: removed"
+
+
+def test_units_upstream_left_alone_are_not_changed_units_and_not_linted():
+    old = b"int a;\n\nint b;\n\nint f(void)\n{\n\treturn 0;\n}\n"
+    port = old.replace(b"int b;", b"long b; /* Xen */")
+    new = old.replace(b"return 0;", b"return 1;")
+    seen = []
+    res = merged(old, port, new, lambda text, unit: (seen.append(unit), (text, []))[1])
+    assert res.units_changed == ["function f"] and seen == ["function f"]
+    assert messages(res) == []
+
+
+def test_a_finding_without_a_line_points_at_the_units_first_line():
+    old = b"int a;\n\nint f(void)\n{\n\treturn 0;\n}\n"
+    new = old.replace(b"return 0;", b"return devm_x();")
+    res = merged(old, old, new, lambda text, unit: (text, [{"symbol": "devm_x", "message": "Linux-only"}]))
+    [f] = res.findings
+    assert f["unit"] == "function f" and res.output.splitlines()[f["line"] - 1] == b"int f(void)"
