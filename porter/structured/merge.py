@@ -180,10 +180,8 @@ def _resolve(segs: list[Segment], old: list[Unit], pieces, path) -> dict[int, in
     out: dict[int, int | None] = {}
     used: set[int] = set()
     for idx, s in enumerate(segs):
-        if not s.refers:
-            continue
         i = by_key.get(s.key)
-        if i is not None and old[i].digest == s.digest and i not in used:
+        if i is not None and old[i].digest == s.digest and i not in used:     # (an insert has no digest)
             out[idx] = i
             used.add(i)
     for idx, s in enumerate(segs):
