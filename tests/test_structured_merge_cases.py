@@ -310,12 +310,16 @@ def test_an_empty_region_of_the_port_stays():
     assert res.output == port.replace(b"int b;", b"long b;") and res.notes == [] and res.conflicts == []
 
 
-def test_units_changed_lists_each_unit_upstream_changed_or_removed_once():
-    old = b"int a;\n\nint b;\n\nint f(void)\n{\n\treturn 0;\n}\n\nint g(void)\n{\n\treturn 0;\n}\n"
-    port = old.replace(b"return 0;\n}\n\nint g", b"return 7;\n}\n\nint g")      # the port changed f
-    new = b"long a;\n\nint b;\n\nint g(void)\n{\n\treturn 1;\n}\n"             # a changed, f removed, g changed
+def test_units_changed_lists_each_unit_upstream_changed_added_or_removed_once():
+    old = (b"int a;\n\nint b;\n\nint c;\n\nint f(void)\n{\n\treturn 0;\n}\n\nint g(void)\n{\n\tx();\n\ty();\n"
+           b"\treturn 0;\n}\n")
+    port = old.replace(b"return 0;\n}\n\nint g", b"return 7;\n}\n\nint g").replace(b"\tx();", b"\txen_x();") \
+        .replace(b"int c;\n", b"int c;\n\n#define BIT(n) (1 << (n))\n")      # the port changed f and g, added BIT
+    new = (b"long a;\n\nint b;\n\n#define BIT(n) (1U << (n))\n\nint d;\n\nint g(void)\n{\n\tx();\n\ty();\n"
+           b"\treturn 1;\n}\n")         # a changed, c and f removed, BIT and d added, g changed
     res = merged(old, port, new)
-    assert res.units_changed == ["declaration a", "function f", "function g"]
+    assert res.units_changed == ["declaration a", "declaration c", "function f", "function g", "define BIT",
+                                 "declaration d"]
 
 
 def test_a_trimmed_unit_may_carry_the_ports_comments():
@@ -437,3 +441,13 @@ def test_a_finding_without_a_line_points_at_the_units_first_line():
     res = merged(old, old, new, lambda text, unit: (text, [{"symbol": "devm_x", "message": "Linux-only"}]))
     [f] = res.findings
     assert f["unit"] == "function f" and res.output.splitlines()[f["line"] - 1] == b"int f(void)"
+
+
+def test_lines_the_port_wrapped_in_if0_take_upstreams_one_for_one_change():
+    old = HEAD + b"\tp();\n\ta();\n\tb();\n\tq();\n" + TAIL
+    port = old.replace(b"\ta();\n", b"#if 0 /* Xen */\n\ta();\n#endif\n")
+    new = old.replace(b"\ta();\n\tb();\n", b"\ta(2);\n\tb(2);\n")
+    res = merged(old, port, new)
+    assert res.conflicts == []
+    assert res.output == new.replace(b"\ta(2);\n", b"#if 0 /* Xen */\n\ta(2);\n#endif\n")
+    assert messages(res)[0] == "lines the port disabled changed upstream: kept disabled with upstream's new text"
