@@ -451,3 +451,14 @@ def test_lines_the_port_wrapped_in_if0_take_upstreams_one_for_one_change():
     assert res.conflicts == []
     assert res.output == new.replace(b"\ta(2);\n", b"#if 0 /* Xen */\n\ta(2);\n#endif\n")
     assert messages(res)[0] == "lines the port disabled changed upstream: kept disabled with upstream's new text"
+
+
+def test_lines_after_the_ports_if0_that_upstream_rewrote_stay_disabled_when_the_endif_is_further_down():
+    old = HEAD + b"\tp();\n\ta();\n\tb();\n\tq();\n\tr();\n" + TAIL
+    port = old.replace(b"\ta();\n\tb();\n\tq();\n", b"#if 0 /* Xen */\n\ta();\n\tb();\n\tq();\n#endif\n")
+    new = old.replace(b"\ta();\n\tb();\n", b"\ta2();\n\tb2();\n\tc2();\n")
+    res = merged(old, port, new)
+    assert res.conflicts == []
+    assert res.output == new.replace(b"\ta2();\n\tb2();\n\tc2();\n\tq();\n",
+                                     b"#if 0 /* Xen */\n\ta2();\n\tb2();\n\tc2();\n\tq();\n#endif\n")
+    assert messages(res)[0] == "lines the port disabled changed upstream: kept disabled with upstream's new text"
