@@ -8,7 +8,10 @@ by hand: in the configured worktree, for every patch and every object porter com
 `git checkout` the patch and run `make -rR -f xen/Rules.mk -C DIR OBJ` as Xen's build does (one make
 per object, as porter runs them; porter runs a patch's objects in parallel); "make -j by hand" runs
 one `make -jN` per patch and directory with all its objects.
-Prints min and median of each and the warm / by-hand ratios (goal: within 1.5x).
+Prints min and median of each (wall, and CPU time of every process it ran) and the warm / by-hand
+ratios (goal: within 1.5x). --sandbox bwrap|process sets PORTER_SANDBOX (how porter runs make).
+CPU time of a porter command is perf's task-clock when `perf` is installed: the processes in a bwrap
+PID namespace are not reaped by porter, so os.times() of the children misses them.
 """
 import argparse
 import json
@@ -22,19 +25,40 @@ import time
 from pathlib import Path
 
 PORTER = [sys.executable, "-m", "porter.cli"]
+PERF = shutil.which("perf")
 
 
 def run(*args, cwd=None):
     return subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
 
 
-def timed(fn, runs):
+CPU = {}
+
+
+def timed(fn, runs, label=None):
+    """Wall seconds of each run; the CPU seconds of the processes each run started go to CPU[label]
+    (what fn returns, else the children's CPU time)."""
     out = []
     for _ in range(runs):
-        t = time.perf_counter()
-        fn()
+        t, c = time.perf_counter(), os.times()
+        cpu = fn()
         out.append(time.perf_counter() - t)
+        c2 = os.times()
+        if cpu is None:
+            cpu = c2.children_user + c2.children_system - c.children_user - c.children_system
+        CPU.setdefault(label, []).append(cpu)
     return out
+
+
+def porter_cpu(*args):
+    """Run porter; its CPU seconds, the sandboxed processes included (perf task-clock), or None."""
+    if not PERF:
+        run(*PORTER, *args)
+        return None
+    with tempfile.NamedTemporaryFile("r", suffix=".perf") as out:
+        run(PERF, "stat", "-x,", "-e", "task-clock", "-o", out.name, "--", *PORTER, *args)
+        line = next(ln for ln in out.read().splitlines() if "task-clock" in ln)
+        return float(line.split(",")[0]) / 1000
 
 
 def main():
@@ -43,7 +67,10 @@ def main():
     ap.add_argument("--ref", default="ipmmu_v2")
     ap.add_argument("--base", default="base-v2")
     ap.add_argument("--tag", default="rcar-3.5.3")
+    ap.add_argument("--sandbox", choices=["bwrap", "process"], default=None)
     a = ap.parse_args()
+    if a.sandbox:
+        os.environ["PORTER_SANDBOX"] = a.sandbox
     real = os.environ.get("PORTER_REAL")
     if not real:
         sys.exit("set PORTER_REAL to the real fixtures")
@@ -62,9 +89,9 @@ def main():
         colds = []
         for n in range(a.runs):
             ws = fresh(f"cold{n}")
-            colds += timed(lambda: run(*PORTER, "-C", str(ws), "build"), 1)
+            colds += timed(lambda: porter_cpu("-C", str(ws), "build"), 1, "porter build, cold")
         report = json.loads(run(*PORTER, "-C", str(ws), "build", "--json"))
-        warms = timed(lambda: run(*PORTER, "-C", str(ws), "build"), a.runs)
+        warms = timed(lambda: porter_cpu("-C", str(ws), "build"), a.runs, "porter build, warm")
 
         # the same compiles by hand, in the configured worktree porter left (it is checked out at the base)
         tree = ws / ".porter/build/tree"
@@ -97,13 +124,16 @@ def main():
                                     "-C", str(tree / d), *variables, *names], check=True, stdout=subprocess.DEVNULL)
             run("git", "-C", str(tree), "checkout", "-q", "-f", "--detach", a.base)
 
-        hands = timed(by_hand, a.runs)
-        hands_j = timed(by_hand_parallel, a.runs)
+        hands = timed(by_hand, a.runs, "make by hand")
+        hands_j = timed(by_hand_parallel, a.runs, "make -j by hand")
         n = sum(len(o) for _, o in plan)
-        print(f"series {a.ref} ({len(commits)} patches, {n} compiles, {os.cpu_count()} cores)")
+        print(f"series {a.ref} ({len(commits)} patches, {n} compiles, {os.cpu_count()} cores, "
+              f"sandbox {report.get('sandbox', 'none')})")
         for label, xs in (("porter build, cold", colds), ("porter build, warm", warms),
                           ("make by hand", hands), ("make -j by hand", hands_j)):
-            print(f"{label:20s} min {min(xs):6.2f} s  median {statistics.median(xs):6.2f} s")
+            cpu = CPU[label]
+            print(f"{label:20s} wall min {min(xs):6.2f} s  median {statistics.median(xs):6.2f} s   "
+                  f"CPU min {min(cpu):6.2f} s  median {statistics.median(cpu):6.2f} s")
         for label, xs in (("make by hand", hands), ("make -j by hand", hands_j)):
             print(f"warm / {label}: {statistics.median(warms) / statistics.median(xs):.2f}x (median), "
                   f"{min(warms) / min(xs):.2f}x (min)")

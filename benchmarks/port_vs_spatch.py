@@ -113,6 +113,14 @@ def main() -> int:
         converged = all(r["findings"] == 0 for r in rows)
         print(f"per-line cpu cost, largest / smallest: {growth:.2f} (linear: about 1); "
               f"disable loop converged at every size: {converged}")
+        marginal = [(b["porter_cpu"] - a["porter_cpu"]) / (b["lines"] - a["lines"]) for a, b in zip(rows, rows[1:])]
+        if marginal:
+            print("cpu per added line between sizes (the start-up cost left out): "
+                  + ", ".join(f"{1000 * m:.3f} ms" for m in marginal))
+        tiny = tmp / "tiny.c"
+        tiny.write_bytes(b"#include <linux/slab.h>\nstatic void f(void *p)\n{\n\tkfree(p);\n}\n")
+        fixed = statistics.median(run_porter(tiny)[1] for _ in range(3))
+        print(f"porter port of a 5-line file (its start-up: interpreter, imports, index, git): cpu {fixed:.3f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

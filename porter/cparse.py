@@ -7,12 +7,14 @@ Whatever still fails to parse stays an ERROR node: located, never dropped.
 """
 from __future__ import annotations
 
+import bisect
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import tree_sitter_c
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 C_LANGUAGE = Language(tree_sitter_c.language())
 
@@ -81,7 +83,24 @@ _STANDINS: list[tuple[bytes, re.Pattern, object]] = [     # (what every match ho
 ]
 
 
-_DIRECTIVE_NAME = re.compile(rb"#[ \t]*(?:define|undef|ifdef|ifndef)[ \t]+$")
+_DIRECTIVE_WORDS = (b"define", b"undef", b"ifdef", b"ifndef")
+
+
+def _names_directive(src: bytes, at: int) -> bool:
+    """Whether `#define ` (undef, ifdef, ifndef) stands right before offset at, on its line (read
+    backwards: a scan from the line's start would be quadratic on a file of one long line)."""
+    i = at
+    while i > 0 and src[i - 1] in b" \t":
+        i -= 1
+    if i == at:
+        return False
+    for word in _DIRECTIVE_WORDS:
+        if src.endswith(word, 0, i):
+            j = i - len(word)
+            while j > 0 and src[j - 1] in b" \t":
+                j -= 1
+            return j > 0 and src[j - 1:j] == b"#"
+    return False
 
 
 # Xen's device descriptors: what they name is Xen's, there is nothing in them to check
@@ -96,8 +115,7 @@ def _rewrite(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
             continue
 
         def sub(m: re.Match, repl=repl) -> bytes:
-            line_start = m.string.rfind(b"\n", 0, m.start()) + 1
-            if _DIRECTIVE_NAME.search(m.string, line_start, m.start()):
+            if _names_directive(m.string, m.start()):
                 return m.group(0)
             out = repl(m)
             if out != m.group(0) and repl not in _UNTRACKED:
@@ -129,10 +147,56 @@ class Parsed:
         return self.source[node.start_byte:node.end_byte]
 
     def line_of(self, offset: int) -> int:
-        return self.source.count(b"\n", 0, offset) + 1
+        return line_number(self.source, offset, self._newlines())
+
+    def _newlines(self) -> list[int]:
+        if "_nl" not in self.__dict__:
+            self.__dict__["_nl"] = newline_offsets(self.source)
+        return self.__dict__["_nl"]
+
+
+def newline_offsets(src: bytes) -> list[int]:
+    """Offsets of every newline in src, for line_number."""
+    return [m.start() for m in re.finditer(rb"\n", src)]
+
+
+def line_number(src: bytes, offset: int, newlines: list[int]) -> int:
+    """1-based line of offset (newline_offsets(src) given): one lookup, not a count of the prefix."""
+    return bisect.bisect_left(newlines, min(offset, len(src))) + 1
+
+
+class TextMemo:
+    """The last few results computed from a text (bytes), kept by the text; a single large text
+    is kept alone, so what is kept stays about one file's worth."""
+
+    def __init__(self, entries: int = 4, total: int = 4 << 20):
+        self.entries, self.total = entries, total
+        self.kept: OrderedDict = OrderedDict()
+
+    def get(self, text: bytes, make):
+        hit = self.kept.get(text)
+        if hit is None:
+            hit = self.kept[text] = make()
+            while len(self.kept) > 1 and (len(self.kept) > self.entries
+                                          or sum(map(len, self.kept)) > self.total):
+                self.kept.popitem(last=False)
+        self.kept.move_to_end(text)
+        return hit
+
+    def peek(self, text: bytes):
+        return self.kept.get(text)
+
+
+_PARSES = TextMemo()
 
 
 def parse(source: bytes) -> Parsed:
+    """The parse of source (the same text parsed again is the same Parsed: port and lint ask
+    for it round after round)."""
+    return _PARSES.get(source, lambda: _parse(source))
+
+
+def _parse(source: bytes) -> Parsed:
     copy, spans = _rewrite(source)
     tree = _parser().parse(copy)
     errors = []
@@ -146,6 +210,24 @@ def parse(source: bytes) -> Parsed:
             if node.has_error:
                 stack.extend(node.children)
     return Parsed(source, tree, sorted(errors), spans)
+
+
+_QUERIES: dict[str, Query] = {}
+
+
+def query_nodes(root: Node, pattern: str) -> list[Node]:
+    """The nodes a tree-sitter query pattern captures as @n under root (run by tree-sitter, not
+    by a walk in Python), in no particular order."""
+    if pattern not in _QUERIES:
+        _QUERIES[pattern] = Query(C_LANGUAGE, pattern)
+    return QueryCursor(_QUERIES[pattern]).captures(root).get("n", [])
+
+
+def nodes_of(root: Node, *types: str) -> list[Node]:
+    """Every node of these types under root, in document order (a parent before its children)."""
+    found = query_nodes(root, "[" + " ".join(f"({t})" for t in sorted(set(types))) + "] @n")
+    found.sort(key=lambda n: (n.start_byte, -n.end_byte))
+    return found
 
 
 PREPROC_CONTAINERS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",

@@ -1,5 +1,6 @@
 """The bad-input corpus: how an attacker or a careless user can break a workspace, and what porter
-must say. Each case: (category, id, setup(ws, outside), argv, exit code, text the one line holds)."""
+must say. Each case: (category, id, setup(ws, outside), argv, exit code, text the one line holds
+[, environment]); a case with exit code 0 must succeed and say the text."""
 from __future__ import annotations
 
 import os
@@ -240,4 +241,51 @@ CASES = [
     ("command-line input", "validate-source-missing", nothing, ("validate", "--source", "nope"), 2, "nope"),
     ("command-line input", "unknown-option", nothing, ("resync", "--frm", "t1"), 2, "--frm"),
     ("command-line input", "missing-option", nothing, ("resync",), 2, "--from"),
+]
+
+
+# build glue from a pull request, run by `porter build` and `porter check` on the demo workspace
+# (BUILD_CASES): Makefile lines that try to leave the build tree; under bwrap each must fail quietly
+# (the build itself succeeds and names its sandbox) or end as one line
+SECRET = "PRIVATE KEY of the user running porter"
+GLUE = "series/ipmmu-vmsa/steps/05-iommu-arm-build-ipmmu-vmsa-related-stuff/Makefile.j2"
+BW = {"PORTER_SANDBOX": "bwrap"}
+
+
+def glue(*lines, also=None):
+    """Lines added to the demo recipe's build glue ({ws}, {tree}, {outside}, {home} filled in), and the
+    revision written from it without a build (after also(ws, outside)); a fake home folder with a key
+    in outside/home."""
+    def setup(ws: Path, outside: Path) -> None:
+        from tests.helpers import porter
+        home = outside / "home"
+        (home / ".ssh").mkdir(parents=True)
+        (home / ".ssh" / "id_rsa").write_text(SECRET + "\n")
+        fields = {"ws": ws, "tree": ws / ".porter/build/tree", "outside": outside, "home": home}
+        path = ws / GLUE
+        path.write_text(path.read_text() + "".join(line.format(**fields) + "\n" for line in lines))
+        if also:
+            also(ws, outside)
+        code, out = porter("resync", "--from", "demo-1.0", "--no-build", cwd=ws)
+        assert code == 0, out
+    return setup
+
+
+EVIL_GIT = ("$(shell git init -q {tree}/.evil && echo {ws}/.porter/xen.git/objects > {tree}/.evil/.git/objects/info/alternates"
+            " && git -C {tree}/.evil config filter.x.smudge 'sh -c \"touch {outside}/pwned; cat\"'"
+            " && echo '* filter=x' > {tree}/.gitattributes && echo 'gitdir: {tree}/.evil/.git' > {tree}/.git)")
+BUILD_CASES = [
+    ("build glue", "glue-touch-outside-build", glue("$(shell touch {outside}/pwned /tmp/porter-pwned)"), ("build",), 0, "bwrap", BW),
+    ("build glue", "glue-touch-outside-check", glue("$(shell touch {outside}/pwned /tmp/porter-pwned)"), CK, 0, "bwrap", BW),
+    ("build glue", "glue-read-home", glue("$(shell cat {home}/.ssh/id_rsa > {tree}/xen/leaked)",
+                                         "$(warning $(shell cat {home}/.ssh/id_rsa))",
+                                         "$(shell cp -r {home} {tree}/xen/home-copy)"), ("build",), 0, "bwrap", BW),
+    ("build glue", "glue-write-series", glue("$(shell touch {ws}/series/ipmmu-vmsa/pwned; echo x >> {ws}/porter.toml)",
+                                             "$(shell rm -rf {ws}/series/ipmmu-vmsa/v1)"), CK, 0, "bwrap", BW),
+    ("build glue", "glue-write-cache", glue("$(shell touch {ws}/.porter/xen.git/pwned {ws}/.porter/build/pwned)",
+                                            "$(shell rm -rf {ws}/.porter/upstream.git)"), ("build",), 0, "bwrap", BW),
+    ("build glue", "glue-plants-git-dir", glue(EVIL_GIT), ("build",), 0, "bwrap", BW),
+    ("build glue", "glue-endless", glue("$(shell sleep 120)", also=config(lambda d: d["build"].update(timeout=3))),
+     ("build",), 2, "did not finish within 3 s", BW),
+    ("build glue", "sandbox-unknown", glue(), ("build",), 2, "sandbox 'chroot' is not one of", {"PORTER_SANDBOX": "chroot"}),
 ]

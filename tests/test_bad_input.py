@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from porter.cli import main
 from tests import minirepos
-from tests.badinput import CASES
+from tests.badinput import BUILD_CASES, CASES, SECRET
 from tests.helpers import porter
 
 
@@ -51,15 +51,23 @@ def snapshot(root: Path, skip: Path | None = None) -> dict:
     return out
 
 
-def invoke(ws: Path, argv, as_json: bool):
+def invoke(ws: Path, argv, as_json: bool, env: dict | None = None):
     args = ["-C", str(ws), *argv] + (["--json"] if as_json else [])
-    env = {"PORTER_LOCK_TIMEOUT": "5", "PORTER_SANDBOX": "process"}
+    env = {"PORTER_LOCK_TIMEOUT": "5", "PORTER_SANDBOX": "process", **(env or {})}
     return CliRunner().invoke(main, args, env=env, catch_exceptions=True)
+
+
+def secret_read(ws: Path, outputs: list[str]) -> bool:
+    """Whether the fake key of the build-glue cases reached porter's output or the build tree."""
+    if any(SECRET in out for out in outputs):
+        return True
+    tree = ws / ".porter" / "build" / "tree"
+    return tree.is_dir() and any(SECRET.encode() in v for v in snapshot(tree).values() if isinstance(v, bytes))
 
 
 def run_case(base: Path, tmp: Path, case) -> dict:
     """Run one case twice (human, --json); what happened, as the report table counts it."""
-    category, name, setup, argv, code, needle = case
+    category, name, setup, argv, code, needle, *env = case
     ws = tmp / "ws"
     outside = tmp / "outside"
     outside.mkdir()
@@ -70,10 +78,12 @@ def run_case(base: Path, tmp: Path, case) -> dict:
     before_out = snapshot(tmp, skip=ws)
     results = []
     for as_json in (False, True):
-        res = invoke(ws, argv, as_json)
+        res = invoke(ws, argv, as_json, env[0] if env else None)
         traceback = res.exception is not None and not isinstance(res.exception, SystemExit)
         lines = res.output.strip().splitlines()
-        if as_json:
+        if code == 0:      # a case that must succeed and say needle (the build-glue cases: the sandbox)
+            clean = needle in res.output and (not as_json or json.loads(res.output).get("ok") is True)
+        elif as_json:
             try:
                 doc = json.loads(res.output)
                 clean = (doc.get("ok") is False and isinstance(doc.get("error"), str)
@@ -85,9 +95,11 @@ def run_case(base: Path, tmp: Path, case) -> dict:
         results.append({"code": res.exit_code, "clean": clean and res.exit_code == code,
                         "traceback": traceback or "Traceback" in res.output, "output": res.output})
     lost = snapshot(ws, skip=ws / ".porter") != before_ws
-    outside_writes = snapshot(tmp, skip=ws) != before_out or Path("/tmp/porter-pwned").exists()
+    outside_writes = (snapshot(tmp, skip=ws) != before_out or Path("/tmp/porter-pwned").exists()
+                      or any(p.name == "pwned" for p in ws.rglob("*")))
     row = {"category": category, "case": name, "clean": all(r["clean"] for r in results),
            "traceback": any(r["traceback"] for r in results), "lost": lost, "outside": outside_writes,
+           "secret_read": secret_read(ws, [r["output"] for r in results]),
            "outputs": [r["output"] for r in results], "codes": [r["code"] for r in results]}
     log = os.environ.get("PORTER_CORPUS_LOG")
     if log:
@@ -103,6 +115,40 @@ def test_bad_input_is_one_line_and_harmless(base, tmp_path, case):
     assert row["clean"], (row["codes"], row["outputs"])
     assert not row["lost"], "the failed command changed the workspace"
     assert not row["outside"], "the command wrote outside the workspace"
+
+
+@pytest.fixture(scope="module")
+def demo_base(tmp_path_factory, have_cc) -> Path:
+    """The demo workspace, learned from the hand port (no revision yet), built with the host cc."""
+    import tomli_w
+    import tomllib
+
+    from porter import demo, sandbox
+    from porter.build.config import host_arch
+    if not shutil.which("make") or host_arch() is None:
+        pytest.skip("needs make and a host architecture porter knows")
+    if not sandbox.bwrap_works():
+        pytest.skip("bubblewrap does not work here: without it a build glue can write where the user can")
+    root = tmp_path_factory.mktemp("bad-build")
+    demo.build_xen(root, demo.build_upstream(root))
+    ws = root / "ws"
+    assert porter("init", ws, "--name", "ipmmu-vmsa", "--upstream", root / "upstream", "--xen", root / "xen",
+                  "--base", "base", "--public-url", "https://example.org/demo.git")[0] == 0
+    config = tomllib.loads((ws / "porter.toml").read_text())
+    config["build"] = {"arch": host_arch(), "cc": "cc"}
+    (ws / "porter.toml").write_text(tomli_w.dumps(config))
+    assert porter("learn", "ipmmu", "--from", "demo-1.0", cwd=ws)[0] == 0
+    return ws
+
+
+@pytest.mark.parametrize("case", BUILD_CASES, ids=[c[1] for c in BUILD_CASES])
+def test_build_glue_stays_in_the_build_tree(demo_base, tmp_path, case):
+    row = run_case(demo_base, tmp_path, case)
+    assert not row["traceback"], row["outputs"]
+    assert row["clean"], (row["codes"], row["outputs"])
+    assert not row["lost"], "the build changed the workspace"
+    assert not row["outside"], "the build wrote outside the build tree"
+    assert not row["secret_read"], "the build read a file outside the build tree"
 
 
 def test_thousands_of_nested_ifdefs_do_not_exhaust_the_recursion_limit():

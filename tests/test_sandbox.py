@@ -10,7 +10,8 @@ import pytest
 
 from porter.errors import BadInput
 from porter.series import render_template
-from porter.validate import sandbox, validate_sources
+from porter import sandbox
+from porter.validate import validate_sources
 from porter.demo import port_sources
 
 EVIL_TEMPLATES = [
@@ -192,7 +193,35 @@ def test_bwrap_keeps_the_interpreter_and_porter_readable_over_its_private_tmp():
     import sys
 
     argv = sandbox.wrap(["x"], "/tmp/work", sandbox="bwrap")
-    tmpfs = argv.index("--tmpfs")
-    binds = {argv[i + 1] for i in range(tmpfs, len(argv) - 1) if argv[i] == "--ro-bind"}
-    porter_root = str(Path(sandbox.__file__).resolve().parents[2])
-    assert {sys.prefix, sys.base_prefix, porter_root} <= binds
+    tmpfs = argv.index("/tmp") - 1
+    assert argv[tmpfs] == "--tmpfs"
+    binds = [argv[i + 1] for i in range(tmpfs, len(argv) - 1) if argv[i] in ("--ro-bind", "--ro-bind-try")]
+    porter_root = str(Path(sandbox.__file__).resolve().parents[1])
+    for path in (sys.prefix, sys.base_prefix, porter_root):
+        assert sandbox.system_under(path) or any(path == b or path.startswith(b + "/") for b in binds), path
+
+
+def test_bwrap_shows_the_system_and_the_work_folder_only(tmp_path, monkeypatch):
+    """Under bwrap, the work folder is writable, the system readable, and $HOME, the caller's
+    folders and the rest of the file system are not there at all."""
+    import subprocess
+    if not sandbox.bwrap_works():
+        pytest.skip("bubblewrap not available")
+    work, secret = tmp_path / "work", tmp_path / "secret.txt"
+    work.mkdir()
+    secret.write_text("secret\n")
+    home = Path(os.path.expanduser("~"))
+    shown = sandbox.wrap(["x"], "/", sandbox="bwrap")
+    private = [p for p in sorted(home.iterdir()) if str(p) not in shown and not any(
+        a.startswith(str(p) + "/") for a in shown)][:1] if home.is_dir() else []
+    script = (f"cat {secret} || echo hidden; touch {tmp_path}/escaped; touch made-here; "
+              + "".join(f"test -e {p} || echo no-home; " for p in private)
+              + "touch /usr/x 2>/dev/null || echo usr-ro; cc --version >/dev/null && echo cc-ok")
+    proc = subprocess.run(sandbox.wrap(["/bin/sh", "-c", script], str(work), sandbox="bwrap"),
+                          capture_output=True, text=True, cwd=work, env=sandbox.clean_env(str(work)))
+    out = proc.stdout.split()
+    assert {"hidden", "usr-ro"} <= set(out) and out.count("no-home") == len(private), proc
+    assert "secret" not in proc.stdout
+    assert not (tmp_path / "escaped").exists() and (work / "made-here").exists()
+    if shutil.which("cc"):
+        assert "cc-ok" in out, proc

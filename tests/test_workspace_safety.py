@@ -280,7 +280,7 @@ BWRAP = shutil.which("bwrap")
 
 
 def _bwrap_ok() -> bool:
-    from porter.validate import sandbox
+    from porter import sandbox
     return sandbox.bwrap_works()
 
 

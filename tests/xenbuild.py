@@ -1,20 +1,22 @@
-"""Compile single C files in a real Xen tree with Xen's own flags (tests and benchmarks only).
+"""Compile single C files in a real Xen tree with Xen's own flags (tests and benchmarks only), the way
+porter build does: through porter.build's Tree (the same configure steps, make in the same sandbox).
 
-prepare() clones the Xen repository at a ref and runs the hypervisor's configure steps for arm64
-(defconfig, auto.conf, compile.h, the asm link, asm-offsets.h); compile() builds one object
-through xen/Rules.mk in its directory, exactly as the Xen build would.
+prepare() clones the Xen repository at a ref (patches applied with git am) and configures it for arm64;
+compile() builds one object through xen/Rules.mk in its directory, exactly as the Xen build would.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
+from porter import sandbox
+from porter.build import config
+from porter.build.tree import Tree
+
 CROSS = "aarch64-linux-gnu-"
-_ENV = {"LC_ALL": "C", "XEN_TARGET_ARCH": "arm64", "TARGET_ARCH": "arm", "TARGET_SUBARCH": "arm64",
-        "CROSS_COMPILE": CROSS}
 _ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<msg>.*)$", re.M)
 
 
@@ -22,16 +24,13 @@ def have_cross() -> bool:
     return shutil.which(CROSS + "gcc") is not None
 
 
-def _make(xen: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **_ENV}
-    return subprocess.run(["make", "-rR", *args], cwd=cwd or xen, env=env, capture_output=True,
-                          text=True, timeout=600)
+@lru_cache(maxsize=1)
+def _config() -> config.BuildConfig:
+    return config.resolve({"build": {"arch": "arm64", "cross_compile": CROSS}}, [])
 
 
-def _rules(xen: Path, *args: str) -> subprocess.CompletedProcess:
-    """make -f Rules.mk ARGS from xen/Makefile, so that the flags it exports (Xen >= 4.12) are set."""
-    rule = "porter-step: ; $(MAKE) -f $(BASEDIR)/Rules.mk " + " ".join(args)
-    return _make(xen, "--eval", rule, "porter-step")
+def _tree(root: Path) -> Tree:
+    return Tree(root, _config(), root / ".git", sandbox.mode())
 
 
 def prepare(repo: Path, ref: str, dest: Path, patches: list[Path] = ()) -> Path:
@@ -43,28 +42,14 @@ def prepare(repo: Path, ref: str, dest: Path, patches: list[Path] = ()) -> Path:
     for p in patches:
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(dest),
                         "am", "-q", "--keep-cr", str(p)], check=True, capture_output=True)
-    xen = dest / "xen"
-    for step in (lambda: _make(xen, "defconfig"), lambda: _make(xen, "include/config/auto.conf"),
-                 lambda: _rules(xen, "include/xen/compile.h")):
-        r = step()
-        if r.returncode:
-            raise RuntimeError(r.stderr[-2000:])
-    link = xen / "include" / "asm"
-    if not link.exists():
-        link.symlink_to("asm-arm")
-    for args in (("-C", "arch/arm", "asm-offsets.s"), ("include/asm-arm/asm-offsets.h",)):
-        r = _rules(xen, *args)
-        if r.returncode:
-            raise RuntimeError(r.stderr[-2000:])
-    return xen
+    _tree(dest).configure(sha)
+    return dest / "xen"
 
 
 def compile(xen: Path, source: str) -> tuple[int, str]:
     """Build the object of source (a path under xen/) with Xen's flags: (exit code, compiler output)."""
     path = Path(source)
-    obj = path.with_suffix(".o").name
-    r = _rules(xen, "-C", str(path.parent), obj)
-    return r.returncode, r.stdout + r.stderr
+    return _tree(xen.parent).rules([path.with_suffix(".o").name], str(path.parent))
 
 
 def errors(output: str, name: str | None = None) -> list[dict]:

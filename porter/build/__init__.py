@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 
 from .. import gitutil
 from ..errors import BadInput, Findings
-from ..workspace import Workspace
+from ..workspace import Workspace, inside
 from . import config as config_mod
 from .config import BuildConfig, NoCompiler
 from .diagnostics import Origins, errors, render
@@ -82,14 +82,14 @@ def build_revision(ws: Workspace, version: int | None = None, progress=lambda te
 
     def apply(tree: Tree) -> list[str]:
         paths = [str(ws.revision_dir(version) / n) for n in patches]
-        proc = gitutil.run(tree.root, "-c", "user.name=porter", "-c", "user.email=porter@localhost",
-                           "am", "--quiet", "--keep-cr", *paths)
+        proc = tree.run_git("-c", "user.name=porter", "-c", "user.email=porter@localhost",
+                            "am", "--quiet", "--keep-cr", *paths)
         if proc.returncode != 0:
-            done = len(gitutil.git_text(tree.root, "rev-list", f"{base}..HEAD").split())
-            gitutil.git(tree.root, "am", "--abort", check=False)
+            done = len(tree.git("rev-list", f"{base}..HEAD").split())
+            tree.git("am", "--abort", check=False)
             raise Findings(f"series/{ws.name}/v{version}/{list(patches)[done]} does not apply on the base "
                            f"{ws.base} ({base[:12]})")
-        return gitutil.git_text(tree.root, "rev-list", "--reverse", f"{base}..HEAD").split()
+        return tree.git("rev-list", "--reverse", f"{base}..HEAD").split()
 
     result = _run(ws, base, patches, apply, progress, cfg)
     result["revision"] = f"v{version}"
@@ -132,8 +132,10 @@ def _run(ws: Workspace, base: str, patches: dict[str, bytes], apply, progress, c
                             "objects": objects, "unchanged": unchanged, "not_in_makefile": waiting})
             previous = commit
         tree.checkout(base)
+        tree.restore()
     failed = [(r["patch"], o) for r in reports for o in r["objects"] if o["status"] == "FAIL"]
-    return {"ok": not failed, "arch": cfg.arch.name, "compiler": cfg.describe(), "patches": reports,
+    return {"ok": not failed, "arch": cfg.arch.name, "compiler": cfg.describe(), "sandbox": tree.box.mode,
+            "patches": reports,
             "failed": [{"patch": p, "object": o["object"]} for p, o in failed],
             "errors": [dict(e, object=o["object"], at=p) for p, o in failed for e in o["errors"]]}
 
@@ -161,7 +163,7 @@ def _compile_all(tree: Tree, objects: list[str], patch: str) -> list[tuple[int, 
 
 def _compile_dir(tree: Tree, directory: str, objects: list[str], patch: str) -> dict[str, tuple[int, list[dict]]]:
     """Compile the objects of one directory through Xen's Rules.mk there: {object: (status, errors)}."""
-    cwd = tree.root / directory
+    cwd = inside(tree.root, tree.root / directory, "build tree folder")
     names = [PurePosixPath(obj).name for obj in objects]
     for name in names:
         for stale in (cwd / name, cwd / f".{name}.d"):

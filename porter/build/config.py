@@ -8,13 +8,16 @@ timeout = 300                        # seconds one make may take
 """
 from __future__ import annotations
 
+import os
 import platform
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 
 from ..errors import BadInput
+from ..sandbox import SYSTEM_PATH
 
 DEFAULT_TIMEOUT = 300
 _SAFE_WORD = re.compile(r"^[\w./+=,:-]+$")
@@ -52,12 +55,33 @@ class BuildConfig:
     version: str = field(default="", compare=False)
 
     def make_vars(self) -> list[str]:
-        """The make variables that select the target and the compiler."""
+        """The make variables that select the target, the compiler and the Python Xen's build runs
+        (Config.mk's default `python` is often not on the sandbox's system PATH)."""
         out = [f"XEN_TARGET_ARCH={self.arch.name}", f"CROSS_COMPILE={self.cross_compile}",
-               "CC=" + " ".join(self.cc)]
+               "CC=" + " ".join(self.cc), f"PYTHON={python()}"]
         if "clang" in self.cc[0].rsplit("/", 1)[-1] or "zig" in " ".join(self.cc):
             out.append("clang=y")
         return out
+
+    def tools(self) -> list[str]:
+        """The compiler and the binutils make calls, as found on PATH."""
+        found = [shutil.which(self.cc[0])] + [shutil.which(self.cross_compile + t) for t in ("gcc", "ld", "objcopy")]
+        return list(dict.fromkeys(os.path.abspath(f) for f in found if f))
+
+    def tool_dirs(self) -> tuple[str, ...]:
+        """Their folders: the PATH make gets in the sandbox."""
+        return tuple(dict.fromkeys(os.path.dirname(t) for t in self.tools()))
+
+    def tool_roots(self) -> tuple[str, ...]:
+        """What the sandbox must show of the toolchains: the folder of each tool (and of what it links
+        to), or for a `bin` folder its installation (libexec, lib, sysroot), never a home folder or /."""
+        home = os.path.realpath(os.path.expanduser("~"))
+        roots = []
+        for tool in self.tools():
+            for folder in dict.fromkeys((os.path.dirname(tool), os.path.dirname(os.path.realpath(tool)))):
+                parent = os.path.dirname(folder)
+                roots.append(parent if os.path.basename(folder) == "bin" and parent not in (home, "/") else folder)
+        return tuple(dict.fromkeys(roots))
 
     def describe(self) -> str:
         """The compiler command and the version line it prints."""
@@ -66,6 +90,11 @@ class BuildConfig:
 
 class NoCompiler(BadInput):
     """No compiler for the target: the build is skipped where it is optional."""
+
+
+def python() -> str:
+    """The system's python3 (what the sandbox shows anyway), else the interpreter porter runs on."""
+    return shutil.which("python3", path=SYSTEM_PATH) or sys.executable
 
 
 def host_arch() -> str | None:

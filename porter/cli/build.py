@@ -27,7 +27,8 @@ def build_cmd(cwd: Path, revision):
 def show(result: dict) -> None:
     """Per patch and per object OK/FAIL, each error on its own line."""
     from ..build import render
-    ui.say(f"build {result['revision']} for {result['arch']} with {result['compiler']}")
+    ui.say(f"build {result['revision']} for {result['arch']} with {result['compiler']} "
+           f"(make in sandbox: {result['sandbox']})")
     for patch in result["patches"]:
         ui.say(f"{patch['patch']}")
         for obj in patch["objects"]:
@@ -54,10 +55,11 @@ def show_build(report: dict | None) -> None:
         ui.say(f"build: skipped: {report['skipped']}", style="yellow")
     elif report["ok"]:
         n = sum(len(p["objects"]) for p in report["patches"])
-        ui.say(f"build: ok ({report['arch']}, {n} compiles, every patch builds)", style="green")
+        ui.say(f"build: ok ({report['arch']}, {n} compiles, every patch builds, sandbox {report['sandbox']})",
+               style="green")
     else:
         from ..build import distinct_errors, render
         for f in report["failed"]:
-            ui.say(f"build: FAIL {f['object']} at {f['patch']}", style="red")
+            ui.say(f"build: FAIL {f['object']} at {f['patch']} (sandbox {report['sandbox']})", style="red")
         for err in distinct_errors(report):
             ui.say(f"  {render(err)}", style="red")

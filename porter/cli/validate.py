@@ -66,7 +66,7 @@ def validate_cmd(cwd: Path, revision, source, mutants, sandbox):
       porter validate v2 --mutants  # and check that broken ports are caught
       porter validate --source DIR  # ported files in DIR
     """
-    from ..validate import sandbox as sandbox_mod
+    from .. import sandbox as sandbox_mod
     from ..validate import validate_sources
     sandbox_mod.request(sandbox)
 

@@ -9,12 +9,13 @@ more parse errors than it found is undone rule by rule and the culprit reported 
 """
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import cparse
+from .. import cparse, gcpause
 from ..errors import BadInput
 from . import symbols
 from .rules import ANCHOR_KINDS, TEMPLATE_DIR, Rule
@@ -55,7 +56,47 @@ class _State:
         self.parsed = cparse.parse(source)
         self.dead = symbols.Ranges(symbols.dead_ranges(source, known))
         self._items = None
+        self._nodes: dict = {}
         self.error_nodes = _error_nodes(self.parsed.tree.root_node)
+
+    def nodes(self, *types: str) -> list:
+        """Every node of these types, in document order (a parent before its children): one
+        query run by tree-sitter, shared by every rule of the round."""
+        key = tuple(sorted(set(types)))
+        if key not in self._nodes:
+            self._nodes[key] = cparse.nodes_of(self.parsed.tree.root_node, *key)
+        return self._nodes[key]
+
+    def named_calls(self) -> list:
+        """(call, name of the function) of every call of a function by its name, in document order."""
+        if "calls" not in self._nodes:
+            found = []
+            for n in self.nodes("call_expression"):
+                f = n.child_by_field_name("function")
+                if f is not None and f.type == "identifier":
+                    found.append((n, self.text(f)))
+            self._nodes["calls"] = found
+        return self._nodes["calls"]
+
+    def statement_calls(self) -> set:
+        """Ids of the calls that are a whole expression statement."""
+        if "stmt" not in self._nodes:
+            self._nodes["stmt"] = {n.id for n in cparse.query_nodes(self.parsed.tree.root_node,
+                                                                    "(expression_statement (call_expression) @n)")}
+        return self._nodes["stmt"]
+
+    def function_of(self, node):
+        """The function definition node is in (its innermost), else None."""
+        fns = self.nodes("function_definition")
+        if "fn_starts" not in self._nodes:
+            self._nodes["fn_starts"] = [f.start_byte for f in fns]
+        i = bisect.bisect_right(self._nodes["fn_starts"], node.start_byte) - 1
+        while i >= 0:
+            f = fns[i]
+            if f.end_byte >= node.end_byte and f.id != node.id:
+                return f
+            i -= 1
+        return None
 
     def items(self):
         if self._items is None:
@@ -66,7 +107,7 @@ class _State:
         return self.source[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
     def line(self, offset: int) -> int:
-        return self.source.count(b"\n", 0, offset) + 1
+        return self.parsed.line_of(offset)
 
     def is_dead(self, offset: int) -> bool:
         return offset in self.dead
@@ -90,21 +131,9 @@ def _glob(pattern: str | None, name: str) -> bool:
 
 # ------------------------------------------------------------------------------ anchors
 
-def _walk(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
-
-
 def _enclosing_function(st: _State, node) -> str | None:
-    n = node.parent
-    while n is not None:
-        if n.type == "function_definition":
-            return cparse.declarator_name(n.child_by_field_name("declarator"), st.source)
-        n = n.parent
-    return None
+    fn = st.function_of(node)
+    return cparse.declarator_name(fn.child_by_field_name("declarator"), st.source) if fn is not None else None
 
 
 def _functions(st: _State, pattern: str | None):
@@ -227,9 +256,11 @@ def _statement_hit(st: _State, a, n) -> bool:
 def _find_statement(st: _State, rule: Rule) -> list[Match]:
     a = rule.anchor
     seen, out = set(), []
+    hits = st.nodes(*(("call_expression",) if a.calls else ()), *(_NAME_TYPES if a.mentions else ()))
+    starts = [n.start_byte for n in hits]
     for fn, fname in _functions(st, a.inside):
-        for n in _walk(fn):
-            if not _statement_hit(st, a, n):
+        for n in hits[bisect.bisect_left(starts, fn.start_byte):bisect.bisect_left(starts, fn.end_byte)]:
+            if n.end_byte > fn.end_byte or not _statement_hit(st, a, n):
                 continue
             s = n
             while s.parent is not None and s.parent.type != "compound_statement" \
@@ -244,9 +275,7 @@ def _find_statement(st: _State, rule: Rule) -> list[Match]:
 
 def _find_preproc(st: _State, rule: Rule) -> list[Match]:
     name, out = rule.anchor.name, []
-    for n in _walk(st.parsed.tree.root_node):
-        if n.type not in ("preproc_if", "preproc_ifdef"):
-            continue
+    for n in st.nodes("preproc_if", "preproc_ifdef"):
         cond = n.child_by_field_name("condition") or n.child_by_field_name("name")
         if cond is None:
             continue
@@ -262,11 +291,11 @@ def _inside(st: _State, a, node) -> bool:
 
 def _find_call(st: _State, rule: Rule) -> list[Match]:
     a, out = rule.anchor, []
-    for n in _walk(st.parsed.tree.root_node):
-        f = n.child_by_field_name("function") if n.type == "call_expression" else None
-        if f is not None and f.type == "identifier" and _glob(a.name, st.text(f)) and _inside(st, a, n) \
-                and (not a.value or n.parent is None or n.parent.type != "expression_statement"):
-            out.append(Match(n.start_byte, n.end_byte, n, f"call {st.text(f)}"))
+    calls = st.named_calls()
+    wanted = {name for name in {name for _n, name in calls} if _glob(a.name, name)}
+    for n, name in calls:
+        if name in wanted and _inside(st, a, n) and (not a.value or n.id not in st.statement_calls()):
+            out.append(Match(n.start_byte, n.end_byte, n, f"call {name}"))
     return out
 
 
@@ -287,7 +316,7 @@ def _find_type(st: _State, rule: Rule) -> list[Match]:
     tagged = a.name.startswith(("struct ", "union ", "enum "))
     kind, tag = a.name.split(None, 1) if tagged else ("", a.name)
     out = []
-    for n in _walk(st.parsed.tree.root_node):
+    for n in st.nodes(*(("struct_specifier", "union_specifier", "enum_specifier") if tagged else ("type_identifier",))):
         if _is_tagged_type(st, n, kind, tag) if tagged else _is_named_type(st, n, tag):
             out.append(Match(n.start_byte, n.end_byte, n, f"type {st.text(n)}"))
     if a.inside:
@@ -298,9 +327,7 @@ def _find_type(st: _State, rule: Rule) -> list[Match]:
 def _find_string(st: _State, rule: Rule) -> list[Match]:
     a, out = rule.anchor, []
     pat = re.compile(rule.pattern.encode()) if rule.pattern else None
-    for n in _walk(st.parsed.tree.root_node):
-        if n.type != "string_literal":
-            continue
+    for n in st.nodes("string_literal"):
         t = st.source[n.start_byte:n.end_byte]
         if (pat is None or pat.search(t)) and (a.name == "*" or a.name.encode() in t) and _inside(st, a, n):
             out.append(Match(n.start_byte, n.end_byte, n, "string"))
@@ -309,8 +336,7 @@ def _find_string(st: _State, rule: Rule) -> list[Match]:
 
 def _find_identifier(st: _State, rule: Rule) -> list[Match]:
     return [Match(n.start_byte, n.end_byte, n, f"identifier {st.text(n)}")
-            for n in _walk(st.parsed.tree.root_node)
-            if n.type in _NAME_TYPES and _glob(rule.anchor.name, st.text(n))]
+            for n in st.nodes(*_NAME_TYPES) if _glob(rule.anchor.name, st.text(n))]
 
 
 def _find_includes(st: _State, rule: Rule) -> list[Match]:
@@ -525,7 +551,7 @@ def edits_for(st: _State, rule: Rule, matches: list[Match], seq: int, context: d
     elif op == "rename":
         to = rule.to.encode()
         name = rule.anchor.name
-        for n in _walk(st.parsed.tree.root_node):
+        for n in st.nodes(*_NAME_TYPES, "preproc_arg"):
             if n.type in _NAME_TYPES and st.text(n) == name and not st.is_dead(n.start_byte):
                 edits.append(Edit(n.start_byte, n.end_byte, to, seq))
             elif n.type == "preproc_arg" and not st.is_dead(n.start_byte):
@@ -594,14 +620,13 @@ def _applied_probe(st: _State, rule: Rule) -> int:
     """After a first application: how many places show the rule's result (for idempotent counts)."""
     if rule.op == "rewrite_type" and rule.to:
         n = 0
-        for node in _walk(st.parsed.tree.root_node):
-            if node.type in ("type_identifier", "primitive_type", "struct_specifier", "sized_type_specifier") \
-                    and st.text(node) == rule.to and not st.is_dead(node.start_byte):
+        for node in st.nodes("type_identifier", "primitive_type", "struct_specifier", "sized_type_specifier"):
+            if st.text(node) == rule.to and not st.is_dead(node.start_byte):
                 n += 1
         return n
     if rule.op == "rewrite_string" and rule.to and "\\" not in rule.to:
-        return sum(1 for node in _walk(st.parsed.tree.root_node)
-                   if node.type == "string_literal" and rule.to in st.text(node)
+        return sum(1 for node in st.nodes("string_literal")
+                   if rule.to in st.text(node)
                    and not st.is_dead(node.start_byte))
     if rule.op in ("rewrite_call", "rename") and rule.to:
         probe = Rule(rule.id, rule.op, type(rule.anchor)("call" if rule.op == "rewrite_call" else "identifier",
@@ -613,20 +638,43 @@ def _applied_probe(st: _State, rule: Rule) -> int:
     return 0
 
 
-def _conflicts(new: list[Edit], taken: list[Edit]) -> bool:
-    for a in new:
-        for b in taken:
-            if a.start == a.end and b.start == b.end:
-                continue
+class _Taken:
+    """The edits a round has taken, to tell whether new ones collide with them: an insertion
+    strictly inside a taken range, a range holding a taken insertion strictly inside, or two ranges
+    that overlap (insertions at one point never collide).  Ranges are kept merged (those that
+    overlap), sorted, so each test is a bisection."""
+
+    def __init__(self):
+        self.edits: list[Edit] = []
+        self.points: list[int] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def conflicts(self, new: list[Edit]) -> bool:
+        for a in new:
             if a.start == a.end:
-                if b.start < a.start < b.end:
+                i = bisect.bisect_left(self.starts, a.start) - 1
+                if i >= 0 and self.ends[i] > a.start:
                     return True
-            elif b.start == b.end:
-                if a.start < b.start < a.end:
-                    return True
-            elif a.start < b.end and b.start < a.end:
+                continue
+            i = bisect.bisect_right(self.points, a.start)
+            if i < len(self.points) and self.points[i] < a.end:
                 return True
-    return False
+            i = bisect.bisect_left(self.starts, a.end) - 1
+            if i >= 0 and self.ends[i] > a.start:
+                return True
+        return False
+
+    def add(self, edits: list[Edit]) -> None:
+        self.edits += edits
+        for e in edits:
+            if e.start == e.end:
+                bisect.insort(self.points, e.start)
+                continue
+            lo, hi = bisect.bisect_right(self.ends, e.start), bisect.bisect_left(self.starts, e.end)
+            start, end = (min(e.start, self.starts[lo]), max(e.end, self.ends[hi - 1])) if lo < hi else (e.start, e.end)
+            self.starts[lo:hi] = [start]
+            self.ends[lo:hi] = [end]
 
 
 def _apply_edits(src: bytes, edits: list[Edit]) -> bytes:
@@ -653,6 +701,7 @@ def _in_error(st: _State, m: Match) -> int | None:
     return None
 
 
+@gcpause.paused()
 def apply_rules(source: bytes, rules: list[Rule], *, filename: str, known=None,
                 context: dict | None = None, max_rounds: int = 20) -> PortResult:
     """Apply rules in order; drift for every rule whose count is not what it expects."""
@@ -667,7 +716,7 @@ def apply_rules(source: bytes, rules: list[Rule], *, filename: str, known=None,
         st = _State(result.output, known)
         if baseline_errors is None:
             baseline_errors = len(st.parsed.errors)
-        taken: list[Edit] = []
+        taken = _Taken()
         round_dead: list[tuple[int, int]] = []
         deferred = []
         done = []
@@ -709,20 +758,20 @@ def apply_rules(source: bytes, rules: list[Rule], *, filename: str, known=None,
                     "found": found, "message": f"{rule.anchor.describe()} at line {st.line(m.start)}: "
                                                f"tree-sitter cannot parse the code there (line {err_line}); not applied"})
             edits, disabled = edits_for(st, rule, live, seq, context)
-            if _conflicts(edits, taken):
+            if taken.conflicts(edits):
                 deferred.append((seq, rule))
                 continue
-            taken += edits
+            taken.add(edits)
             if rule.op in ("disable", "replace"):
                 round_dead += [(m.start, m.end) for m in live]
             result.disabled += disabled
             counts[seq] = found
             done.append(seq)
-        if taken:
-            new = _apply_edits(st.source, taken)
+        if taken.edits:
+            new = _apply_edits(st.source, taken.edits)
             errs = len(cparse.parse(new).errors)
             if errs > baseline_errors:
-                new = _isolate(st.source, taken, baseline_errors, rules, filename, result)
+                new = _isolate(st.source, taken.edits, baseline_errors, rules, filename, result)
             result.output = new
         pending = deferred
     for seq, rule in pending:

@@ -15,7 +15,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from .. import cparse
+from .. import cparse, gcpause
 from . import structs, symbols
 from .xenindex import XenIndex, xen_index
 
@@ -101,14 +101,14 @@ def _own_definitions(files, extra, parsed, index):
     nonname = dict(index.nonname_params)
     table = structs.StructTable()
     for s in extra.values():
-        syms = symbols.collect(s, live_only=False, uses=False)
+        p = cparse.parse(s)
+        syms = symbols.collect(s, p, live_only=False, uses=False)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
-        table.update(structs.table(cparse.parse(s), symbols.dead_ranges(s, index.default_config_known)))
-    for n, s in files.items():
-        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True,
-                               uses=False)
+        table.update(structs.table(p, symbols.dead_ranges(s, index.default_config_known)))
+    for n, s in files.items():     # uses too: the walk is remembered for file_findings
+        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
@@ -116,12 +116,11 @@ def _own_definitions(files, extra, parsed, index):
     return defines, fields, nonname, table
 
 
-def _member_of(use, types: structs.StructTypes, tables: tuple[structs.StructTable, ...], root) -> str | None:
+def _member_of(use, types: structs.StructTypes, tables: tuple[structs.StructTable, ...]) -> str | None:
     """The struct a member use is on, when known and defined (so the member can be checked)."""
-    node = root.descendant_for_byte_range(use.offset, use.offset + len(use.name))
-    if node is None or node.type != "field_identifier":
+    if use.node is None:      # not a field_identifier of the parse (a name in a macro body)
         return None
-    tag = types.owner(node)
+    tag = types.owner(use.node, use.up)
     return tag if tag and any(tag in t.members for t in tables) else None
 
 
@@ -144,7 +143,7 @@ class _Checker:
     def known(self, name: str):
         return None if name in self.defines else self.index.default_config_known(name)
 
-    def problem(self, use, types: structs.StructTypes, root) -> dict | None:
+    def problem(self, use, types: structs.StructTypes) -> dict | None:
         """None when the use is fine, else the finding's kind (and the struct it is not in)."""
         name = use.name
         if symbols.is_builtin(name):
@@ -152,7 +151,7 @@ class _Checker:
         if use.arg_of and (symbols.ignores_arg(self.nonname.get(use.arg_of[0], ()), use.arg_of[1])
                            or name.startswith("CONFIG_")):
             return None     # an argument the macro never uses as a name; a Kconfig option
-        owner = _member_of(use, types, (self.own_structs, self.index.structs), root) \
+        owner = _member_of(use, types, (self.own_structs, self.index.structs)) \
             if use.kind == "field" else None
         if owner is not None:
             return None if name in self.structs.members.get(owner, ()) else {"kind": "field", "struct": owner}
@@ -170,7 +169,7 @@ class _Checker:
                 if every_use:
                     seen[use.name]["uses"].append(parsed.line_of(use.offset))
                 continue
-            bad = self.problem(use, types, parsed.tree.root_node)
+            bad = self.problem(use, types)
             if bad is not None:
                 line = parsed.line_of(use.offset)
                 seen[use.name] = {"symbol": use.name, "file": n, "line": line, "count": 1, **bad}
@@ -180,11 +179,15 @@ class _Checker:
         for m in _SYS_INCLUDE.finditer(symbols.blank_comments(s)):
             path = m.group(1).decode("utf-8", "replace")
             if m.start() not in dead and not self.index.has_header(path):
-                seen.setdefault("<" + path + ">", {"symbol": path, "file": n, "line": parsed.line_of(m.start()),
-                                                    "kind": "include", "count": 1})
+                line = parsed.line_of(m.start())
+                f = seen.setdefault("<" + path + ">", {"symbol": path, "file": n, "line": line,
+                                                       "kind": "include", "count": 1})
+                if every_use:      # each copy of the include is a use: one round disables them all
+                    f.setdefault("uses", []).append(line)
         return [_message(f, self.index) for f in seen.values()]
 
 
+@gcpause.paused()
 def lint_sources(files: dict[str, bytes], index: XenIndex,
                  scope_files: dict[str, bytes] | None = None,
                  headers: dict[str, bytes] | None = None, every_use: bool = False) -> list[dict]:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import cparse, gitutil
+from .. import cparse, gcpause, gitutil
 from . import engine, symbols
 from .lint import Scope, lint_sources, local_headers
 from .rules import Anchor, Rule, load_packs, pack_names
@@ -232,6 +232,7 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
     return engine.disable_ranges(output, outer), report
 
 
+@gcpause.paused()
 def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_PACKS,
                 rule_files=(), provenance: Provenance | None = None,
                 max_iterations: int = 12, headers: dict[str, bytes] | None = None,

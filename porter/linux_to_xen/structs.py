@@ -58,18 +58,17 @@ def type_tag(type_node, src: bytes, typedefs: dict[str, str]) -> str | None:
     return None
 
 
-def _walk(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(n.children)
+def _nodes(root, *types: str) -> list:
+    """The nodes of these types under root, parents first and later siblings first: the order
+    in which a later definition of the same name has always given way to an earlier one here."""
+    return sorted(cparse.nodes_of(root, *types), key=lambda n: (-n.end_byte, n.start_byte))
 
 
 def table(parsed: cparse.Parsed, dead=()) -> StructTable:
     """The structs parsed defines; members inside `dead` ranges (start, end) do not count."""
     out = StructTable()
-    for node in _walk(parsed.tree.root_node):
+    dead = symbols.Ranges(dead)
+    for node in _nodes(parsed.tree.root_node, *_SPECIFIERS, "type_definition"):
         if node.type in _SPECIFIERS:
             _add_struct(node, parsed.source, dead, out)
         elif node.type == "type_definition":
@@ -83,13 +82,13 @@ def _add_struct(node, src: bytes, dead, out: StructTable) -> None:
         return
     tag = _text(name, src)
     text = bytearray(symbols.blank_comments_strings(src[body.start_byte:body.end_byte]))
-    for start, end in dead:
+    for start, end in dead.overlapping(body.start_byte, body.end_byte):
         lo, hi = max(start, body.start_byte), min(end, body.end_byte)
         if lo < hi:
             text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)
     out.members.setdefault(tag, set()).update(m.group(0).decode() for m in _IDENT.finditer(bytes(text)))
     types = out.member_types.setdefault(tag, {})
-    for fd in (c for c in _walk(body) if c.type == "field_declaration"):
+    for fd in _nodes(body, "field_declaration"):
         t = fd.child_by_field_name("type")
         # a struct tag, or a typedef name resolved when looked up
         ftag = type_tag(t, src, {}) or (_text(t, src) if t is not None and t.type == "type_identifier" else None)
@@ -121,21 +120,18 @@ class StructTypes:
     def _declared(self, scope) -> dict[str, str]:
         """Variables (and parameters) declared anywhere in scope with a struct type: name -> tag."""
         out: dict[str, str] = {}
-        for n in _walk(scope):
-            if n.type in ("declaration", "parameter_declaration"):
-                tag = type_tag(n.child_by_field_name("type"), self.src, self.structs.typedefs)
-                if not tag:
-                    continue
-                for d in n.children_by_field_name("declarator"):
-                    name = cparse.declarator_name(d, self.src)
-                    if name:
-                        out.setdefault(name, tag)
+        for n in _nodes(scope, "declaration", "parameter_declaration"):
+            tag = type_tag(n.child_by_field_name("type"), self.src, self.structs.typedefs)
+            if not tag:
+                continue
+            for d in n.children_by_field_name("declarator"):
+                name = cparse.declarator_name(d, self.src)
+                if name:
+                    out.setdefault(name, tag)
         return out
 
-    def _variable(self, node, name: str) -> str | None:
-        fn = node.parent
-        while fn is not None and fn.type != "function_definition":
-            fn = fn.parent
+    def _variable(self, fn, name: str) -> str | None:
+        """The struct tag of variable name as seen in function fn (None: at top level)."""
         if fn is not None:
             if fn.id not in self._locals:
                 self._locals[fn.id] = self._declared(fn)
@@ -148,58 +144,82 @@ class StructTypes:
                     self._globals.update(self._declared(item))
         return self._globals.get(name)
 
-    def tag_of(self, expr) -> str | None:
-        """The struct tag of an expression's type (through `->`/`.` it is the same), if known."""
+    def tag_of(self, expr, fn=None) -> str | None:
+        """The struct tag of an expression's type (through `->`/`.` it is the same), if known;
+        fn: the function definition the expression is in."""
         t = expr.type
         if t == "identifier":
-            return self._variable(expr, _text(expr, self.src))
+            return self._variable(fn, _text(expr, self.src))
         if t in ("parenthesized_expression", "pointer_expression", "subscript_expression"):
             inner = expr.child_by_field_name("argument") or (expr.named_children[0] if expr.named_children
                                                                else None)
-            return self.tag_of(inner) if inner is not None else None
+            return self.tag_of(inner, fn) if inner is not None else None
         if t == "field_expression":
-            return self.member_tag(expr.child_by_field_name("argument"), expr.child_by_field_name("field"))
+            return self.member_tag(expr.child_by_field_name("argument"), expr.child_by_field_name("field"), fn)
         if t == "cast_expression":
             tdesc = expr.child_by_field_name("type")
             return type_tag(tdesc.child_by_field_name("type"), self.src, self.structs.typedefs) \
                 if tdesc is not None else None
         return None
 
-    def member_tag(self, obj, member) -> str | None:
-        owner = self.tag_of(obj) if obj is not None else None
+    def member_tag(self, obj, member, fn=None) -> str | None:
+        owner = self.tag_of(obj, fn) if obj is not None else None
         if owner is None or member is None:
             return None
         found = self.structs.member_types.get(owner, {}).get(_text(member, self.src))
         return self.structs.typedefs.get(found, found) if found else None
 
-    def owner(self, field_node) -> str | None:
-        """The struct tag whose member field_node names, when the code around it tells."""
-        parent = field_node.parent
+    def owner(self, field_node, up=None) -> str | None:
+        """The struct tag whose member field_node names, when the code around it tells; up: its
+        ancestors as (parent, (grandparent, ...)) when the caller has them (symbols.Use.up)."""
+        up = up if up is not None else _ancestors(field_node)
+        parent = up[0] if up else None
         if parent is None:
             return None
         if parent.type == "field_expression" and parent.child_by_field_name("field") == field_node:
-            return self.tag_of(parent.child_by_field_name("argument"))
+            fn = next((n for n in _chain(up) if n.type == "function_definition"), None)
+            return self.tag_of(parent.child_by_field_name("argument"), fn)
         if parent.type == "field_designator":
-            return self._initialized(parent.parent)
+            return self._initialized(up[1])
         return None
 
-    def _initialized(self, pair) -> str | None:
-        """The struct tag an initializer_pair's list initializes."""
-        if pair is None or pair.type != "initializer_pair" or pair.parent is None:
+    def _initialized(self, up) -> str | None:
+        """The struct tag an initializer_pair's list initializes (up: the pair and its ancestors)."""
+        pair = up[0] if up else None
+        if pair is None or pair.type != "initializer_pair" or not up[1]:
             return None
-        lst = pair.parent
-        holder = lst.parent
+        holder_up = up[1][1]
+        holder = holder_up[0] if holder_up else None
         if holder is None:
             return None
         if holder.type == "init_declarator":
-            decl = holder.parent
+            decl = holder_up[1][0] if holder_up[1] else None
             if decl is not None and decl.type == "declaration":
                 return type_tag(decl.child_by_field_name("type"), self.src, self.structs.typedefs)
             return None
         if holder.type == "initializer_pair":
-            outer = self._initialized(holder)
+            outer = self._initialized(holder_up)
             desig = holder.child_by_field_name("designator")
             if outer and desig is not None and desig.type == "field_designator" and desig.named_children:
                 found = self.structs.member_types.get(outer, {}).get(_text(desig.named_children[0], self.src))
                 return self.structs.typedefs.get(found, found) if found else None
         return None
+
+
+def _chain(up):
+    while up:
+        yield up[0]
+        up = up[1]
+
+
+def _ancestors(node):
+    """(parent, (grandparent, ... None)) of node, by tree-sitter's parent lookups."""
+    nodes = []
+    n = node.parent
+    while n is not None:
+        nodes.append(n)
+        n = n.parent
+    up = None
+    for n in reversed(nodes):
+        up = (n, up)
+    return up

@@ -71,8 +71,15 @@ def blank_comments_strings(src: bytes) -> bytes:
     return _COMMENT_OR_STRING.sub(lambda m: _blank(m.group(0)), src)
 
 
+_BLANKED = cparse.TextMemo()
+
+
 def blank_comments(src: bytes) -> bytes:
     """Same-length copy with comments blanked, strings kept."""
+    return _BLANKED.get(src, lambda: _blank_comments(src))
+
+
+def _blank_comments(src: bytes) -> bytes:
     def repl(m: re.Match) -> bytes:
         text = m.group(0)
         return _blank(text) if text.startswith((b"/*", b"//")) else text
@@ -200,10 +207,20 @@ class Ranges:
     def __init__(self, ranges: Iterable[tuple[int, int]]):
         self.ranges = sorted(ranges)
         self.starts = [r[0] for r in self.ranges]
+        self.disjoint = all(a[1] <= b[0] for a, b in zip(self.ranges, self.ranges[1:]))
 
     def __contains__(self, offset: int) -> bool:
         i = bisect.bisect_right(self.starts, offset) - 1
         return i >= 0 and self.ranges[i][0] <= offset < self.ranges[i][1]
+
+    def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The ranges (as given, in order) that may overlap [start, end): those ending after start
+        and starting before end, found by bisection when the ranges are disjoint."""
+        if not self.disjoint:
+            return [r for r in self.ranges if r[1] > start and r[0] < end]
+        i = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        j = bisect.bisect_left(self.starts, end)
+        return [r for r in self.ranges[i:j] if r[1] > start]
 
     def covers(self, start: int, end: int) -> bool:
         i = bisect.bisect_right(self.starts, start) - 1
@@ -226,12 +243,17 @@ def directive_lines(src: bytes) -> list[tuple[int, int]]:
 
 # ---------------------------------------------------------------- definitions and uses
 
-@dataclass
+@dataclass(slots=True)
 class Use:
     name: str
     offset: int
     kind: str          # call, type, field, identifier, macro
     arg_of: tuple[str, int] | None = None   # (macro, argument index) when a bare argument
+    # a member name in the parse: its node and its ancestors as (parent, (grandparent, ...)), so
+    # that what it is a member of is found without tree-sitter's parent lookups (linear in the
+    # width of every enclosing node: quadratic on a function of a million statements)
+    node: object = field(default=None, compare=False, repr=False)
+    up: tuple | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -298,53 +320,60 @@ def _definition_kind(node, parent) -> str | None:
     return "define" if _is_macro_decl_param(node, parent) else None
 
 
+@dataclass
+class _Raw:
+    """One walk's definitions and uses before any liveness filter (collect() filters them)."""
+    defs: list = field(default_factory=list)       # (offset, name, is a field)
+    uses: list = field(default_factory=list)       # (offset that decides liveness, Use, a name of the parse)
+    nonname_params: dict = field(default_factory=dict)
+
+
 class _Collector:
     """One walk over a parse: each node type has its handler (_HANDLERS); True means descend."""
 
-    def __init__(self, src: bytes, parsed, known, live_only: bool, live_defs: bool, uses: bool = True):
-        self.src, self.parsed, self.live_only, self.uses = src, parsed, live_only, uses
-        self.dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
-        self.def_dead = self.dead if live_defs else Ranges(())
+    def __init__(self, src: bytes, parsed, uses: bool = True):
+        self.src, self.parsed, self.uses = src, parsed, uses
         self.directives = Ranges(directive_lines(src)) if uses else Ranges(())
-        self.out = FileSymbols()
+        self.out = _Raw()
 
-    def run(self) -> FileSymbols:
-        stack = [self.parsed.tree.root_node]
+    def run(self) -> _Raw:
+        stack: list = [(self.parsed.tree.root_node, None)]
+        handlers = _HANDLERS
         while stack:
-            node = stack.pop()
-            if _HANDLERS.get(node.type, _Collector.descend)(self, node):
-                stack.extend(node.children)
+            node, up = stack.pop()
+            handler = handlers.get(node.type)
+            if (handler is None or handler(self, node, up)) and node.child_count:
+                here = (node, up)
+                stack += [(c, here) for c in node.children]
         if self.uses:
             self.standin_uses()
         self.typeof_locals()
-        self.out.uses.sort(key=lambda u: u.offset)
+        self.out.uses.sort(key=lambda u: u[1].offset)
         return self.out
 
     def text(self, node) -> str:
         return self.src[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
-    def descend(self, node) -> bool:
-        return True
-
-    def skip(self, node) -> bool:
+    def skip(self, node, up) -> bool:
         return False
 
-    def name(self, node) -> bool:
-        parent = node.parent
+    def name(self, node, up) -> bool:
+        parent = up[0] if up else None
         kind = _definition_kind(node, parent)
-        if kind is not None:
-            if node.start_byte not in self.def_dead:
-                (self.out.fields if kind == "field" else self.out.defines).add(self.text(node))
-            return False
         off = node.start_byte
-        if not self.uses or node.type == "statement_identifier" or (self.live_only and off in self.dead) \
-                or off in self.directives:
+        if kind is not None:
+            self.out.defs.append((off, self.text(node), kind == "field"))
             return False
-        self.out.uses.append(Use(self.text(node), off, _use_kind(node, parent, self.src),
-                                 _arg_of(node, parent, self.src)))
+        if not self.uses or node.type == "statement_identifier" or off in self.directives:
+            return False
+        grand = up[1][0] if up and up[1] else None
+        use = Use(self.text(node), off, _use_kind(node, parent, grand, self.src), _arg_of(node, parent, grand, self.src))
+        if node.type == "field_identifier":
+            use.node, use.up = node, up
+        self.out.uses.append((off, use, True))
         return False
 
-    def macro_definition(self, node) -> bool:
+    def macro_definition(self, node, up) -> bool:
         value = node.child_by_field_name("value")
         body = self.src[value.start_byte:value.end_byte] if value is not None else b""
         params = node.child_by_field_name("parameters")
@@ -355,35 +384,32 @@ class _Collector:
             self.out.nonname_params[self.text(mname)] = nonname
         return True
 
-    def macro_body(self, node) -> bool:
+    def macro_body(self, node, up) -> bool:
         if not self.uses:
             return False
-        pdef = node.parent
+        pdef = up[0] if up else None
         params = set(_macro_params(pdef, self.src)) if pdef is not None and \
             pdef.type == "preproc_function_def" else set()
-        if node.start_byte not in self.dead:
-            self.out.uses.extend(_macro_body_uses(self.src, node.start_byte, node.end_byte, params))
+        self.out.uses.extend((node.start_byte, u, False)
+                             for u in _macro_body_uses(self.src, node.start_byte, node.end_byte, params))
         return False
 
     def typeof_locals(self) -> None:
         """`typeof(x) name = ...;` declares name (tree-sitter reads it as an expression)."""
         for m in _TYPEOF_LOCAL.finditer(blank_comments_strings(self.src)):
-            if m.start(1) not in self.def_dead:
-                self.out.defines.add(m.group(1).decode())
+            self.out.defs.append((m.start(1), m.group(1).decode(), False))
 
     def standin_uses(self) -> None:
         """Spans the stand-ins hid from tree-sitter (for_each macros, annotations)."""
         src = self.src
         for start, end in self.parsed.standins:
-            if start in self.dead:
-                continue
             for i, m in enumerate(_IDENT.finditer(src, start, end)):
                 name = m.group(0).decode()
                 if name in ("struct", "long", "while") or is_builtin(name):
                     continue
                 if i == 1 and src.startswith(b"DECLARE_BITMAP", start):
                     continue   # the member the bitmap declares
-                self.out.uses.append(Use(name, m.start(), "macro"))
+                self.out.uses.append((start, Use(name, m.start(), "macro"), False))
 
 
 _HANDLERS = {**{t: _Collector.skip for t in ("comment", "string_literal", "char_literal",
@@ -392,11 +418,31 @@ _HANDLERS = {**{t: _Collector.skip for t in ("comment", "string_literal", "char_
              "preproc_function_def": _Collector.macro_definition, "preproc_arg": _Collector.macro_body}
 
 
+_RAWS = cparse.TextMemo()
+
+
+def _raw(src: bytes, parsed) -> _Raw:
+    """The full walk of src, remembered for the last few texts: lint asks for a file's definitions
+    and then its uses, port asks again for the text it just linted."""
+    return _RAWS.get(src, lambda: _Collector(src, parsed or cparse.parse(src)).run())
+
+
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
             live_only: bool = True, live_defs: bool = False, uses: bool = True) -> FileSymbols:
     """Definitions (anywhere, or only in live code with live_defs) and live uses of one file
-    (uses=False: definitions only, at a fraction of the cost)."""
-    return _Collector(src, parsed or cparse.parse(src), known, live_only, live_defs, uses).run()
+    (uses=False: definitions only, at a fraction of the cost, unless the walk is remembered)."""
+    raw = _RAWS.peek(src) if not uses else _raw(src, parsed)
+    if raw is None:
+        raw = _Collector(src, parsed or cparse.parse(src), uses=False).run()
+    dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
+    def_dead = dead if live_defs else Ranges(())
+    out = FileSymbols(nonname_params=dict(raw.nonname_params))
+    for off, name, is_field in raw.defs:
+        if off not in def_dead:
+            (out.fields if is_field else out.defines).add(name)
+    if uses:   # a name of the parse is dropped in dead code only for live_only; the rest by where they start
+        out.uses = [u for at, u, by_name in raw.uses if not ((live_only or not by_name) and at in dead)]
+    return out
 
 
 def _is_macro_decl_param(node, parent) -> bool:
@@ -408,10 +454,9 @@ def _is_macro_decl_param(node, parent) -> bool:
     return True
 
 
-def _arg_of(node, parent, src: bytes) -> tuple[str, int] | None:
+def _arg_of(node, parent, call, src: bytes) -> tuple[str, int] | None:
     if parent is None or parent.type != "argument_list":
         return None
-    call = parent.parent
     fn = call.child_by_field_name("function") if call is not None else None
     if fn is None or fn.type != "identifier":
         return None
@@ -432,9 +477,7 @@ def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> l
     clean = blank_comments_strings(body)
     plain = set()
     for m in _IDENT.finditer(clean):
-        before = clean[:m.start()].rstrip()
-        after = clean[m.end():].lstrip()
-        if before.endswith(b"#") or after.startswith(b"##"):
+        if clean.endswith(b"#", 0, _back(clean, m.start())) or clean.startswith(b"##", _ahead(clean, m.end())):
             continue
         plain.add(m.group(0).decode())
     out = [i for i, p in enumerate(params) if p not in plain]
@@ -443,7 +486,7 @@ def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> l
     return out
 
 
-def _use_kind(node, parent, src: bytes) -> str:
+def _use_kind(node, parent, call, src: bytes) -> str:
     t = node.type
     if t == "field_identifier":
         return "field"
@@ -453,13 +496,30 @@ def _use_kind(node, parent, src: bytes) -> str:
         if parent.type == "call_expression" and parent.child_by_field_name("function") == node:
             return "call"
         if parent.type == "argument_list":
-            call = parent.parent
             fn = call.child_by_field_name("function") if call is not None else None
             if fn is not None and fn.type == "identifier" and parent.named_children \
                     and parent.named_children[-1] == node \
                     and src[fn.start_byte:fn.end_byte].decode() in _MEMBER_LAST_ARG:
                 return "field"
     return "identifier"
+
+
+_SPACE = frozenset(b" \t\n\r\x0b\x0c")
+
+
+def _back(text: bytes, i: int) -> int:
+    """len(text[:i].rstrip()), reading only the spaces it drops."""
+    while i > 0 and text[i - 1] in _SPACE:
+        i -= 1
+    return i
+
+
+def _ahead(text: bytes, i: int) -> int:
+    """Where text[i:].lstrip() starts, reading only the spaces it drops."""
+    n = len(text)
+    while i < n and text[i] in _SPACE:
+        i += 1
+    return i
 
 
 def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list[Use]:
@@ -472,14 +532,15 @@ def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list
             continue
         if name in params or is_builtin(name):
             continue
-        before = body[:m.start()].rstrip()
-        if before.endswith(b"##") or body[m.end():].lstrip().startswith(b"##"):
+        before = _back(body, m.start())     # body[:before] is what precedes it, spaces dropped
+        if body.endswith(b"##", 0, before) or body.startswith(b"##", _ahead(body, m.end())):
             continue   # token pasting: not a name of its own
-        if before.endswith(b"#") and not before.endswith(b"##"):
+        if body.endswith(b"#", 0, before):
             continue   # stringized
-        kind = "field" if before.endswith((b".", b"->")) else "macro"
+        kind = "field" if body.endswith((b".", b"->"), 0, before) else "macro"
         uses.append(Use(name, start + m.start(), kind))
     # last argument of container_of-like macros is a member name
+    offsets = [u.offset for u in uses]
     for m in re.finditer(rb"\b(" + b"|".join(n.encode() for n in _MEMBER_LAST_ARG) + rb")\s*\(",
                          body):
         depth, i, last_comma = 0, m.end() - 1, None
@@ -495,7 +556,6 @@ def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list
                 last_comma = i
             i += 1
         if last_comma is not None:
-            for u in uses:
-                if start + last_comma < u.offset < start + i:
-                    u.kind = "field"
+            for u in uses[bisect.bisect_right(offsets, start + last_comma):bisect.bisect_left(offsets, start + i)]:
+                u.kind = "field"
     return uses

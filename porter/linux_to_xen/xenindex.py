@@ -9,13 +9,15 @@ the ref, in the workspace's `.porter/` when run inside one, else `$XDG_CACHE_HOM
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import cparse, gitutil
+from .. import cparse, gcpause, gitutil
 from ..errors import BadInput
 from ..workspace import atomic_write, cache_for
 from . import structs, symbols
@@ -175,6 +177,48 @@ def _read_headers(sources: list[bytes]) -> list:
         return [_read_header(s) for s in sources]
 
 
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """What a header's reading depends on besides its text: the code that reads it."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for f in (here.parent / "cparse.py", here / "symbols.py", here / "structs.py", here / "xenindex.py"):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _header_doc(read) -> dict:
+    n, f, nonname, incs, tab = read
+    return {"names": sorted(n), "fields": sorted(f), "nonname": nonname, "incs": incs, "structs": tab.to_json()}
+
+
+def _header_from_doc(doc: dict):
+    return (set(doc["names"]), set(doc["fields"]), doc["nonname"], [tuple(i) for i in doc["incs"]],
+            structs.StructTable.from_json(doc["structs"]))
+
+
+def _read_headers_kept(repo, shas: list[str], store: Path | None) -> list:
+    """_read_header of each blob, read from store (one file per blob id and version of the code
+    reading it: a header is read once, whatever refs share it) or computed and kept there."""
+    out: list = [None] * len(shas)
+    if store is not None:
+        for i, sha in enumerate(shas):
+            try:
+                out[i] = _header_from_doc(json.loads((store / f"{sha}.json").read_bytes()))
+            except (OSError, ValueError, KeyError, TypeError):
+                out[i] = None
+    todo = [i for i, r in enumerate(out) if r is None]
+    blobs = _read_blobs(repo, sorted({shas[i] for i in todo}))
+    for i, read in zip(todo, _read_headers([blobs.get(shas[i], b"") for i in todo])):
+        out[i] = read
+        if store is not None and shas[i] in blobs:
+            try:
+                atomic_write(store / f"{shas[i]}.json", json.dumps(_header_doc(read)).encode())
+            except OSError:
+                store = None           # a read-only cache only costs time
+    return out
+
+
 def _off_by_default(kconfigs: list[bytes], defconfigs: list[bytes]) -> frozenset:
     """Options no arm build turns on by itself: no default, selected by nothing, in no defconfig."""
     on: set[str] = set()
@@ -193,12 +237,13 @@ def _off_by_default(kconfigs: list[bytes], defconfigs: list[bytes]) -> frozenset
     return frozenset(off)
 
 
-def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
+@gcpause.paused()
+def build(repo, commit: str, tree: str, ref: str, store: Path | None = None) -> XenIndex:
     files = gitutil.ls_tree(repo, commit)
     headers = {p: s for p, s in files.items()
                if p.startswith(HEADER_ROOTS) and p.endswith(".h") and not p.startswith(SKIP)}
     kconfigs = {p: s for p, s in files.items() if p.rsplit("/", 1)[-1].startswith("Kconfig")}
-    blobs = _read_blobs(repo, sorted(set(headers.values()) | set(kconfigs.values())))
+    blobs = _read_blobs(repo, sorted(set(kconfigs.values())))
     names: set[str] = set()
     fields: set[str] = set()
     nonname: dict = {}
@@ -207,7 +252,7 @@ def build(repo, commit: str, tree: str, ref: str) -> XenIndex:
     table = structs.StructTable()
     ordered = sorted(headers.items())
     for path, (n, f, nn, incs, tab) in zip((p for p, _ in ordered),
-                                           _read_headers([blobs.get(sha, b"") for _, sha in ordered])):
+                                           _read_headers_kept(repo, [sha for _, sha in ordered], store)):
         names |= n
         fields |= f
         nonname.update(nn)
@@ -265,7 +310,7 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
         except (ValueError, KeyError, OSError):
             index = None
     if index is None:
-        index = build(repo, commit, tree, ref)
+        index = build(repo, commit, tree, ref, (cache or cache_dir()) / f"headers-{_code_digest()}")
         doc = {"version": INDEX_VERSION, "tree": tree, "names": sorted(index.names),
                "fields": sorted(index.fields), "kconfig": sorted(index.kconfig),
                "headers": sorted(index.headers), "kconfig_off": sorted(index.kconfig_off),

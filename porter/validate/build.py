@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput
-from . import sandbox
+from .. import sandbox
 
 SHIM_DIR = Path(__file__).parent / "shim"
 SHIM_HEADER = "porter_xen.h"

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from . import sandbox
+from .. import sandbox
 from .scenarios import GROUPS, PLATFORMS, PlatformSpec, iter_platform, scenario_names
 
 

@@ -1,14 +1,15 @@
-"""Where porter validate runs code built from ported sources: a child with resource limits, in an
-empty temporary directory, without the caller's environment, in its own process group (killed
-whole when it ends), and inside bubblewrap (`bwrap`) when the host has it.
+"""Where porter runs code it did not write: the compile and the scenarios of `porter validate`, and
+every make of `porter build` (a recipe's build glue is a Makefile, which can run commands).
 
 process mode (always): RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, no core files, a wall-clock limit,
-    its own session; the child is a subreaper that kills every descendant before it exits, and the
-    parent kills the child's process group. The code still runs as the calling user: it can read
-    what the user can read and write where the user can write (by an absolute path).
-bwrap mode (auto when `bwrap` works, or PORTER_SANDBOX=bwrap / --sandbox bwrap): additionally the
-    whole file system is read-only except a private /tmp and the empty work dir, no network, and
-    a PID namespace, so no process outlives the child. Files stay readable.
+    its own session whose process group is killed when it ends, and none of the caller's
+    environment. The code still runs as the calling user: it can read what the user can read and
+    write where the user can write (by an absolute path).
+bwrap mode (auto when `bwrap` works, or PORTER_SANDBOX=bwrap / --sandbox bwrap): additionally a
+    file system of its own: the system (/usr, /bin, /lib*, a few files of /etc) read-only, the
+    interpreter and the folders the caller names read-only, the work folder writable, an empty
+    private /tmp; nothing else (no $HOME, no workspace), no network, a PID namespace (no process
+    outlives it), dies with porter.
 """
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import BadInput
+from .errors import BadInput
 
 MODES = ("auto", "bwrap", "process")
 CPU_SECONDS = 60
@@ -55,6 +57,12 @@ def mode() -> str:
     return "process"
 
 
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# what the dynamic loader, compilers chosen through alternatives and the shell look up in /etc
+ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "passwd", "group", "nsswitch.conf",
+       "localtime")
+
+
 @lru_cache(maxsize=1)
 def bwrap_works() -> bool:
     path = shutil.which("bwrap")
@@ -68,30 +76,55 @@ def bwrap_works() -> bool:
 
 
 def _own_paths() -> tuple[str, ...]:
-    """The interpreter and porter itself: readable in the sandbox even when they live under /tmp."""
-    own = Path(__file__).resolve().parents[2]
-    return tuple(sorted({sys.prefix, sys.base_prefix, str(own)}))
+    """The interpreter, porter and the packages it imports: readable in the sandbox wherever they live
+    (not the other folders on sys.path: the current one may be the workspace)."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             str(Path(sys.executable).parent), str(Path(__file__).resolve().parents[1])}
+    paths.update(p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages"))
+    return tuple(sorted(paths))
 
 
-def _bwrap_args(workdir: str, readable: tuple[str, ...] = ()) -> list[str]:
-    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    for path in readable:
-        args += ["--ro-bind", path, path]
+def system_under(path: str) -> bool:
+    """Whether path is part of the system view every sandbox sees anyway."""
+    real = os.path.realpath(path)
+    return any(real == s or real.startswith(s + "/") for s in map(os.path.realpath, SYSTEM))
+
+
+def _bwrap_args(workdir: str, readable: tuple[str, ...] = (), cwd: str | None = None) -> list[str]:
+    args = ["--tmpfs", "/"]
+    for path in SYSTEM:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for name in ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    shown: list[str] = []
+    for path in sorted(set(readable)):
+        if not system_under(path) and not any(path.startswith(s.rstrip("/") + "/") for s in shown):
+            shown.append(path)
+            args += ["--ro-bind-try", path, path]
     if workdir != "/":
-        args += ["--bind", workdir, workdir, "--chdir", workdir]
-    return args + ["--unshare-all", "--die-with-parent", "--new-session"]
+        args += ["--bind", workdir, workdir, "--chdir", cwd or workdir]
+    return args + ["--remount-ro", "/", "--unshare-all", "--die-with-parent", "--new-session"]
 
 
-def wrap(argv: list[str], workdir: str, readable: tuple[str, ...] = (), sandbox: str = "process") -> list[str]:
-    """argv as run in the sandbox (bwrap prefixes it; process mode runs it as is)."""
+def wrap(argv: list[str], workdir: str, readable: tuple[str, ...] = (), sandbox: str = "process",
+         cwd: str | None = None) -> list[str]:
+    """argv as run in the sandbox (bwrap prefixes it; process mode runs it as is), in cwd (a folder
+    of workdir; default workdir)."""
     if sandbox != "bwrap":
         return argv
-    return [shutil.which("bwrap"), *_bwrap_args(workdir, (*_own_paths(), *readable)), *argv]
+    return [shutil.which("bwrap"), *_bwrap_args(workdir, (*_own_paths(), *readable), cwd), *argv]
+
+
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def clean_env(workdir: str) -> dict[str, str]:
     """Nothing of the caller's environment but a plain PATH."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin",
+    return {"PATH": SYSTEM_PATH,
             "HOME": workdir, "TMPDIR": workdir, "LC_ALL": "C", "LANG": "C"}
 
 
@@ -150,6 +183,52 @@ def kill_group(pgid: int) -> None:
         pass
 
 
+def _parents() -> dict[int, int]:
+    """{pid: parent pid} of every process."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    out[int(entry)] = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def end(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """Kill proc, its process group and every process it started (those in a session of their own, and
+    bwrap's PID namespace, included), and wait until they are gone, at most `grace` seconds."""
+    parents = _parents() if sys.platform.startswith("linux") else {}
+    tree, todo = [], [proc.pid]
+    while todo:
+        pid = todo.pop()
+        kids = [p for p, parent in parents.items() if parent == pid]
+        tree += kids
+        todo += kids
+    kill_group(proc.pid)
+    for pid in [proc.pid, *tree]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        proc.wait()
+    except ChildProcessError:
+        pass
+    deadline = time.monotonic() + grace
+    while any(_running(pid) for pid in tree) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 _LIMITED = """import os, resource, sys
 for name, value in zip(("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_CORE"), map(int, sys.argv[1:5])):
     which = getattr(resource, name)
@@ -177,7 +256,7 @@ def run(argv: list[str], workdir: str, timeout: float, sandbox: str = "process",
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        kill_group(proc.pid)
+        end(proc)
         out, err = proc.communicate()
         return subprocess.CompletedProcess(proc.args, -signal.SIGKILL, out,
                                            err + f"\nerror: timed out after {timeout:g}s\n".encode())

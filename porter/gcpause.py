@@ -1,0 +1,25 @@
+"""Python's cyclic garbage collector paused around bulk passes over a parse.
+
+A pass over a large file makes millions of small objects that live until it ends and are freed by
+reference counting; the collector, run every few hundred allocations, walks ever more of them each
+time, which makes such a pass quadratic in the file's size.  Nothing these passes make forms
+cycles, so pausing it frees nothing later than otherwise."""
+from __future__ import annotations
+
+import gc
+from contextlib import ContextDecorator
+
+
+class paused(ContextDecorator):
+    def _recreate_cm(self):
+        return paused()        # each call its own state: calls nest
+
+    def __enter__(self):
+        self.was = gc.isenabled()
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc):
+        if self.was:
+            gc.enable()
+        return False
