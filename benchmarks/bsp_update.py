@@ -200,7 +200,7 @@ def _unit_lines(text: bytes, first: int) -> int:
 # PORTER RESYNC TIMING (series engine).  The full CLI job per scenario:
 #   porter init WS --name ... --upstream BSP --xen XEN --base BASE
 #   porter learn REF --from OLD_TAG
-#   porter resync --from NEW_TAG        <- timed
+#   porter resync --from NEW_TAG --no-build        <- timed (git am does not compile either)
 # ---------------------------------------------------------------------------------------------
 def time_porter_resync(real: Path, ref: str, base: str, old_tag: str, new_tag: str) -> dict:
     porter = shutil.which("porter", path=os.pathsep.join([str(Path(sys.executable).parent),
@@ -222,13 +222,15 @@ def time_porter_resync(real: Path, ref: str, base: str, old_tag: str, new_tag: s
         p, t_learn = run("learn", ref, "--from", old_tag, cwd=ws)
         if p.returncode:
             return {"error": f"learn: {p.stdout.strip() or p.stderr.strip()}"}
-        run("resync", "--from", old_tag, cwd=ws)
-        p, t_resync = run("resync", "--json", "--from", new_tag, cwd=ws)
+        # git am does not compile: neither does the timed resync (as in benchmarks/resync.py)
+        no_build = ["--no-build"] if "--no-build" in run("resync", "--help")[0].stdout else []
+        run("resync", "--from", old_tag, *no_build, cwd=ws)
+        p, t_resync = run("resync", "--json", "--from", new_tag, *no_build, cwd=ws)
         out = {"learn_s": round(t_learn, 2), "resync_s": round(t_resync, 2), "exit": p.returncode}
         rev = max((d for d in (ws / "series/ipmmu-vmsa").glob("v*")), key=lambda d: int(d.name[1:]))
         out["git_am_s"] = round(time_git_am(real / "xen", base, rev, Path(tmp) / "am"), 3)
         shutil.rmtree(rev)        # the same resync again, with the Xen index now cached
-        _, t_warm = run("resync", "--json", "--from", new_tag, cwd=ws)
+        _, t_warm = run("resync", "--json", "--from", new_tag, *no_build, cwd=ws)
         out["resync_warm_s"] = round(t_warm, 2)
         out["ratio_cold"] = round(t_resync / out["git_am_s"], 1)
         out["ratio_warm"] = round(t_warm / out["git_am_s"], 1)

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import BadInput
@@ -24,16 +25,45 @@ _GIT_ENV = {
 
 # settings of a cache's git config that run a command, load more config or redirect a transport:
 # porter never writes them (a human working in the scratch worktree has no need to), and a cache
-# committed by a pull request must not bring them
-CACHE_REFUSED = re.compile(
+# committed by a pull request must not bring them (compiled when first needed: it is large)
+CACHE_REFUSED = (
     r"^(include\.|includeif\.|credential\.|filter\.|diff\..*\.(command|textconv)=|merge\..*\.driver=|"
     r"uploadpack\.|uploadarchive\.|receive\.|protocol\.|url\..*insteadof=|"
     r"remote\..*\.(uploadpack|receivepack|vcs|proxy)=|core\.(sshcommand|gitproxy|fsmonitor|hookspath|askpass|"
     r"editor|pager|worktree|alternaterefscommand|attributesfile)=|gpg\.|sequence\.editor=|pager\.|sendemail\.|"
-    r"alias\.|http\.|transfer\.|submodule\.|extensions\.(?!objectformat=|worktreeconfig=))", re.I)
+    r"alias\.|http\.|transfer\.|submodule\.|extensions\.(?!objectformat=|worktreeconfig=))")
+
+
+@lru_cache(maxsize=1)
+def cache_refused() -> re.Pattern:
+    return re.compile(CACHE_REFUSED, re.I)
 
 
 _checked: set[tuple[str, int]] = set()
+
+# a config of only these lines sets nothing CACHE_REFUSED names, so git need not parse it: what
+# `git clone --bare/--mirror` writes.  Anything else (quotes, escapes, comments after a value,
+# other sections or keys) goes to `git config --list`.
+_PLAIN_SECTION = re.compile(r'[ \t]*\[[ \t]*(core|remote[ \t]+"[^"\\\x00-\x1f]*")[ \t]*\][ \t]*', re.I)
+_PLAIN_KEY = re.compile(r'[ \t]*([A-Za-z][A-Za-z0-9-]*)[ \t]*=[^"\\;#\x00-\x08\x0a-\x1f\x7f]*')
+_PLAIN_KEYS = {"core": {"repositoryformatversion", "filemode", "bare", "logallrefupdates", "ignorecase",
+                        "precomposeunicode", "symlinks"},
+               "remote": {"url", "fetch", "mirror", "tagopt", "prune"}}
+
+
+def _plainly_safe(text: str) -> bool:
+    section = None
+    for line in text.split("\n"):
+        if not line.strip(" \t") or line.lstrip(" \t")[0] in "#;" and line.isprintable():
+            continue
+        m = _PLAIN_SECTION.fullmatch(line)
+        if m:
+            section = m.group(1).split()[0].lower()
+            continue
+        m = _PLAIN_KEY.fullmatch(line)
+        if not (m and section and m.group(1).lower() in _PLAIN_KEYS[section]):
+            return False
+    return True
 
 
 def check_cache_config(repo: str | os.PathLike) -> None:
@@ -46,9 +76,12 @@ def check_cache_config(repo: str | os.PathLike) -> None:
         return
     if key in _checked:
         return
+    if _plainly_safe(text):
+        _checked.add(key)
+        return
     out = run(repo, "config", "--file", str(config), "--list")
     lines = out.stdout.decode("utf-8", "replace").splitlines() if out.returncode == 0 else [text[:60]]
-    bad = [line.split("=", 1)[0] for line in lines if CACHE_REFUSED.match(line)]
+    bad = [line.split("=", 1)[0] for line in lines if cache_refused().match(line)]
     if bad:
         raise BadInput(f"{config}: setting {bad[0]!r} would let the cache run commands or redirect git; "
                        f"porter never writes it: delete the cache folder (porter fetch rebuilds it)")

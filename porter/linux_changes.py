@@ -8,9 +8,7 @@ patches alone (they are new files of the series), so a hand-made series is measu
 """
 from __future__ import annotations
 
-import difflib
 import re
-import tempfile
 from pathlib import Path
 
 from . import gitutil
@@ -50,7 +48,8 @@ def count(linux: str, port: str) -> dict:
     a, b = linux.splitlines(), port.splitlines()
     off = disabled_lines(b)
     kept = disabled = 0
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    from cydifflib import SequenceMatcher     # difflib's algorithm, compiled: the same opcodes
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
     for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             dis = sum(1 for j in range(j1, j2) if j in off)
@@ -64,6 +63,7 @@ def measure(patches: list[bytes], kinds: list[str]) -> list[dict]:
     """Per imported file: its counts after the last port step that touches it."""
     imported: dict[str, str] = {}
     ported: dict[str, str] = {}
+    import tempfile
     with tempfile.TemporaryDirectory(prefix="porter-linux-changes-") as tmp:
         root = Path(tmp)
         gitutil.git(root, "init", "-q")

@@ -6,7 +6,6 @@ its own plus In-Reply-To/References naming the cover letter. The ids are a hash 
 """
 from __future__ import annotations
 
-import email.header
 import hashlib
 import os
 import re
@@ -121,7 +120,8 @@ def from_cover(cover: bytes, version: int) -> Mail | None:
     v = re.match(rf"^(.*) v{version}$", prefix)
     if v:
         prefix, shown = v.group(1), version == 1
-    sender = str(email.header.make_header(email.header.decode_header(_header(text, "From") or "")))
+    from email.header import decode_header, make_header
+    sender = str(make_header(decode_header(_header(text, "From") or "")))
     return Mail(prefix=prefix, show_version=shown, sender=sender, date=_header(text, "Date") or "")
 
 

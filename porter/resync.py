@@ -4,11 +4,15 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import changelog, gitutil, linux_changes, mail as mail_mod, recipe as recipe_mod, revision, series
-from .changelog import Changelog
+from . import gitutil, mail as mail_mod, memo
+from .built import Built
 from .errors import BadInput, Findings
 from .workspace import Workspace, atomic_dir
+
+if TYPE_CHECKING:
+    from .changelog import Changelog
 
 _CHANGES = re.compile(r"\nChanges since v\d+:\n(?:  - .*\n)+", re.M)
 _PREFIX = re.compile(r"^Subject: \[[^\]]*?(\d+/\d+)\]", re.M)
@@ -26,6 +30,7 @@ def normalized(data: bytes) -> bytes:
     if _COVER.search(text):
         text = _SENT.sub("", text)
     text = _CHANGES.sub("", text)
+    from . import changelog
     text = changelog.strip(text)
     text = re.sub(r"^index [0-9a-f]+\.\.[0-9a-f]+.*$", "index", text, flags=re.M)
     return text.encode("utf-8", "surrogateescape")
@@ -51,7 +56,7 @@ def compare(old: dict[str, bytes], new: dict[str, bytes]) -> list[dict]:
     return out
 
 
-def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Built) -> list[str]:
+def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: Built) -> list[str]:
     lines = []
     old_tag = revision_tag(old)
     if old_tag and old_tag != built.tag:
@@ -62,25 +67,53 @@ def change_lines(old: dict[str, bytes], new: dict[str, bytes], built: series.Bui
     return lines
 
 
-def revision_changes(ws: Workspace, rec, built: series.Built, old: dict[str, bytes], version: int,
+def revision_changes(ws: Workspace, rec, built: Built, old: dict[str, bytes], version: int,
                      probe: dict[str, bytes] | None = None,
                      mail: mail_mod.Mail | None = None) -> tuple[Changelog, list[dict]]:
     """(the changelog: cover "Changes since v<version-1>" and per-patch "Changes in v<version>",
     per-patch {file, subject, status}) of revision `version` built as `built`, against the previous
     revision's files `old` ({} for the first one). resync and check both call this, so check
     regenerates the exact revision resync wrote."""
+    from . import changelog, revision
+    from .changelog import Changelog
     if probe is None:
         probe = revision.format_series(ws, rec, built, version, [], mail)
     if not old:
         return Changelog(), compare(old, probe)
-    from . import review
     try:
-        reviewed = review.reviewed_patches(ws, rec, built, old, probe)
+        reviewed = _reviewed_patches(ws, rec, built, old, probe)
     except Findings:     # the previous revision is not readable as patches: say less, still say it
         return Changelog(cover=change_lines(old, probe, built)), compare(old, probe)
     log = changelog.build(rec, version, reviewed, old, revision_tag(old), built.tag, built.units_changed,
                           str(ws.upstream_git))
     return log, [{k: p[k] for k in ("file", "subject", "status")} for p in reviewed]
+
+
+_DATE = re.compile(rb"^Date: .*\n", re.M)
+
+
+def _reviewed_patches(ws: Workspace, rec, built: Built, old: dict[str, bytes], new: dict[str, bytes]) -> list[dict]:
+    """review.reviewed_patches, kept in .porter/memo/ (with built.memo) by the two revisions (the
+    new cover letter without its Date, which the review does not read), the recipe and the
+    upstream commits of both tags."""
+    from . import review
+    key = None
+    if built.memo:
+        old_tag = revision_tag(old)
+        got = gitutil.read_object(ws.upstream_git, f"{old_tag}^{{commit}}") if old_tag else None
+        key = memo.Key("review").add(built.tag, built.tag_sha, old_tag, got[0] if got else None)
+        _add_recipe(key, ws)
+        for side in (old, new):
+            key.add(b"\0side")
+            for name, data in sorted(side.items()):
+                key.add(name, _DATE.sub(b"", data, count=1) if side is new and name.startswith("0000-") else data)
+        kept = memo.load(ws, key)
+        if isinstance(kept, list):
+            return kept
+    reviewed = review.reviewed_patches(ws, rec, built, old, new)
+    if key:
+        memo.store(ws, key, reviewed)
+    return reviewed
 
 
 def scratch_branch(ws: Workspace) -> str:
@@ -92,7 +125,7 @@ def scratch_base(ws: Workspace) -> str:
     return f"porter/{ws.name}/base"
 
 
-def scratch_worktree(ws: Workspace, built: series.Built) -> Path:
+def scratch_worktree(ws: Workspace, built: Built) -> Path:
     """Check the conflicted series out in .porter/scratch (branch porter/NAME/conflicts) for a human.
 
     Every conflicted step's commit holds its own conflict markers, so the work tree is clean and
@@ -126,6 +159,7 @@ def _refuse_if_busy(path: Path) -> None:
 
 def revision_tag(files: dict[str, bytes]) -> str | None:
     """The upstream tag of a previous revision, or None when its cover letter does not say."""
+    from . import revision
     try:
         return revision.cover_tag(files, "previous revision")
     except Findings:
@@ -136,7 +170,7 @@ def _same(old: dict[str, bytes], new: dict[str, bytes]) -> bool:
     return {n: normalized(d) for n, d in new.items()} == {n: normalized(d) for n, d in old.items()}
 
 
-def build_gate(ws: Workspace, built: series.Built, files: dict[str, bytes], progress=lambda text: None) -> dict:
+def build_gate(ws: Workspace, built: Built, files: dict[str, bytes], progress=lambda text: None) -> dict:
     """Compile what resync generated, when a compiler is there: the build report, or {"skipped": why}."""
     from . import build
     touched = build.series_files(ws.xen_git, built.base, built.tip)
@@ -147,7 +181,7 @@ def build_gate(ws: Workspace, built: series.Built, files: dict[str, bytes], prog
     return build.build_commits(ws, built.base, built.commits, patches, cfg, progress)
 
 
-def unfinished(built: series.Built, report: dict | None) -> list[str]:
+def unfinished(built: Built, report: dict | None) -> list[str]:
     """What keeps a regenerated series from being a revision: findings, a failed build."""
     reasons = []
     if built.findings:
@@ -168,8 +202,14 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     Nothing is written when the series has conflicts, drift or open findings, or (with a compiler
     for the target, unless `build` is off) does not build at every patch: it is checked out in the
     scratch worktree instead."""
+    key = None if build else _resync_key(ws, tag, version, prefix, rfc, sender)
+    if key is not None:
+        done = _replayed(ws, key)
+        if done is not None:
+            return done
+    from . import recipe as recipe_mod, revision
     rec = recipe_mod.load(ws.series_dir)
-    built = series.build(ws, rec, tag, progress)
+    built, kept_by = build_series(ws, rec, tag, progress)
     result = {"revision": None, "changed": False, "conflicts": built.conflicts, "drift": built.drift,
               "findings": built.findings, "notes": built.notes, "patches": [], "warnings": []}
     warning = revision.release_warning(ws)
@@ -205,6 +245,9 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
                     _write(ws.series_dir / f"v{newest}", files)
                 result.update(revision=f"v{newest}", patches=compare(old, again), refreshed=refreshed,
                               changed=refreshed, ok=True)
+                if key is not None and kept_by and not refreshed:       # nothing to write next time
+                    memo.store(ws, key, {"result": result, "tip": built.tip, "ref": kept_by, "version": newest,
+                                         "files": None})
                 return result
     version = version if version is not None else (revs[-1] if revs else 0) + 1
     if version in revs:
@@ -221,8 +264,142 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     _write(target, files)
     result.update(revision=f"v{version}", changed=True, patches=patches,
                   changes=changelog_lines(files), ok=True,
-                  linux_changes=linux_changes.for_revision(files, [s.kind for s in rec.steps]))
+                  linux_changes=linux_changes_of(ws, files, [s.kind for s in rec.steps]))
+    if key is not None and kept_by:
+        memo.store(ws, key, {"result": result, "tip": built.tip, "ref": kept_by, "version": version,
+                             "files": {n: memo.text(d) for n, d in files.items()}})
     return result
+
+
+def _resync_key(ws: Workspace, tag: str, version, prefix, rfc, sender) -> memo.Key | None:
+    """The key of a whole resync (without its build gate): what series.build reads, the options,
+    the revisions there are and the newest one's files, and who sends; None when the recipe cannot
+    be read (the resync itself says why)."""
+    import tomllib
+    try:
+        learned_tag = tomllib.loads((ws.series_dir / "recipe.toml").read_text("utf-8"))["series"]["upstream_tag"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(learned_tag, str):
+        return None
+    try:
+        key = _source_key(memo.Key("resync"), ws, tag, learned_tag)
+    except BadInput:
+        return None
+    key.add(repr((version, prefix, rfc, sender)))
+    revs = ws.revisions()
+    key.add(repr(revs))
+    for name, data in (ws.revision_files(revs[-1]).items() if revs else ()):
+        key.add(name, data)
+    return key.add(sender if sender is not None else mail_mod.default_sender(ws.root, ""))
+
+
+def _replayed(ws: Workspace, key: memo.Key) -> dict | None:
+    """The result of a resync with these inputs, when the memo holds one and the Xen cache still
+    has its commits: the revision it wrote written again (dated now), or nothing written when the
+    newest revision was up to date; else None."""
+    kept = memo.load(ws, key)
+    try:
+        result, tip, ref, version = kept["result"], kept["tip"], kept["ref"], kept["version"]
+        files = None if kept["files"] is None else {n: memo.raw(text) for n, text in kept["files"].items()}
+        cover = next(n for n in files if n.startswith("0000-")) if files is not None else None
+    except (TypeError, KeyError, AttributeError, StopIteration):
+        return None
+    if not (isinstance(result, dict) and isinstance(ref, str) and isinstance(tip, str) and type(version) is int):
+        return None
+    target = ws.series_dir / f"v{version}"
+    if _ref(ws, ref) != tip or (files is not None and target.exists()):
+        return None
+    date = mail_mod.now_rfc2822()       # a bad SOURCE_DATE_EPOCH is refused as when computing
+    last = f"refs/porter/{ws.name}/last"
+    if _ref(ws, last) != tip:
+        gitutil.git(ws.xen_git, "update-ref", last, tip)
+    if files is not None:
+        files[cover] = re.sub(rb"^Date: .*$", lambda _: b"Date: " + date.encode(), files[cover], count=1, flags=re.M)
+        _write(target, files)
+    return result
+
+
+def build_series(ws: Workspace, rec, tag: str, progress=lambda text: None) -> tuple[Built, str | None]:
+    """(series.build, or what it gave for the same inputs, kept in .porter/memo/; the ref that
+    keeps its commits in the Xen cache, None when it is not kept)."""
+    key = _source_key(memo.Key("build"), ws, tag, rec.upstream_tag)
+    kept = memo.load(ws, key)
+    built = _built_from(kept) if isinstance(kept, dict) else None
+    ref = f"refs/porter/{ws.name}/memo/{key.hex}"
+    if built is not None and _ref(ws, ref) == built.tip:
+        last = f"refs/porter/{ws.name}/last"
+        if _ref(ws, last) != built.tip:
+            gitutil.git(ws.xen_git, "update-ref", last, built.tip)
+    else:
+        from . import series
+        built = series.build(ws, rec, tag, progress)
+        value = _built_json(built)
+        gone = memo.store(ws, key, value) if _built_from(value) == built else None
+        if gone is None:
+            ref = None
+        else:
+            refs = [f"update {ref} {built.tip}"] + [f"delete refs/porter/{ws.name}/memo/{k}" for k in gone]
+            gitutil.git(ws.xen_git, "update-ref", "--stdin", input="".join(r + "\n" for r in refs).encode())
+    built.memo = True
+    return built, ref
+
+
+def _source_key(key: memo.Key, ws: Workspace, tag: str, learned_tag: str) -> memo.Key:
+    """Everything series.build reads: the commits it starts from, the workspace settings, the
+    recipe's files (not the revisions beside them) and the caches' shallow boundaries."""
+    base = ws.resolve("xen", ws.base, "base")
+    tag_sha = ws.resolve("upstream", tag, "upstream tag")
+    learned_sha = ws.resolve("upstream", learned_tag, "learned upstream tag")
+    key.add(str(ws.root), ws.name, tag, base, tag_sha, learned_sha)
+    for cache in (ws.upstream_git, ws.xen_git):
+        key.add_file(cache / "shallow").add_file(cache / "config")
+    return _add_recipe(key, ws)
+
+
+def _add_recipe(key: memo.Key, ws: Workspace) -> memo.Key:
+    """porter.toml and the recipe's files (not the revisions beside them)."""
+    key.add_file(ws.root / "porter.toml")
+    return key.add_tree(ws.series_dir, skip=lambda rel: re.fullmatch(r"v\d+", rel) is not None)
+
+
+def _ref(ws: Workspace, ref: str) -> str | None:
+    got = gitutil.read_object(ws.xen_git, ref)
+    return got[0] if got else None
+
+
+_BUILT_FIELDS = ("base", "tag", "tag_sha", "commits", "provenance", "conflicts", "findings", "drift",
+                 "notes", "units_changed")
+
+
+def _built_json(built: Built) -> dict:
+    value = {f: getattr(built, f) for f in _BUILT_FIELDS}
+    value["provenance"] = {p: list(v) for p, v in built.provenance.items()}
+    return value
+
+
+def _built_from(value: dict) -> Built | None:
+    try:
+        fields = {f: value[f] for f in _BUILT_FIELDS}
+        fields["provenance"] = {p: tuple(v) for p, v in fields["provenance"].items()}
+        return Built(**fields)
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def linux_changes_of(ws: Workspace, files: dict[str, bytes], kinds: list[str]) -> dict:
+    """linux_changes.for_revision, kept in .porter/memo/ by the patches and step kinds."""
+    key = memo.Key("linux-changes").add(*kinds, b"\0")
+    for name, data in sorted(files.items()):
+        if not name.startswith("0000-"):
+            key.add(name, data)
+    kept = memo.load(ws, key)
+    if isinstance(kept, dict):
+        return kept
+    from . import linux_changes
+    report = linux_changes.for_revision(files, kinds)
+    memo.store(ws, key, report)
+    return report
 
 
 def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, prefix=None, rfc=False,
@@ -230,6 +407,7 @@ def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, pref
     """The mail options revision `version` was written with (read from its cover letter), with
     what the command line changes."""
     cover = next((d for n, d in files.items() if n.startswith("0000-")), b"")
+    from . import revision
     written = mail_mod.from_cover(cover, version)
     mail = revision.default_mail(ws, rec)
     if written is not None:      # what the cover letter shows wins; a hand-damaged header falls back
@@ -244,13 +422,14 @@ def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, pref
     return mail
 
 
-def written_revision(ws: Workspace, rec, built: series.Built, version: int, mail: mail_mod.Mail,
+def written_revision(ws: Workspace, rec, built: Built, version: int, mail: mail_mod.Mail,
                      previous: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """Revision `version` as resync writes it: with its changelog against the revision before it
     (`previous`; by default the newest revision below `version`)."""
     if previous is None:
         older = [n for n in ws.revisions() if n < version]
         previous = ws.revision_files(older[-1]) if older else {}
+    from . import revision
     log, _ = revision_changes(ws, rec, built, previous, version, mail=mail)
     return revision.format_series(ws, rec, built, version, log, mail)
 

@@ -8,19 +8,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import jinja2
-
-from . import __version__, changelog, gitutil, maintainers, templating
+from . import __version__, changelog, gitutil, memo
 from . import mail as mail_mod
 from .changelog import Changelog
 from .errors import Findings
 from .recipe import Recipe
-from .series import Built
+from .built import Built
 from .workspace import Workspace, atomic_write
 
 UPSTREAM_LINE = re.compile(r"^Upstream: .* tag (\S+)$", re.M)
 RELEASE_SUBJECT = re.compile(r"\b\d+\.\d+\.\d+ release\b")
-_TEMPLATES = templating.environment(jinja2.PackageLoader("porter", "templates"))
+
+
+@lru_cache(maxsize=1)
+def _templates():
+    import jinja2
+    from . import templating
+    return templating.environment(jinja2.PackageLoader("porter", "templates"))
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ def prerequisites(repo: str, release: str, base: str) -> tuple[dict, ...]:
 @lru_cache(maxsize=8)
 def recipients(repo: str, base: str, paths: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """(lists, maintainers) of MAINTAINERS at base for the touched paths."""
+    from . import maintainers
     text = gitutil.show_blob(repo, base, "MAINTAINERS") or b""
     return maintainers.recipients(maintainers.parse(text.decode("utf-8", "replace")), list(paths))
 
@@ -119,8 +124,9 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
     release = find_release(ws, built.base)
     touched = tuple(sorted({p for s in rec.steps for p in s.files}))
     lists, people = recipients(str(xen), built.base, touched)
-    to = maintainers.unique(rec.to + lists)
-    cc = maintainers.unique(rec.cc + [p for p in people if p not in to])
+    from .maintainers import unique
+    to = unique(rec.to + lists)
+    cc = unique(rec.cc + [p for p in people if p not in to])
     env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_COMMITTER_NAME": mail.sender_name,
            "GIT_COMMITTER_EMAIL": mail.sender_email}
     args = ["format-patch", "--cover-letter", "--numbered", "--no-color", "--no-renames", "--no-binary",
@@ -129,7 +135,8 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
     args += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
     key = (*args, mail.sender)
     if key not in built.formatted:
-        built.formatted[key] = _format_patch(ws, args, f"{built.base}..{built.tip}", env, release.sha, built.base)
+        built.formatted[key] = _format_patch(ws, args, f"{built.base}..{built.tip}", env, release.sha, built.base,
+                                             built.memo)
     files = dict(built.formatted[key])
     for name in files:
         number = int(name[:4]) if name[:4].isdigit() else 0
@@ -140,7 +147,24 @@ def format_series(ws: Workspace, rec: Recipe, built: Built, version: int,
     return mail_mod.thread(files, ids)
 
 
-def _format_patch(ws: Workspace, args: list[str], revs: str, env: dict, release: str, base: str) -> dict[str, bytes]:
+def _format_patch(ws: Workspace, args: list[str], revs: str, env: dict, release: str, base: str,
+                  use_memo: bool = False) -> dict[str, bytes]:
+    """git format-patch's files (kept in .porter/memo/ by the commit ids, arguments and the Xen
+    cache's git config), as _run_format_patch makes them."""
+    key = None
+    if use_memo:
+        key = memo.Key("format-patch").add(*args, revs, b"\0", *(f"{k}={v}" for k, v in sorted(env.items())))
+        key.add_file(ws.xen_git / "config")
+        kept = memo.load(ws, key)
+        if isinstance(kept, dict) and all(isinstance(v, str) for v in kept.values()):
+            return {name: memo.raw(data) for name, data in kept.items()}
+    files = _run_format_patch(ws, args, revs, env, release, base)
+    if key:
+        memo.store(ws, key, {name: memo.text(data) for name, data in files.items()})
+    return files
+
+
+def _run_format_patch(ws: Workspace, args: list[str], revs: str, env: dict, release: str, base: str) -> dict[str, bytes]:
     """git format-patch's files.  The cover letter's base-commit/prerequisite-patch-id block costs
     git a patch-id per commit between release and base: it is kept per (release, base) in .porter/
     and put back in the place git prints it."""
@@ -178,18 +202,29 @@ def _base_facts(ws: Workspace, release: str, base: str) -> dict:
     return doc
 
 
+def _blurb(ws: Workspace, use_memo: bool, **context) -> str:
+    """The cover letter's text from its template (kept in .porter/memo/ by its context)."""
+    key = memo.Key("cover").add(json.dumps(context, sort_keys=True)) if use_memo else None
+    kept = memo.load(ws, key) if key else None
+    if isinstance(kept, str):
+        return kept
+    blurb = _templates().get_template("cover.txt.j2").render(**context)
+    if key:
+        memo.store(ws, key, blurb)
+    return blurb
+
+
 def fill_cover(ws: Workspace, rec: Recipe, built: Built, release: Release, cover: bytes,
                changes: list[str], version: int, mail: mail_mod.Mail) -> bytes:
     title, _, purpose = rec.cover.partition("\n")
     title = " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", title).split())     # it becomes the Subject: header
-    blurb = _TEMPLATES.get_template("cover.txt.j2").render(
-        purpose=purpose.strip("\n") + "\n" if purpose.strip() else "",
-        tree=ws.public_url("upstream"),
-        tag=built.tag,
-        provenance=[{"path": p, "sha": s, "subject": subj} for p, (s, subj) in sorted(built.provenance.items())],
-        base=built.base, **_base_facts(ws, release.sha, built.base), release=release.sha,
-        release_name=release.name, release_found=release.found,
-        changes=changes, previous=version - 1)
+    blurb = _blurb(ws, built.memo, purpose=purpose.strip("\n") + "\n" if purpose.strip() else "",
+                   tree=ws.public_url("upstream"),
+                   tag=built.tag,
+                   provenance=[{"path": p, "sha": s, "subject": subj} for p, (s, subj) in sorted(built.provenance.items())],
+                   base=built.base, **_base_facts(ws, release.sha, built.base), release=release.sha,
+                   release_name=release.name, release_found=release.found,
+                   changes=changes, previous=version - 1)
     text = cover.decode("utf-8", "surrogateescape")
     text = re.sub(r"^Date: .*$", lambda _: "Date: " + mail.date, text, count=1, flags=re.M)
     text = text.replace("*** SUBJECT HERE ***", title.strip() or ws.name, 1)

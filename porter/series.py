@@ -11,11 +11,11 @@ import hashlib
 import json
 import re
 import tempfile
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from . import filemap, gitutil, history, markers, rule_port, templating
+from .built import Built
 from .errors import BadInput, Findings
 from .recipe import Recipe, Step
 from .objects import ObjectStore
@@ -24,25 +24,6 @@ from .structured.match import match_units
 from .workspace import Workspace, atomic_write
 
 TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
-
-
-@dataclass
-class Built:
-    base: str
-    tag: str
-    tag_sha: str
-    commits: list[str] = field(default_factory=list)
-    provenance: dict[str, tuple[str, str]] = field(default_factory=dict)   # upstream path -> (sha, subject)
-    conflicts: list[dict] = field(default_factory=list)
-    findings: list[dict] = field(default_factory=list)
-    drift: list[dict] = field(default_factory=list)
-    notes: list[dict] = field(default_factory=list)
-    units_changed: dict[str, list[str]] = field(default_factory=dict)    # xen path -> units
-    formatted: dict = field(default_factory=dict, repr=False)   # format-patch output by arguments
-
-    @property
-    def tip(self) -> str:
-        return self.commits[-1] if self.commits else self.base
 
 
 class WorkTree:

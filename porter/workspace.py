@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomli_w
 
 from .errors import BadInput
 from . import gitutil, schema
@@ -111,6 +107,7 @@ class Workspace:
             self._mirror(which, progress, refresh=True, public=public)
 
     def save(self) -> None:
+        import tomli_w
         atomic_write(self.root / CONFIG, tomli_w.dumps(self.config).encode())
 
     def newest_revision(self) -> int:
@@ -208,6 +205,7 @@ def _umask() -> int:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write path whole (temp file then rename), with the mode a plain open() would give (0644)."""
+    import tempfile
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -225,7 +223,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 def atomic_dir(target: Path):
     """Yield a temp dir beside target; on success it replaces target whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    tmp = new_dir(target.parent, f".{target.name}.tmp-")
     tmp.chmod(0o777 & ~_umask())
     try:
         yield tmp
@@ -235,10 +233,24 @@ def atomic_dir(target: Path):
             os.replace(target, old)
         os.replace(tmp, target)
         if old is not None:
+            import shutil
             shutil.rmtree(old)
     finally:
         if tmp.exists():
+            import shutil
             shutil.rmtree(tmp)
+
+
+def new_dir(parent: Path, prefix: str) -> Path:
+    """A new empty folder in parent (mode 0700), as tempfile.mkdtemp makes it; without tempfile,
+    whose import (shutil, random) a resync answered from its memo would spend most of its time on."""
+    while True:
+        path = parent / f"{prefix}{os.urandom(6).hex()}"
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
 
 
 def _old(target: Path) -> Path:
@@ -252,9 +264,10 @@ def replace_dir(target: Path, keep=lambda name: False):
 
     A kill at any point leaves either the old or the new target, or the old one renamed aside,
     which recover_swap() (run by load()) puts back."""
+    import shutil
     recover_swap(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    tmp = new_dir(target.parent, f".{target.name}.tmp-")
     try:
         yield tmp
         if target.is_dir():
@@ -277,6 +290,7 @@ def recover_swap(target: Path) -> None:
     old = _old(target)
     if old.is_dir() and not old.is_symlink():
         if target.exists():
+            import shutil
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(old, target)
@@ -287,6 +301,8 @@ def mirror_source(source: str, dest: Path, what: str, progress=None) -> None:
 
     GitPython refuses options hidden in a URL (--upload-pack=...) and ext:: transports.
     """
+    import shutil
+
     import git
     if dest.exists():
         gitutil.git(dest, "fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/heads/*")
@@ -343,6 +359,7 @@ def init(root: Path, name: str | None, upstream: str, xen: str, base: str, relea
          recipe: str | None = None) -> Workspace:
     """A new workspace; with recipe, series/NAME/ starts as a copy of that shipped recipe
     (NAME defaults to the recipe's series name)."""
+    import shutil
     source = shipped_recipe(recipe) if recipe else None
     if source is not None and not name:
         name = _recipe_name(source) or recipe

@@ -139,7 +139,7 @@ def test_cover_tag_errors(files, message):
     (2, "This series depends on 2 patches on top of Xen 4.9.0 (aaaaaaaaaaaa), not yet upstream:"),
 ])
 def test_cover_template_counts_prerequisites(count, line):
-    text = revision._TEMPLATES.get_template("cover.txt.j2").render(
+    text = revision._templates().get_template("cover.txt.j2").render(
         purpose="", tree="t", tag="v1", provenance=[], base="b" * 40, base_subject="s",
         prerequisites=[{"sha": f"{i}" * 40, "subject": f"p{i}"} for i in range(count)],
         release="a" * 40, release_name="Xen 4.9.0", changes=[], previous=0)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from filelock import FileLock
 
 from porter.cli import main
 from tests import minirepos
@@ -188,9 +187,9 @@ def test_a_failing_revision_write_is_one_line_and_writes_no_revision(ws, monkeyp
     import porter.workspace
     before = snapshot(ws / "series")
 
-    def mkdtemp(*a, **k):
+    def new_dir(*a, **k):
         raise OSError(err, os.strerror(err), str(ws / "series" / "foo"))
-    monkeypatch.setattr(porter.workspace.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(porter.workspace, "new_dir", new_dir)
     code, out = run(ws, "resync", "--from", "t2")
     assert code == 2
     one_line(out, os.strerror(err))
@@ -199,14 +198,27 @@ def test_a_failing_revision_write_is_one_line_and_writes_no_revision(ws, monkeyp
     no_temp_objects(ws)
 
 
+HOLD_LOCK = """import sys, time, fasteners
+lock = fasteners.InterProcessLock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
 def test_a_second_writer_waits_for_the_lock_then_fails_with_one_line(ws):
-    lock = FileLock(str(ws / ".porter" / "lock"), thread_local=False)
-    with lock:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(ws / ".porter" / "lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
         code, out = run(ws, "resync", "--from", "t2", env={"PORTER_LOCK_TIMEOUT": "0.3"})
         assert code == 2
         one_line(out, "is busy")
         code, out = run(ws, "resync", "--from", "t2", "--json", env={"PORTER_LOCK_TIMEOUT": "0.3"})
         assert code == 2 and "is busy" in json.loads(out)["error"]
+    finally:
+        holder.kill()
+        holder.wait()
     assert run(ws, "resync", "--from", "t2")[0] in (0, 1)
 
 

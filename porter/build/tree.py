@@ -12,7 +12,6 @@ and a changed one means configuring again).
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -20,6 +19,8 @@ import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
+
+import fasteners
 
 from .. import gitutil, sandbox
 from ..errors import BadInput
@@ -177,15 +178,13 @@ def locked(cache: Path):
     """One build at a time per workspace."""
     path = cache / "build"
     path.mkdir(parents=True, exist_ok=True)
-    with open(path / "lock", "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BadInput(f"another porter build is running in this workspace ({path / 'lock'})") from None
-        try:
-            yield path
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    lock = fasteners.InterProcessLock(str(path / "lock"))
+    if not lock.acquire(blocking=False):
+        raise BadInput(f"another porter build is running in this workspace ({path / 'lock'})")
+    try:
+        yield path
+    finally:
+        lock.release()
 
 
 def stamp_key(cfg: BuildConfig, base: str) -> str:
