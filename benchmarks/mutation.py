@@ -187,7 +187,7 @@ def scratch_copy(rev: str | None) -> Path:
     """A copy of the work tree (or of commit `rev`, tests included) to mutate and test in."""
     where = Path(tempfile.mkdtemp(prefix="porter-mutation-"))
     if rev is None:
-        shutil.copytree(ROOT, where / "tree", symlinks=True, ignore=COPY_IGNORE)   # porter/recipes -> ../series
+        shutil.copytree(ROOT, where / "tree", symlinks=True, ignore=COPY_IGNORE)   # porter/recipes is a link
     else:
         (where / "tree").mkdir()
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout

@@ -86,7 +86,6 @@ class FileEdits:
             raise BadInput(f"{path}: line {line}: structured edits are not UTF-8") from None
         segs: list[Segment] = []
         cur: Segment | None = None
-        buf: list[bytes] = []
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -131,7 +130,7 @@ class FileEdits:
             if not line.strip() or line.startswith("#"):
                 continue
             close(start)
-            buf = []
+            buf: list[bytes] = []
             cur = _parse_head(line, path, n)
             start = n
         close(start)
@@ -161,17 +160,12 @@ def learn_file(upstream: bytes, port: bytes, path: str) -> FileEdits:
             segs.append(Segment("edit", u.kind, u.name, u.occ, u.digest, text=p.text,
                                 port_name=p.name if (p.kind, p.name) != (u.kind, u.name) else None))
     # deleted upstream units: recorded after the segment of the upstream unit before them
-    placed: list[tuple[int, int, Segment]] = []
+    by_pos: dict[int, list[Segment]] = {}      # segment index -> deleted units after it, in upstream order
     for j, u in enumerate(up):
-        if j in seg_of_up:
-            continue
-        prev = max((seg_of_up[k] for k in range(j - 1, -1, -1) if k in seg_of_up), default=-1) \
-            if seg_of_up else -1
-        placed.append((prev, j, Segment("delete", u.kind, u.name, u.occ, u.digest)))
-    if placed:
-        by_pos: dict[int, list[Segment]] = {}
-        for pos, _, s in sorted(placed, key=lambda t: (t[0], t[1])):
-            by_pos.setdefault(pos, []).append(s)
+        if j not in seg_of_up:
+            prev = max((seg_of_up[k] for k in range(j) if k in seg_of_up), default=-1)
+            by_pos.setdefault(prev, []).append(Segment("delete", u.kind, u.name, u.occ, u.digest))
+    if by_pos:
         merged = list(by_pos.get(-1, []))
         for i, s in enumerate(segs):
             merged.append(s)
@@ -179,8 +173,7 @@ def learn_file(upstream: bytes, port: bytes, path: str) -> FileEdits:
         segs = merged
     upmap = {u.key: u for u in up}
     mark_disabled(segs, lambda s: upmap[s.key].text if s.key in upmap else b"")
-    edits = FileEdits(path, segs)
-    return edits
+    return FileEdits(path, segs)
 
 
 # -- `#if 0` regions ---------------------------------------------------------------------------

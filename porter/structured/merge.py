@@ -106,10 +106,10 @@ class Lint:
 
     def conflicted(self, piece: Piece) -> None:
         """Both sides of every conflict block, for findings only."""
-        piece.linted = True
         if self.check_new is None:
             return
         seen = set()
+        first = piece.text[:lead_length(piece.text)].count(b"\n")     # findings point at the unit's first line
         for side in ("ours", "theirs"):
             text = resolve_markers(piece.text, side)
             lead = text[:lead_length(text)]
@@ -120,7 +120,7 @@ class Lint:
                 f.pop("disabled", None)
                 f["line"] = 1
                 f["message"] = f"in a conflicted unit: {f.get('message', '')}"
-            self._record(piece, fresh, 0)
+            self._record(piece, fresh, first)
 
     def _record(self, piece: Piece, findings, off: int) -> None:
         for f in findings or []:
@@ -180,10 +180,8 @@ def _resolve(segs: list[Segment], old: list[Unit], pieces, path) -> dict[int, in
     out: dict[int, int | None] = {}
     used: set[int] = set()
     for idx, s in enumerate(segs):
-        if not s.refers:
-            continue
         i = by_key.get(s.key)
-        if i is not None and old[i].digest == s.digest and i not in used:
+        if i is not None and old[i].digest == s.digest and i not in used:     # (an insert has no digest)
             out[idx] = i
             used.add(i)
     for idx, s in enumerate(segs):
@@ -266,7 +264,7 @@ def _merge_edit(s: Segment, p: Piece, base: bytes, theirs: bytes | None, lint: L
         else:
             p.unused = (_markers(ours, base, b""), _conflict(
                 path, label, "upstream removed a unit the port changed", ours, b"",
-                "drop the port's version unless Xen still needs it; then remove the markers"))
+                "drop the port's version unless Xen still needs it; then remove the markers", base=base))
         return
     if theirs == base or theirs == ours:
         p.text = ours
@@ -325,17 +323,14 @@ def _place_new_units(m: Matched, pieces: list[Piece], lint: Lint, changed: list[
         if o is not None and m.on.get(o) is not None:
             anchor[m.on[o]] = _after_region(idx, m.regions)
     unmentioned_new = {m.on[o] for o in m.unmentioned if m.on.get(o) is not None}
-    matched_new = set(m.on.values()) - unmentioned_new
     port_own = {(s.kind, s.name): idx for idx, s in enumerate(segs)
                 if s.op == "insert" and s.kind in _DEFINING and s.name}
     buckets: dict[int, list[Piece]] = {}
     pos = -1
     kept_unmentioned: list[Piece] = []
     for j, u in enumerate(m.new):
-        if j in anchor:
+        if j in anchor:     # (every new unit some segment stands for: the pairing is one to one)
             pos = anchor[j]
-            continue
-        if j in matched_new:
             continue
         piece = Piece(label=u.label(), new=j)
         own = port_own.get((u.kind, u.name))
@@ -454,9 +449,10 @@ def _code(text: bytes) -> list[bytes]:
     return [line.strip() for line in text.splitlines() if not _annotation(line)]
 
 
-def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes], bool] | None:
-    """(lines before the first code line, lines after the last, whether the code between is
-    disabled) when the port's `#if 0` / `#endif` lines all lie outside the code; else None."""
+def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes]] | None:
+    """(lines before the first code line, lines after the last) when the port's `#if 0` / `#endif`
+    lines all lie outside the code and the code between is disabled: a region the lines before
+    open is still open, or the lines after first close one opened before them; else None."""
     lines = ours.splitlines(keepends=True)
     code = [i for i, line in enumerate(lines) if not _annotation(line)]
     if not code:
@@ -465,8 +461,6 @@ def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes], bool] | None:
     if any(_IF0_LINE.match(line) or _ENDIF_LINE.match(line) for line in lines[first:last + 1]):
         return None
     prefix, suffix = lines[:first], lines[last + 1:]
-    if not any(_IF0_LINE.match(line) or _ENDIF_LINE.match(line) for line in prefix + suffix):
-        return None
     depth = 0
     for line in prefix:
         if _IF0_LINE.match(line):
@@ -475,21 +469,20 @@ def _wrapping(ours: bytes) -> tuple[list[bytes], list[bytes], bool] | None:
             depth -= 1
     closes_first = next((bool(_ENDIF_LINE.match(line)) for line in suffix
                          if _IF0_LINE.match(line) or _ENDIF_LINE.match(line)), False)
-    return prefix, suffix, depth > 0 or (depth == 0 and closes_first)
+    return (prefix, suffix) if depth > 0 or closes_first else None
 
 
 def _without_empty_regions(lines: list[bytes]) -> list[bytes]:
-    """Drop `#if 0` ... `#endif` pairs with no code between; unpaired directive lines stay."""
+    """Lines without code (blank, comments, `#if 0`, `#endif`) less every `#if 0` ... `#endif` pair
+    and what lies between; unpaired directive lines stay."""
     out: list[bytes] = []
     opened: list[int] = []
     for line in lines:
         if _IF0_LINE.match(line):
             opened.append(len(out))
         elif _ENDIF_LINE.match(line) and opened:
-            start = opened.pop()
-            if not any(l.strip() and not _COMMENT_LINE.match(l) for l in out[start + 1:]):
-                del out[start:]
-                continue
+            del out[opened.pop():]
+            continue
         out.append(line)
     return out
 
@@ -530,9 +523,7 @@ def _resolve_block(ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str]
     wrap = _wrapping(ours)       # the port only wrapped these lines in #if 0 / #endif
     if wrap is None:
         return None              # the port's comments may explain Xen; let the user place them
-    prefix, suffix, disabled = wrap
-    if not disabled:
-        return None
+    prefix, suffix = wrap
     if not c_theirs:
         kept = _without_empty_regions(prefix + suffix)
         return (b"".join(kept), "lines the port disabled were removed upstream: removed"
@@ -574,8 +565,6 @@ def refine(merged: bytes, blocks) -> tuple[bytes, list, list[tuple[int, str]]]:
 def conflict_blocks(text: bytes) -> list[tuple[int, bytes, bytes, bytes]]:
     blocks = []
     state = None
-    parts: dict[str, list[bytes]] = {}
-    start = 0
     for n, line in enumerate(text.splitlines(keepends=True)):
         bare = line.rstrip(b"\r\n")
         if state is None and bare == MARK_OURS:

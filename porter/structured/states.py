@@ -236,6 +236,9 @@ def _port_region_states(O, o2p, so, sp, n_ops, n_len) -> dict[int, tuple[bool, b
     for tag, i1, i2, j1, j2 in n_ops:     # opcodes of N (a) against O (b)
         if tag not in ("replace", "delete"):
             continue
+        if i2 - i1 == j2 - j1:      # changed line for line: each new line has the state of its old line
+            out.update({n: (so[k], sp[o2p[k]]) for n, k in zip(range(i1, i2), range(j1, j2)) if k in o2p})
+            continue
         olds = list(range(j1, j2))
         if not olds:       # pure insertion into N: the neighbours in O
             olds = [k for k in (j1 - 1, j1) if 0 <= k < len(O) and code_line(O[k])]
