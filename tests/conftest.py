@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import minirepos
+
 
 @pytest.fixture(scope="session")
 def real() -> Path:
@@ -30,3 +32,9 @@ def source_date_epoch(monkeypatch):
     """Revisions carry the date they are made (the cover letter's Date): pin it, as reproducible
     builds do, so that identical inputs give identical bytes."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+
+@pytest.fixture
+def repos(tmp_path):
+    """minirepos' upstream and Xen repositories, fresh for each test."""
+    return minirepos.build(tmp_path / "src")

@@ -5,7 +5,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.helpers import git
+from tests.helpers import git, porter
 
 DRIVER_T1 = b"""// SPDX-License-Identifier: GPL-2.0
 #include <linux/io.h>
@@ -275,3 +275,15 @@ def build_split(root: Path) -> tuple[Path, Path]:
     commit(xen, "iommu/arm: qux: settle before use" + sob, 12)
     git(xen, "checkout", "-q", "base")
     return up, xen
+
+
+def learned_workspace(tmp_path: Path, repos: tuple[Path, Path], name: str = "ws") -> Path:
+    """A workspace over build()'s repositories with the port learned from t1."""
+    up, xen = repos
+    ws = tmp_path / name
+    code, out = porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
+                       "--public-url", "https://example.org/foo.git")
+    assert code == 0, out
+    code, out = porter("learn", "port", "--from", "t1", cwd=ws)
+    assert code == 0, out
+    return ws

@@ -4,15 +4,7 @@ import re
 import stat
 import subprocess
 
-import pytest
-
-from tests import minirepos
 from tests.helpers import git, porter, porter_json
-
-
-@pytest.fixture
-def repos(tmp_path):
-    return minirepos.build(tmp_path / "src")
 
 
 def _umask() -> int:

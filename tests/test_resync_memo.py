@@ -7,20 +7,7 @@ import pytest
 from porter import linux_changes, memo, review, series
 from tests import minirepos
 from tests.helpers import git, porter, porter_json
-
-
-@pytest.fixture
-def repos(tmp_path):
-    return minirepos.build(tmp_path / "src")
-
-
-def make_ws(tmp_path, repos, name="ws"):
-    up, xen = repos
-    ws = tmp_path / name
-    assert porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
-                  "--public-url", "https://example.org/foo.git")[0] == 0
-    assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
-    return ws
+from tests.minirepos import learned_workspace as make_ws
 
 
 def files(rev):

@@ -8,25 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import minirepos
 from tests.helpers import am_series, git, porter, porter_json
+from tests.minirepos import learned_workspace as make_ws
 
 SENDER = "Sam Sender <sam@example.net>"
-
-
-@pytest.fixture
-def repos(tmp_path):
-    return minirepos.build(tmp_path / "src")
-
-
-def make_ws(tmp_path, repos, name="ws"):
-    up, xen = repos
-    ws = tmp_path / name
-    code, out = porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
-                       "--public-url", "https://example.org/foo.git")
-    assert code == 0, out
-    assert porter("learn", "port", "--from", "t1", cwd=ws)[0] == 0
-    return ws
 
 
 def files_of(rev: Path) -> dict[str, bytes]:
@@ -34,7 +19,7 @@ def files_of(rev: Path) -> dict[str, bytes]:
 
 
 def header(text: str, name: str) -> str:
-    m = re.search(rf"^{name}: (.*(?:\n[ \t].*)*)", text.split("\n\n", 1)[0], re.M)
+    m = re.search(rf"^{name}: (.*(?:\n[ \t].*)*)", text.split("\n\n", 1)[0], re.MULTILINE)
     return re.sub(r"\n[ \t]+", " ", m.group(1)) if m else ""
 
 
@@ -73,8 +58,8 @@ def test_date_is_now_without_source_date_epoch(tmp_path, repos, monkeypatch):
     ws = make_ws(tmp_path, repos)
     assert porter("resync", "--from", "t1", "--sender", SENDER, cwd=ws)[0] == 0
     cover = (ws / "series/foo/v1/0000-cover-letter.patch").read_text()
-    from email.utils import parsedate_to_datetime
     import time
+    from email.utils import parsedate_to_datetime
     assert abs(parsedate_to_datetime(header(cover, "Date")).timestamp() - time.time()) < 120
     assert porter("check", cwd=ws)[0] == 0         # check keeps the date the revision was written with
 

@@ -6,22 +6,7 @@ import pytest
 
 from tests import minirepos
 from tests.helpers import am_series, git, porter, porter_json
-
-
-@pytest.fixture
-def repos(tmp_path):
-    return minirepos.build(tmp_path / "src")
-
-
-def make_ws(tmp_path, repos, name="ws"):
-    up, xen = repos
-    ws = tmp_path / name
-    code, out = porter("init", ws, "--name", "foo", "--upstream", up, "--xen", xen, "--base", "base",
-                       "--public-url", "https://example.org/foo.git")
-    assert code == 0, out
-    code, out = porter("learn", "port", "--from", "t1", cwd=ws)
-    assert code == 0, out
-    return ws
+from tests.minirepos import learned_workspace as make_ws
 
 
 def test_learn_classifies_and_writes_a_readable_recipe(tmp_path, repos):
