@@ -37,6 +37,12 @@ def test_if_1_else_and_elif_chains():
     assert dead_text(src) == [b"C\n", b"D\n", b"F\n#else\nG\n", b"I\n"]
 
 
+def test_a_true_elif_after_an_unknown_branch_leaves_the_later_ones_dead():
+    src = b"#ifdef FOO\nA\n#elif 1\nB\n#elif BAR\nC\n#else\nD\n#endif\nE\n"
+    # either FOO's branch or the #elif 1 is taken: B may be dropped (unknown), C and D are
+    assert dead_text(src) == [b"C\n#else\nD\n"]
+
+
 def test_ifdef_ifndef_nesting_and_an_unterminated_if():
     src = (b"#if 0\nA\n#if 1\nB\n#endif\nC\n#endif\nD\n"      # a live #if inside a dead one stays dead
            b"#ifndef CONFIG_GONE\nE\n#else\nF\n#endif\n"

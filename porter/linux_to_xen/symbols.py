@@ -176,16 +176,12 @@ def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]
             if not frames:
                 continue
             taken = frames[-1][1]
-            if taken is True:
-                v = False
-            else:
-                v = True if word == b"else" else _eval_condition(rest, known)
-                if taken is None and v is not False:
-                    v = None
+            cond = False if taken is True else True if word == b"else" else _eval_condition(rest, known)
+            v = None if taken is None and cond is not False else cond
             frames[-1][0] = v
-            if v is True:
+            if cond is True:        # this branch or an earlier unknown one: every later branch is dead
                 frames[-1][1] = True
-            elif v is None and frames[-1][1] is False:
+            elif v is None and taken is False:
                 frames[-1][1] = None
         else:
             if frames:
