@@ -14,6 +14,7 @@ from pathlib import Path
 from . import gitutil
 
 from .structured.merge import MARK_BASE, MARK_OURS, MARK_SEP, MARK_THEIRS
+from .structured.states import marker_lines
 
 
 @dataclass
@@ -117,12 +118,4 @@ def line_opcodes(a: bytes, b: bytes, na: int, nb: int) -> list[tuple[str, int, i
 
 def conflict_lines(text: bytes) -> set[int]:
     """The line numbers (from 1) inside <<<<<<< ... >>>>>>> blocks, markers included."""
-    inside, lines = False, set()
-    for n, row in enumerate(text.splitlines(), 1):
-        if row.startswith(b"<<<<<<< "):
-            inside = True
-        if inside:
-            lines.add(n)
-        if row.startswith(b">>>>>>> "):
-            inside = False
-    return lines
+    return {n + 1 for n in marker_lines(text)}
