@@ -311,13 +311,18 @@ def _replayed(ws: Workspace, key: memo.Key) -> dict | None:
     if _ref(ws, ref) != tip or (files is not None and target.exists()):
         return None
     date = mail_mod.now_rfc2822()       # a bad SOURCE_DATE_EPOCH is refused as when computing
-    last = f"refs/porter/{ws.name}/last"
-    if _ref(ws, last) != tip:
-        gitutil.git(ws.xen_git, "update-ref", last, tip)
+    _point_last(ws, tip)
     if files is not None:
         files[cover] = re.sub(rb"^Date: .*$", lambda _: b"Date: " + date.encode(), files[cover], count=1, flags=re.M)
         _write(target, files)
     return result
+
+
+def _point_last(ws: Workspace, tip: str) -> None:
+    """refs/porter/NAME/last at tip, as series.build leaves it (no git write when it is there)."""
+    last = f"refs/porter/{ws.name}/last"
+    if _ref(ws, last) != tip:
+        gitutil.git(ws.xen_git, "update-ref", last, tip)
 
 
 def build_series(ws: Workspace, rec, tag: str, progress=lambda text: None) -> tuple[Built, str | None]:
@@ -328,9 +333,7 @@ def build_series(ws: Workspace, rec, tag: str, progress=lambda text: None) -> tu
     built = _built_from(kept) if isinstance(kept, dict) else None
     ref = f"refs/porter/{ws.name}/memo/{key.hex}"
     if built is not None and _ref(ws, ref) == built.tip:
-        last = f"refs/porter/{ws.name}/last"
-        if _ref(ws, last) != built.tip:
-            gitutil.git(ws.xen_git, "update-ref", last, built.tip)
+        _point_last(ws, built.tip)
     else:
         from . import series
         built = series.build(ws, rec, tag, progress)
