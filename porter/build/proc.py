@@ -48,7 +48,7 @@ def end_all() -> None:
     with _lock:
         procs = list(_running)
     for proc in procs:
-        _end(proc)
+        sandbox.end(proc)
 
 
 @dataclass(frozen=True)
@@ -85,16 +85,12 @@ def run_make(args: list[str], cwd: Path, timeout: float, box: Box) -> tuple[int,
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _end(proc)
+        sandbox.end(proc)
         raise TimedOut() from None
     except BaseException:
-        _end(proc)
+        sandbox.end(proc)
         raise
     finally:
         with _lock:
             _running.discard(proc)
     return proc.returncode, out.decode("utf-8", "replace")
-
-
-def _end(proc: subprocess.Popen) -> None:
-    sandbox.end(proc)
