@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from .. import cparse
@@ -123,23 +123,18 @@ def _eval_condition(expr: str, known: Known) -> bool | None:
         return None
 
 
-_DEAD_MEMO: OrderedDict = OrderedDict()
-
-
 def dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
     """Byte ranges the preprocessor drops: `#if 0`, and branches known false (the last few
     answers are kept: lint and port ask again for the same file and the same `known`)."""
-    key = (src, known)
     try:
-        hit = _DEAD_MEMO.get(key)
+        return list(_kept_dead_ranges(src, known))
     except TypeError:          # a `known` that cannot be a key
         return _dead_ranges(src, known)
-    if hit is None:
-        hit = _DEAD_MEMO[key] = tuple(_dead_ranges(src, known))
-        if len(_DEAD_MEMO) > 8:
-            _DEAD_MEMO.popitem(last=False)
-    _DEAD_MEMO.move_to_end(key)
-    return list(hit)
+
+
+@lru_cache(maxsize=8)
+def _kept_dead_ranges(src: bytes, known: Known | None) -> tuple[tuple[int, int], ...]:
+    return tuple(_dead_ranges(src, known))
 
 
 def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
