@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import cparse
-from .linux_to_xen import symbols, xen_index
+from .linux_to_xen import symbols, xen_index, xenindex
 from .linux_to_xen.engine import disable_ranges
 from .linux_to_xen.lint import lint_sources
 from .linux_to_xen.statements import disable_new_statements
@@ -41,7 +41,7 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
     def check(text: bytes, unit: str):
         index = _index(str(xen_repo), base, str(cache))
         if not state:
-            names = cache.parent / "names"
+            names = cache.parent / f"names-{xenindex.code_digest()}"   # what reads the names is part of the key
             state["defined"] = set().union(*(_names(src, names) for src in context))
             state["previous"] = set().union(*(_names(src, names) for src in previous))
             state["previous_text"] = b"\n".join(previous)

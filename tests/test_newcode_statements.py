@@ -80,6 +80,8 @@ def test_resync_check_disables_new_statements_in_a_known_function(tmp_path, monk
     assert b"#if 0 /* Xen: uses Linux-only LINUX_MASK, end, geo (new upstream code) */\n\td->geo.end" in out
     assert [n.get("disabled") for n in notes] == [True], notes
     assert "function setup_ctx" in notes[0]["message"]
+    # names are kept by text and by the code that read them: a porter update never reads stale ones
+    assert [p.name for p in (tmp_path / "cache").glob("names*")] == [f"names-{xenindex.code_digest()}"]
     # Linux-only code the port already had live is still a finding
     worse = new.replace(b"\tret = my_hw_init(d);", b"\tret = linux_init(d);")
     out, notes = check(worse, "function setup_ctx")

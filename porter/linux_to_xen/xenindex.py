@@ -178,7 +178,7 @@ def _read_headers(sources: list[bytes]) -> list:
 
 
 @functools.lru_cache(maxsize=1)
-def _code_digest() -> str:
+def code_digest() -> str:
     """What a header's reading depends on besides its text: the code that reads it."""
     here = Path(__file__).parent
     h = hashlib.sha256()
@@ -310,7 +310,7 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
         except (ValueError, KeyError, OSError):
             index = None
     if index is None:
-        index = build(repo, commit, tree, ref, (cache or cache_dir()) / f"headers-{_code_digest()}")
+        index = build(repo, commit, tree, ref, (cache or cache_dir()) / f"headers-{code_digest()}")
         doc = {"version": INDEX_VERSION, "tree": tree, "names": sorted(index.names),
                "fields": sorted(index.fields), "kconfig": sorted(index.kconfig),
                "headers": sorted(index.headers), "kconfig_off": sorted(index.kconfig_off),
