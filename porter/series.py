@@ -320,12 +320,9 @@ def _lint_result(ws: Workspace, rec: Recipe, run: "Replay", built: Built) -> Non
 
 def _learned_lint(ws: Workspace, commit: str, paths: list[str], index) -> set[tuple[str, str]]:
     """(file, symbol) the lint finds in the learned port's files, cached by commit and paths."""
+    from .linux_to_xen import xenindex
     from .linux_to_xen.lint import lint_sources
-    import sys
-    from .linux_to_xen import symbols
-    lint_mod = sys.modules[lint_sources.__module__]
-    code = b"".join(Path(m.__file__).read_bytes() for m in (lint_mod, symbols))    # a new lint, a new key
-    key = hashlib.sha1("\0".join([commit, index.tree, *paths]).encode() + code)
+    key = hashlib.sha1("\0".join([commit, index.tree, *paths, xenindex.code_digest()]).encode())
     cache = ws.cache / "learned-lint" / (key.hexdigest() + ".json")
     try:
         return {tuple(x) for x in json.loads(cache.read_text("utf-8"))}

@@ -179,10 +179,12 @@ def _read_headers(sources: list[bytes]) -> list:
 
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
-    """What a header's reading depends on besides its text: the code that reads it."""
+    """What porter's reading of C depends on besides the text (the key of every cache of what it
+    read: headers, names, lint findings): the code that reads it."""
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for f in (here.parent / "cparse.py", here / "symbols.py", here / "structs.py", here / "xenindex.py"):
+    for f in (here.parent / "cparse.py", here / "symbols.py", here / "structs.py", here / "xenindex.py",
+              here / "lint.py"):
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
