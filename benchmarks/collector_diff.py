@@ -77,6 +77,13 @@ def dump_one(src: bytes) -> dict:
     out["collect_defs"] = _syms(symbols.collect(src, parsed, live_only=False, uses=False))
     out["collect_defs_live"] = _syms(symbols.collect(src, parsed, known=_known, live_defs=True, uses=False))
     _forget()
+    try:       # definitions by tree-sitter's query (a version that has it): as by the walk
+        many = _syms(symbols.collect(src, parsed, live_only=False, uses=False, many=True))
+    except TypeError:
+        many = out["collect_defs"]
+    if many != out["collect_defs"]:
+        out["collect_defs_many_differs"] = many
+    _forget()
     full = symbols.collect(src, parsed, known=_known, live_only=False)
     types = structs.StructTypes(parsed, structs.table(parsed))
     out["owners"] = [[u.offset, types.owner(u.node, u.up)] for u in full.uses if u.node is not None]
