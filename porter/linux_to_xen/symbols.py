@@ -428,8 +428,9 @@ class _Collector:
                 self.out.uses.append((start, Use(name, m.start(), "macro"), False))
 
 
-_HANDLERS = {**{t: _Collector.skip for t in ("comment", "string_literal", "char_literal",
-                                             "system_lib_string", "preproc_call")},
+_SKIPPED = ("comment", "string_literal", "char_literal", "system_lib_string", "preproc_call")
+_SKIPPED_PATTERN = "[(string_literal) (char_literal) (preproc_call)] @n"   # the others are tokens
+_HANDLERS = {**{t: _Collector.skip for t in _SKIPPED},
              **{t: _Collector.name for t in _NAME_TYPES},
              **{t: _Collector.declarator_parent for t in _DECLARATOR_PARENTS},
              "parenthesized_declarator": _Collector.parenthesized,
@@ -479,10 +480,10 @@ def _definitions_query() -> Query:
 
 
 def _definitions_by_query(src: bytes, parsed) -> _Raw | None:
-    """What _Collector(uses=False) finds, without the walk; None for a parse with errors (an
-    ERROR may put names where the walk does not look, in a string or a #pragma line)."""
+    """What _Collector(uses=False) finds, without the walk; None when an error of the parse is in
+    a subtree the walk skips (an ERROR there may hold names it never sees)."""
     root = parsed.tree.root_node
-    if root.has_error:
+    if root.has_error and any(n.has_error for n in cparse.query_nodes(root, _SKIPPED_PATTERN)):
         return None
     found = QueryCursor(_definitions_query()).captures(root)
     walk = _Collector(src, parsed, uses=False)
@@ -535,12 +536,18 @@ def ignores_arg(spec, i: int) -> bool:
 def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> list[int]:
     """Parameters a macro body ignores, pastes (##) or stringizes (#): their arguments are not uses.
     A variadic macro whose body ignores __VA_ARGS__ ends its list with len(params), -1."""
+    wanted = {p.encode() for p in params} | ({b"__VA_ARGS__"} if variadic else set())
+    if not wanted:
+        return []
     clean = blank_comments_strings(body)
     plain = set()
     for m in _IDENT.finditer(clean):
-        if clean.endswith(b"#", 0, _back(clean, m.start())) or clean.startswith(b"##", _ahead(clean, m.end())):
+        name = m.group(0)
+        if name not in wanted or name in plain or clean.endswith(b"#", 0, _back(clean, m.start())) \
+                or clean.startswith(b"##", _ahead(clean, m.end())):
             continue
-        plain.add(m.group(0).decode())
+        plain.add(name)
+    plain = {n.decode() for n in plain}
     out = [i for i, p in enumerate(params) if p not in plain]
     if variadic and "__VA_ARGS__" not in plain:
         out += [len(params), -1]
