@@ -255,8 +255,6 @@ class FileSymbols:
     nonname_params: dict[str, list[int]] = field(default_factory=dict)
 
 
-
-
 _NAME_TYPES = ("identifier", "type_identifier", "field_identifier", "statement_identifier")
 
 
@@ -516,7 +514,9 @@ def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | No
     raw = _RAWS.peek(src) if not uses else _raw(src, parsed)
     if raw is None:
         parsed = parsed or cparse.parse(src)
-        raw = (_definitions_by_query(src, parsed) if many else None) or _Collector(src, parsed, uses=False).run()
+        raw = _definitions_by_query(src, parsed) if many else None
+    if raw is None:
+        raw = _Collector(src, parsed, uses=False).run()
     dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
     def_dead = dead if live_defs else Ranges(())
     out = FileSymbols(nonname_params=dict(raw.nonname_params))
