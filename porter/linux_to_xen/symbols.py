@@ -94,7 +94,25 @@ def _blank_comments(src: bytes) -> bytes:
 Known = Callable[[str], "bool | None"]   # is macro NAME defined? True/False/None (cannot tell)
 
 
+def _unknown(name: str) -> None:
+    return None
+
+
 def _eval_condition(expr: str, known: Known) -> bool | None:
+    """The value of an #if/#elif condition, None when it cannot be told (the last answers are
+    kept, as dead_ranges keeps its own: the same `known` asked again gives the same answers)."""
+    try:
+        return _kept_condition(expr, known)
+    except TypeError:          # a `known` that cannot be a key
+        return _condition(expr, known)
+
+
+@lru_cache(maxsize=4096)
+def _kept_condition(expr: str, known: Known) -> bool | None:
+    return _condition(expr, known)
+
+
+def _condition(expr: str, known: Known) -> bool | None:
     expr = re.sub(r"/\*.*?\*/|//.*", " ", expr)
 
     def defined(m: re.Match) -> str:
@@ -141,7 +159,7 @@ def _kept_dead_ranges(src: bytes, known: Known | None) -> tuple[tuple[int, int],
 
 
 def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
-    known = known or (lambda name: None)
+    known = known or _unknown
     clean = blank_comments(src)
     frames: list[list] = []   # [value of current branch, any branch taken (True/None/False)]
     ranges: list[tuple[int, int]] = []
