@@ -129,6 +129,11 @@ def test_bad_ref_and_repo(xen, tmp_path):
         xen_index(xen, "no-such-ref")
     with pytest.raises(BadInput, match=r"^xen '.*/nothing' is not a git repository$"):
         xen_index(tmp_path / "nothing", "base")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "afile").write_text("x")
+    for what, ref in (("plain", "base"), ("plain", "-bad"), ("afile", "base")):
+        with pytest.raises(BadInput, match=rf"^xen '.*/{what}' is not a git repository$"):
+            xen_index(tmp_path / what, ref)
 
 
 def test_cli_json_and_exit_codes(xen, tmp_path):

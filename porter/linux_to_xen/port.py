@@ -47,9 +47,7 @@ class PortOutcome:
 def detect_provenance(path: Path) -> Provenance:
     """Upstream path, tree, tag and last commit when the file sits in a git work tree."""
     d = path.resolve().parent
-    if not gitutil.is_git_repo(d):
-        return Provenance(upstream_path=path.name)
-    top = gitutil.git_text(d, "rev-parse", "--show-toplevel", check=False).strip()
+    top = gitutil.git_text(d, "rev-parse", "--show-toplevel", check=False).strip()    # "" outside one
     if not top:
         return Provenance(upstream_path=path.name)
     rel = str(path.resolve().relative_to(Path(top).resolve()))

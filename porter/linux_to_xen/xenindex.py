@@ -293,10 +293,13 @@ _MEMO: dict[tuple[str, str], XenIndex] = {}
 def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
     """The index of what Xen defines at ref (built once per tree id, then read from the cache)."""
     repo = Path(xen_repo)
-    if not gitutil.is_git_repo(repo):
-        raise BadInput(f"xen {str(xen_repo)!r} is not a git repository")
-    commit = gitutil.resolve(repo, ref, "ref")
-    tree = gitutil.git_text(repo, "rev-parse", f"{commit}^{{tree}}").strip()
+    try:
+        commit = gitutil.resolve(repo, ref, "ref")
+    except BadInput:        # asked only now: a process of its own
+        if not gitutil.is_git_repo(repo):
+            raise BadInput(f"xen {str(xen_repo)!r} is not a git repository") from None
+        raise
+    tree = gitutil.tree_of(repo, commit)
     key = (str(repo.resolve()), tree)
     if key in _MEMO:
         return _MEMO[key]
