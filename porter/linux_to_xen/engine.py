@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import functools
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -427,12 +429,34 @@ def _wrap(src: bytes, start: int, end: int, reason: str, seq: int, xen: bytes | 
     return [Edit(s, s, head, seq), Edit(e, e, tail, seq)]
 
 
-def _env(rule: Rule):
+_compiled: dict = {"in": None}     # where template files stay compiled while a command runs
+
+
+@contextmanager
+def templates_compiled_for(start: Path):
+    """While it lasts, templates read from files stay compiled in the user's cache when start is
+    outside a workspace (inside one porter writes nowhere else, and its .porter/ is input)."""
+    from ..workspace import root_for, user_cache
+    before = _compiled["in"]
+    _compiled["in"] = None if root_for(start) else user_cache() / "templates"
+    try:
+        yield
+    finally:
+        _compiled["in"] = before
+
+
+@functools.lru_cache(maxsize=16)
+def _env_for(dirs: tuple[str, ...], compiled: Path | None):
     from .. import templating       # jinja2: only rules with templates pay for it
+    return templating.confined(dirs, keep_trailing_newline=False, compiled=compiled)
+
+
+def _env(rule: Rule):
+    """One environment per template folders (its templates compiled once per process)."""
     dirs = [str(TEMPLATE_DIR)]
     if rule.source:
         dirs.insert(0, str(Path(rule.source).parent))
-    return templating.confined(dirs, keep_trailing_newline=False)
+    return _env_for(tuple(dirs), _compiled["in"])
 
 
 def render(rule: Rule, context: dict) -> bytes:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import cparse, gcpause, gitutil
 from ..errors import BadInput
-from ..workspace import atomic_write, cache_for
+from ..workspace import atomic_write, cache_for, user_cache
 from . import structs, symbols
 
 INDEX_VERSION = 7
@@ -115,8 +115,7 @@ def cache_dir(start: Path | None = None) -> Path:
     cache = cache_for(start or Path.cwd())
     if cache:
         return cache / "xen-index"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "porter" / "xen-index"
+    return user_cache() / "xen-index"
 
 
 def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
