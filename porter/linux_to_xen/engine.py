@@ -383,6 +383,22 @@ def _line_end(src: bytes, off: int) -> tuple[int, bytes]:
     return off, b"\n"
 
 
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _boundary(text: bytes, i: int) -> bool:
+    return (i > 0 and text[i - 1] in _WORD_BYTES) != (i < len(text) and text[i] in _WORD_BYTES)
+
+
+def word_at(text: bytes, word: bytes) -> int:
+    """Where rb"\\b" + re.escape(word) + rb"\\b" first matches in text, else -1 (no pattern compiled
+    for each word: findings name hundreds)."""
+    i = text.find(word)
+    while i >= 0 and not (_boundary(text, i) and _boundary(text, i + len(word))):
+        i = text.find(word, i + 1)
+    return i
+
+
 def _prev_line(src: bytes, ls: int) -> bytes:
     if ls == 0:
         return b""

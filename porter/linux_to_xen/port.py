@@ -138,8 +138,7 @@ def _find_offset(src: bytes, line: int, symbol: str, starts: list[int]) -> int:
     ls = starts[line - 1]
     le = src.find(b"\n", ls)
     le = len(src) if le == -1 else le
-    m = re.search(rb"\b" + re.escape(symbol.encode()) + rb"\b", src[ls:le])
-    return ls + (m.start() if m else 0)
+    return ls + max(engine.word_at(src[ls:le], symbol.encode()), 0)
 
 
 def _unit_for(parsed: cparse.Parsed, items, off: int):
