@@ -324,3 +324,11 @@ def test_4_what_lint_would_disable_in_a_conflicted_unit_is_a_finding():
     [f] = [f for f in res.findings if f["symbol"] == "devm_kzalloc"]
     assert not f.get("disabled") and "conflicted" in f["message"]
     assert b"#if 0\n" not in res.output
+
+
+def test_a_directive_continued_onto_its_condition_is_read_as_one_line():
+    text = b"int a;\n#if \\\n  0\nint b;\n#endif\nint c;\n#if 1 \\\n  && 1\nint d;\n#endif\n"
+    assert line_states(text) == (False, True, True, True, True, False, False, False, False, False)
+    assert balance(text) is None
+    # a continued last line of the port side stops at the conflict marker
+    assert line_states(b"<<<<<<< ours\n#if 0 \\\n=======\nx\n>>>>>>> theirs\n") == (False, True, False, True, False)

@@ -259,6 +259,10 @@ def test_backslash_continued_if0_directive():
     assert [d for _, _, d in _states(src)] == [False, False, False, False, False]
     src = b"#if 0 || \\\n    defined(B)\nint a;\n#endif\n"
     assert [d for _, _, d in _states(src)] == [False, False, False]
+    # the condition itself on the next line: the preprocessor splices before it reads
+    src = b"#if \\\n 0\nint a;\n#endif\nint b;\n"
+    assert [d for _, _, d in _states(src)] == [False, True, True, False]
+    assert region_events(b"#if \\\r\n0\n#endif\n") == [("if", True), ("endif", False)]
 
 
 def test_directives_the_port_wrote_itself_are_read_from_its_text():

@@ -180,12 +180,14 @@ def learn_file(upstream: bytes, port: bytes, path: str) -> FileEdits:
 _DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b(.*)$",
                         re.M)
 _IF0 = re.compile(rb"^\s*0\s*(?:/\*.*)?$")
+_SPLICE = re.compile(rb"\\\r?\n")
 
 
 def region_events(text: bytes) -> list[tuple[str, bool]]:
-    """The preprocessor nesting events of a unit's lines: (directive, is `#if 0`)."""
+    """The preprocessor nesting events of a unit's lines: (directive, is `#if 0`), read after
+    the lines continued with a backslash are spliced, as the preprocessor reads them."""
     out = []
-    for m in _DIRECTIVE.finditer(text):
+    for m in _DIRECTIVE.finditer(_SPLICE.sub(b"", text)):
         d = m.group(1).decode()
         out.append((d, d == "if" and bool(_IF0.match(m.group(2).split(b"//")[0]))))
     return out

@@ -29,18 +29,26 @@ def line_states(text: bytes) -> tuple[bool, ...]:
     out: list[bool] = []
     stack: list[list[bool]] = []     # per open conditional: [is #if 0, in its live branch]
     side = None
-    for line in text.splitlines():
+    lines = text.splitlines()
+    n = 0
+    while n < len(lines):
+        line = lines[n]
         m = _MARK.match(line)
         if m:
             tag = m.group(1)
             side = {b"<<<<<<< ": "ours", b"||||||| ": "base", b"=======": "theirs"}.get(tag)
             out.append(False)
+            n += 1
             continue
         dead = any(f[0] and not f[1] for f in stack)
         if side in ("base", "theirs") or not line.lstrip().startswith(b"#"):
             out.append(dead)
+            n += 1
             continue
-        for d, if0 in region_events(line + b"\n"):
+        last = n                        # a directive continued with backslashes is one line
+        while lines[last].endswith(b"\\") and last + 1 < len(lines) and not _MARK.match(lines[last + 1]):
+            last += 1
+        for d, if0 in region_events(b"\n".join(lines[n:last + 1]) + b"\n"):
             if d.startswith("if"):
                 stack.append([if0, not if0])
                 dead = dead or if0
@@ -48,7 +56,8 @@ def line_states(text: bytes) -> tuple[bool, ...]:
                 stack[-1][1] = True
             elif d == "endif" and stack:
                 stack.pop()
-        out.append(dead)
+        out += [dead] * (last + 1 - n)
+        n = last + 1
     return tuple(out)
 
 
