@@ -41,12 +41,13 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
     def check(text: bytes, unit: str):
         index = _index(str(xen_repo), base, str(cache))
         if not state:
+            # the port's full walk first: its names are then read from that walk, not a walk of their own
+            state["port_live"] = _live_names(previous[-1]) if previous and previous[-1] else set()
             names = cache.parent / f"names-{xenindex.code_digest()}"   # what reads the names is part of the key
             state["defined"] = set().union(*(_names(src, names) for src in context))
             state["previous"] = set().union(*(_names(src, names) for src in previous))
             state["previous_text"] = b"\n".join(previous)
             state["previous_sources"] = previous
-            state["port_live"] = _live_names(previous[-1]) if previous and previous[-1] else set()
         scope = {"port": previous[-1]} if previous and previous[-1] else {}
         found = [f for f in lint_sources({unit: text}, index, scope)
                  if f["symbol"] not in state["defined"] and not _port_had_live(f, state)]
@@ -76,7 +77,7 @@ def _names(src: bytes, cache: Path) -> set[str]:
         return set(json.loads(path.read_text("utf-8")))
     except (OSError, ValueError):
         pass
-    syms = symbols.collect(src, live_only=False)
+    syms = symbols.collect(src, live_only=False, uses=False)     # (the walk of definitions only)
     names = syms.defines | syms.fields
     try:
         atomic_write(path, json.dumps(sorted(names)).encode())

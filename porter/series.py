@@ -305,9 +305,9 @@ def _lint_result(ws: Workspace, rec: Recipe, run: "Replay", built: Built) -> Non
     own = {x for step in rec.steps for x in step.edits if x.endswith(".h") and x not in ported}
     index = xen_index(ws.xen_git, ws.base, cache=ws.cache / "xen-index")
     files = {x: run.tree.read(x) or b"" for x in ported + sorted(own)}
-    found = [f for f in lint_sources(files, index) if f["file"] in ported]
-    commit = rec.learned.get("commit")
+    commit = rec.learned.get("commit")      # (the learned port first: its walk may still be remembered)
     before = _learned_lint(ws, commit, list(files), index) if commit else set()
+    found = [f for f in lint_sources(files, index) if f["file"] in ported]
     reported = {(r.get("file"), s.strip()) for r in built.findings + built.notes
                 for s in str(r.get("symbol", "")).split(",")}
     in_conflict = {x: markers.conflict_lines(text) for x, text in files.items()}
