@@ -61,6 +61,7 @@ def line_states(text: bytes) -> tuple[bool, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=32)
 def balance(text: bytes) -> int | None:
     """0-based line of the first unbalanced conditional directive (a stray `#endif`, or the opener
     of an unclosed `#if`), None when they balance.  The port side of conflict markers counts."""
@@ -174,8 +175,10 @@ def _increasing(anchors: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out[::-1]
 
 
-def _keys(text: bytes) -> list[bytes]:
-    return [b" ".join(line.split()) for line in text.splitlines()]
+@lru_cache(maxsize=32)
+def _keys(text: bytes) -> tuple[bytes, ...]:
+    """Per line, its words (a step's merged file is the next step's upstream: read once)."""
+    return tuple(b" ".join(line.split()) for line in text.splitlines())
 
 
 def silent_changes(old: bytes, port: bytes, new: bytes, output: bytes,
