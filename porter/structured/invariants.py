@@ -145,6 +145,8 @@ class _Uses:
 
 
 def lint_new_lines(m: "Matched", ordered: list["Piece"], lint: "Lint") -> None:
+    if lint.check_new is None:
+        return          # nothing to lint with: the pieces stay as they are
     port = m.port
     live_port = {line for line, dead in zip(port.splitlines(), states.line_states(port)) if not dead}
     text, starts = _layout(ordered)
