@@ -127,7 +127,7 @@ _USE = re.compile(rb"(?<![\w.>])\w+")      # a whole word, not a ->field or .fie
 
 class _Uses:
     """Where the words of some lines (None: a line that does not count) are used, read once: the
-    first line matching `(?<![\w.>])NAME\b` is the first line holding NAME as such a word."""
+    first line where NAME is used (not as a ->field or .field) is the first holding it as such a word."""
 
     def __init__(self, lines: list[bytes | None]):
         self.lines = lines
