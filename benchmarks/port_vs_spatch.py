@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from resync import compile_porter  # noqa: E402 - benchmarks/ is sys.path[0]
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -61,7 +63,9 @@ def main() -> int:
         sys.exit("porter is not installed")
     tmp = Path(tempfile.mkdtemp(prefix="porter-vs-spatch-"))
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp / "cache"))
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          f"PYTHONDONTWRITEBYTECODE={'set' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'unset'}")
+    compile_porter()      # as resync.py does: timing porter, not Python compiling porter's sources
     try:
         src = subprocess.run(["git", "-C", str(real / "renesas-bsp"), "show",
                               "rcar-3.5.3:drivers/iommu/ipmmu-vmsa.c"], check=True, capture_output=True).stdout

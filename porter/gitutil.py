@@ -205,6 +205,14 @@ def resolve(repo, ref: str, what: str = "ref") -> str:
     return sha
 
 
+def tree_of(repo, commit: str) -> str:
+    """The tree id of commit (read through the open reader, no process of its own)."""
+    got = read_object(repo, f"{commit}^{{tree}}")
+    if not got or got[1] != "tree":
+        raise GitError(f"git cat-file failed in {repo}: no tree for {commit}")
+    return got[0]
+
+
 def did_you_mean(repo, ref: str) -> str:
     """' (did you mean X?)' naming the tags or branches of repo closest to ref, or ''."""
     import difflib

@@ -7,8 +7,6 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-import fasteners
-
 from .errors import BadInput
 from .workspace import check_cache, inside, root_for
 
@@ -28,6 +26,7 @@ def workspace_lock(start: Path):
         ignore.write_text("*\n")
     path = inside(root, cache / "lock", "workspace lock")
     timeout = float(os.environ.get("PORTER_LOCK_TIMEOUT", "10"))
+    import fasteners        # with its logging import: paid only where there is a lock to take
     lock = fasteners.InterProcessLock(str(path))
     if not lock.acquire(timeout=None if timeout < 0 else timeout, delay=0.01, max_delay=0.05):
         raise BadInput(f"workspace {root} is busy: another porter command holds {path} "

@@ -22,7 +22,7 @@ CODE = sorted((Path(__file__).parent / "linux_to_xen").glob("*.py")) + [Path(__f
 
 @functools.lru_cache(maxsize=8)
 def _tree_of(repo: Path, commit: str) -> str:
-    return gitutil.git_text(repo, "rev-parse", f"{commit}^{{tree}}").strip()
+    return gitutil.tree_of(repo, commit)
 
 
 def _digest(parts: list[bytes]) -> str:

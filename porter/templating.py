@@ -2,6 +2,7 @@
 folders they are given (symlinks that leave them refused), and every error is one line of bad input."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -48,16 +49,53 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-def environment(loader: jinja2.BaseLoader | None = None, keep_trailing_newline: bool = True) -> jinja2.Environment:
+class _Compiled(jinja2.FileSystemBytecodeCache):
+    """jinja2's bytecode cache: a template loaded from a folder is compiled once, not every run.
+    An entry is used only for the same source, jinja2 and Python; a cache that cannot be written
+    only costs time, and one that cannot be read (missing, truncated) is compiled again.  Only
+    ever in the user's cache: compiled code is code, and a workspace's .porter/ is input (it may
+    come with a pull request)."""
+
+    def load_bytecode(self, bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:       # noqa: BLE001 - whatever the entry holds, it is compiled again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _compiled_in(folder: Path, env: jinja2.Environment) -> _Compiled:
+    """The cache of env's templates in folder, apart from environments that compile differently."""
+    settings = repr((type(env).__qualname__, sorted(getattr(env, "intercepted_binops", ())),
+                     sorted(getattr(env, "intercepted_unops", ())), env.keep_trailing_newline,
+                     env.trim_blocks, env.lstrip_blocks, env.newline_sequence, env.autoescape,
+                     env.optimized, env.finalize is None, sorted(env.filters), sorted(env.tests),
+                     env.block_start_string, env.block_end_string, env.variable_start_string,
+                     env.variable_end_string, env.comment_start_string, env.comment_end_string,
+                     env.line_statement_prefix, env.line_comment_prefix))
+    return _Compiled(str(folder / hashlib.sha256(settings.encode()).hexdigest()[:16]))
+
+
+def environment(loader: jinja2.BaseLoader | None = None, keep_trailing_newline: bool = True,
+                compiled: Path | None = None) -> jinja2.Environment:
+    """compiled: the folder of the user's cache where templates the loader reads stay compiled."""
     env = _Sandbox(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False,
                                         keep_trailing_newline=keep_trailing_newline)
     env.filters["c_comment"] = c_comment
+    if compiled is not None:
+        env.bytecode_cache = _compiled_in(compiled, env)
     return env
 
 
-def confined(dirs, keep_trailing_newline: bool = True) -> jinja2.Environment:
+def confined(dirs, keep_trailing_newline: bool = True, compiled: Path | None = None) -> jinja2.Environment:
     """An environment whose include/import/extends read only from dirs."""
-    return environment(ConfinedLoader([str(d) for d in dirs]), keep_trailing_newline)
+    return environment(ConfinedLoader([str(d) for d in dirs]), keep_trailing_newline, compiled)
 
 
 def render(template: Callable[[], jinja2.Template], context: dict, where: str) -> str:

@@ -154,6 +154,11 @@ def parse_version(text: str | None) -> int | None:
     return int(t)
 
 
+def user_cache() -> Path:
+    """$XDG_CACHE_HOME/porter: what porter keeps when run outside a workspace."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")) / "porter"
+
+
 def cache_for(start: Path) -> Path | None:
     """The .porter/ cache of the workspace start lies in, if any."""
     root = root_for(start)

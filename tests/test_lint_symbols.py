@@ -4,11 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from porter.errors import BadInput
 from porter.linux_to_xen import lint, xen_index
-from porter.linux_to_xen import symbols, xenindex
+from porter.linux_to_xen import structs, symbols, xenindex
 
 FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
 sys.path.insert(0, str(FIX))
@@ -129,6 +130,11 @@ def test_bad_ref_and_repo(xen, tmp_path):
         xen_index(xen, "no-such-ref")
     with pytest.raises(BadInput, match=r"^xen '.*/nothing' is not a git repository$"):
         xen_index(tmp_path / "nothing", "base")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "afile").write_text("x")
+    for what, ref in (("plain", "base"), ("plain", "-bad"), ("afile", "base")):
+        with pytest.raises(BadInput, match=rf"^xen '.*/{what}' is not a git repository$"):
+            xen_index(tmp_path / what, ref)
 
 
 def test_cli_json_and_exit_codes(xen, tmp_path):
@@ -148,3 +154,21 @@ def test_cli_json_and_exit_codes(xen, tmp_path):
     assert r.returncode == 2 and "missing.c" in json.loads(r.stdout)["error"]
     r = run("lint", str(clean), cwd=tmp_path)
     assert r.returncode == 2 and "--xen" in r.stderr
+
+
+_TAGS = hypothesis.strategies.sampled_from(["a", "b", "c", "d"])
+_TABLES = hypothesis.strategies.builds(
+    lambda m, t, d: structs.StructTable({k: set(v) for k, v in m.items()}, t, d),
+    hypothesis.strategies.dictionaries(_TAGS, hypothesis.strategies.lists(_TAGS, max_size=3)),
+    hypothesis.strategies.dictionaries(_TAGS, hypothesis.strategies.dictionaries(_TAGS, _TAGS, max_size=3)),
+    hypothesis.strategies.dictionaries(_TAGS, _TAGS))
+
+
+@hypothesis.given(own=_TABLES, index=_TABLES)
+def test_a_joined_struct_table_reads_as_the_updated_one(own, index):
+    before = index.to_json()
+    updated = structs.StructTable()
+    updated.update(own)
+    updated.update(index)
+    assert own.joined(index).to_json() == updated.to_json()
+    assert index.to_json() == before

@@ -112,3 +112,25 @@ def test_cli_output_must_stay_in_workspace(xen, tmp_path):
                            cwd=ws, capture_output=True, text=True)
         assert r.returncode == 2 and "workspace" in r.stderr or "leaves" in r.stderr, r.stderr
     assert not (tmp_path / "escape.c").exists() and not (tmp_path / "elsewhere.c").exists()
+
+
+def test_detect_provenance_inside_and_outside_a_git_tree(tmp_path):
+    from porter.linux_to_xen.port import detect_provenance
+    plain = tmp_path / "plain" / "drv.c"
+    plain.parent.mkdir()
+    plain.write_text("int x;\n")
+    assert detect_provenance(plain) == Provenance(upstream_path="drv.c")
+    tree = tmp_path / "linux"
+    (tree / "drivers").mkdir(parents=True)
+    (tree / "drivers" / "drv.c").write_text("int x;\n")
+    git = ["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "drv: add"], check=True)
+    subprocess.run([*git, "tag", "v9"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    assert detect_provenance(tree / "drivers" / "drv.c") == \
+        Provenance("drivers/drv.c", str(tree.resolve()), "v9", head, "drv: add")
+    inside_git_dir = tree / ".git" / "drv.c"
+    inside_git_dir.write_text("int x;\n")
+    assert detect_provenance(inside_git_dir) == Provenance(upstream_path="drv.c")

@@ -2,11 +2,12 @@
 import re
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from porter import cparse
 from porter.errors import BadInput
-from porter.linux_to_xen import apply_rules, load_rules
+from porter.linux_to_xen import apply_rules, engine, load_rules
 from porter.linux_to_xen.rules import pack_names
 
 FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
@@ -930,3 +931,10 @@ expect = 1
     src = b"#define GZ_X gz_val\nint y;\n"
     res = apply_rules(src, rules, filename="gz.c", max_rounds=1)
     assert res.drift == [] and res.output == b"#define GZ_X xen_val\n#define GZ_Y 1\nint y;\n"
+
+
+@hypothesis.given(text=hypothesis.strategies.binary(max_size=40) | hypothesis.strategies.text("ab_1 (.)é", max_size=30).map(str.encode),
+                  word=hypothesis.strategies.sampled_from([b"a", b"ab", b"a_1", b"b(", b".a", b"(", b" ", b"", b"\xc3"]))
+def test_word_at_is_the_word_boundary_search(text, word):
+    m = re.search(rb"\b" + re.escape(word) + rb"\b", text)
+    assert engine.word_at(text, word) == (m.start() if m else -1)

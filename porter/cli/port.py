@@ -29,7 +29,7 @@ def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, co
       porter port drivers/iommu/ipmmu-vmsa.c -o ipmmu-vmsa.c
       porter port foo.c -o out/foo.c --xen ~/src/xen --ref staging --rules logging --rules my-rules.toml
     """
-    from ..linux_to_xen import xen_index
+    from ..linux_to_xen import engine, xen_index
     from ..linux_to_xen.port import DEFAULT_PACKS, detect_provenance, port_source
     from ..linux_to_xen.rules import load_packs
     from ..linux_to_xen.xenindex import cache_dir
@@ -48,7 +48,7 @@ def port_cmd(cwd: Path, file, out, xen, ref, rules, upstream_path, tree, tag, co
         prov.subject = ""
     with ui.progress(f"indexing Xen headers at {ref}"):
         index = xen_index(repo, ref, cache=cache_dir(cwd))
-    with ui.progress(f"porting {file}"):
+    with ui.progress(f"porting {file}"), engine.templates_compiled_for(cwd):
         res = port_source(source, filename=str(src_path), index=index, packs=packs,
                           rule_files=files, provenance=prov)
     workspace.atomic_write(dest, res.output)

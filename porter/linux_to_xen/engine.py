@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import functools
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -381,6 +383,22 @@ def _line_end(src: bytes, off: int) -> tuple[int, bytes]:
     return off, b"\n"
 
 
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _boundary(text: bytes, i: int) -> bool:
+    return (i > 0 and text[i - 1] in _WORD_BYTES) != (i < len(text) and text[i] in _WORD_BYTES)
+
+
+def word_at(text: bytes, word: bytes) -> int:
+    """Where rb"\\b" + re.escape(word) + rb"\\b" first matches in text, else -1 (no pattern compiled
+    for each word: findings name hundreds)."""
+    i = text.find(word)
+    while i >= 0 and not (_boundary(text, i) and _boundary(text, i + len(word))):
+        i = text.find(word, i + 1)
+    return i
+
+
 def _prev_line(src: bytes, ls: int) -> bytes:
     if ls == 0:
         return b""
@@ -427,12 +445,34 @@ def _wrap(src: bytes, start: int, end: int, reason: str, seq: int, xen: bytes | 
     return [Edit(s, s, head, seq), Edit(e, e, tail, seq)]
 
 
-def _env(rule: Rule):
+_compiled: dict = {"in": None}     # where template files stay compiled while a command runs
+
+
+@contextmanager
+def templates_compiled_for(start: Path):
+    """While it lasts, templates read from files stay compiled in the user's cache when start is
+    outside a workspace (inside one porter writes nowhere else, and its .porter/ is input)."""
+    from ..workspace import root_for, user_cache
+    before = _compiled["in"]
+    _compiled["in"] = None if root_for(start) else user_cache() / "templates"
+    try:
+        yield
+    finally:
+        _compiled["in"] = before
+
+
+@functools.lru_cache(maxsize=16)
+def _env_for(dirs: tuple[str, ...], compiled: Path | None):
     from .. import templating       # jinja2: only rules with templates pay for it
+    return templating.confined(dirs, keep_trailing_newline=False, compiled=compiled)
+
+
+def _env(rule: Rule):
+    """One environment per template folders (its templates compiled once per process)."""
     dirs = [str(TEMPLATE_DIR)]
     if rule.source:
         dirs.insert(0, str(Path(rule.source).parent))
-    return templating.confined(dirs, keep_trailing_newline=False)
+    return _env_for(tuple(dirs), _compiled["in"])
 
 
 def render(rule: Rule, context: dict) -> bytes:

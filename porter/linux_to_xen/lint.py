@@ -136,9 +136,7 @@ class _Checker:
             _own_definitions(files, extra, self.parsed, index)
         self.scope = Scope(files, extra, index) if scope_files is None else \
             Scope(scope_files, local_headers(scope_files), index)
-        self.structs = structs.StructTable()
-        self.structs.update(self.own_structs)
-        self.structs.update(index.structs)
+        self.structs = self.own_structs.joined(index.structs)
 
     def known(self, name: str):
         return None if name in self.defines else self.index.default_config_known(name)

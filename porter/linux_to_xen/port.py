@@ -47,9 +47,7 @@ class PortOutcome:
 def detect_provenance(path: Path) -> Provenance:
     """Upstream path, tree, tag and last commit when the file sits in a git work tree."""
     d = path.resolve().parent
-    if not gitutil.is_git_repo(d):
-        return Provenance(upstream_path=path.name)
-    top = gitutil.git_text(d, "rev-parse", "--show-toplevel", check=False).strip()
+    top = gitutil.git_text(d, "rev-parse", "--show-toplevel", check=False).strip()    # "" outside one
     if not top:
         return Provenance(upstream_path=path.name)
     rel = str(path.resolve().relative_to(Path(top).resolve()))
@@ -140,8 +138,7 @@ def _find_offset(src: bytes, line: int, symbol: str, starts: list[int]) -> int:
     ls = starts[line - 1]
     le = src.find(b"\n", ls)
     le = len(src) if le == -1 else le
-    m = re.search(rb"\b" + re.escape(symbol.encode()) + rb"\b", src[ls:le])
-    return ls + (m.start() if m else 0)
+    return ls + max(engine.word_at(src[ls:le], symbol.encode()), 0)
 
 
 def _unit_for(parsed: cparse.Parsed, items, off: int):

@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 
 from .. import cparse
 from . import symbols
-from .engine import disable_ranges
+from .engine import disable_ranges, word_at
 
 _BLOCKS = ("compound_statement",) + tuple(cparse.PREPROC_CONTAINERS)
 
@@ -67,7 +67,7 @@ def _depended_on(stmt, body, src: bytes) -> bool:
         if not later:
             return True
     rest = symbols.blank_comments_strings(src[stmt.end_byte:body.end_byte])
-    return any(re.search(rb"\b" + re.escape(n.encode()) + rb"\b", rest) for n in _defined_names(stmt, src))
+    return any(word_at(rest, n.encode()) >= 0 for n in _defined_names(stmt, src))
 
 
 def _offset(src: bytes, line: int, symbol: str) -> int:
@@ -75,8 +75,7 @@ def _offset(src: bytes, line: int, symbol: str) -> int:
     ls = starts[min(max(line, 1), len(starts)) - 1]
     le = src.find(b"\n", ls)
     le = len(src) if le == -1 else le
-    m = re.search(rb"\b" + re.escape(symbol.encode()) + rb"\b", src[ls:le])
-    return ls + (m.start() if m else 0)
+    return ls + max(word_at(src[ls:le], symbol.encode()), 0)
 
 
 def _function_body(parsed: cparse.Parsed):

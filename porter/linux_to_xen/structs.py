@@ -32,6 +32,17 @@ class StructTable:
         for name, tag in other.typedefs.items():
             self.typedefs.setdefault(name, tag)
 
+    def joined(self, other: "StructTable") -> "StructTable":
+        """A table with what update(self) then update(other) would give, for reading only: it
+        shares other's entries that self lacks (no copy of a whole index per lint)."""
+        members = {**other.members}
+        for tag, names in self.members.items():
+            members[tag] = names | other.members[tag] if tag in other.members else names
+        member_types = {**other.member_types}
+        for tag, types in self.member_types.items():
+            member_types[tag] = {**types, **other.member_types[tag]} if tag in other.member_types else types
+        return StructTable(members, member_types, {**other.typedefs, **self.typedefs})
+
     def to_json(self) -> dict:
         return {"members": {t: sorted(n) for t, n in sorted(self.members.items())},
                 "member_types": {t: dict(sorted(m.items())) for t, m in sorted(self.member_types.items())},

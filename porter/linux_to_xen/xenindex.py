@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import cparse, gcpause, gitutil
 from ..errors import BadInput
-from ..workspace import atomic_write, cache_for
+from ..workspace import atomic_write, cache_for, user_cache
 from . import structs, symbols
 
 INDEX_VERSION = 7
@@ -115,8 +115,7 @@ def cache_dir(start: Path | None = None) -> Path:
     cache = cache_for(start or Path.cwd())
     if cache:
         return cache / "xen-index"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "porter" / "xen-index"
+    return user_cache() / "xen-index"
 
 
 def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
@@ -293,10 +292,13 @@ _MEMO: dict[tuple[str, str], XenIndex] = {}
 def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
     """The index of what Xen defines at ref (built once per tree id, then read from the cache)."""
     repo = Path(xen_repo)
-    if not gitutil.is_git_repo(repo):
-        raise BadInput(f"xen {str(xen_repo)!r} is not a git repository")
-    commit = gitutil.resolve(repo, ref, "ref")
-    tree = gitutil.git_text(repo, "rev-parse", f"{commit}^{{tree}}").strip()
+    try:
+        commit = gitutil.resolve(repo, ref, "ref")
+    except BadInput:        # asked only now: a process of its own
+        if not gitutil.is_git_repo(repo):
+            raise BadInput(f"xen {str(xen_repo)!r} is not a git repository") from None
+        raise
+    tree = gitutil.tree_of(repo, commit)
     key = (str(repo.resolve()), tree)
     if key in _MEMO:
         return _MEMO[key]
