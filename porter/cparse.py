@@ -189,7 +189,7 @@ class TextMemo:
         return self.kept.get(text)
 
 
-_PARSES = TextMemo()
+_PARSES = TextMemo(entries=12)     # a resync holds a dozen texts at once (each step: port, old, new, merged)
 
 
 def parse(source: bytes) -> Parsed:

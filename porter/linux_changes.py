@@ -65,8 +65,7 @@ def measure(patches: list[bytes], kinds: list[str]) -> list[dict]:
     ported: dict[str, str] = {}
     import tempfile
     with tempfile.TemporaryDirectory(prefix="porter-linux-changes-") as tmp:
-        root = Path(tmp)
-        gitutil.git(root, "init", "-q")
+        root = Path(tmp)      # a plain folder: git apply works on it as patch(1) would, no repository needed
         created: set[str] = set()                  # the series' own files: no base needed
         for data, kind in zip(patches, kinds):
             created |= {m.decode() for m in _NEW_FILE.findall(data)}

@@ -14,7 +14,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from . import cparse
+from . import cparse, gitutil
+from .errors import BadInput
 from .linux_to_xen import symbols, xen_index, xenindex
 from .linux_to_xen.engine import disable_ranges
 from .linux_to_xen.lint import lint_sources
@@ -24,8 +25,17 @@ from .workspace import atomic_write
 DISABLE_KINDS = ("function", "declaration", "include", "struct", "define", "macro")
 
 
+def index_at(xen_repo, base: str, cache: Path):
+    """The Xen index at base, read once per process and commit (resync's last lint asks again)."""
+    try:
+        commit = gitutil.resolve(xen_repo, base, "base")     # (an open reader: no process)
+    except BadInput:
+        commit = ""           # xen_index says what is wrong
+    return _index(str(xen_repo), base, commit, str(cache))
+
+
 @lru_cache(maxsize=4)
-def _index(xen_repo: str, base: str, cache: str):
+def _index(xen_repo: str, base: str, commit: str, cache: str):
     return xen_index(xen_repo, base, cache=Path(cache))
 
 
@@ -39,14 +49,15 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
     state: dict = {}
 
     def check(text: bytes, unit: str):
-        index = _index(str(xen_repo), base, str(cache))
+        index = index_at(xen_repo, base, cache)
         if not state:
+            # the port's full walk first: its names are then read from that walk, not a walk of their own
+            state["port_live"] = _live_names(previous[-1]) if previous and previous[-1] else set()
             names = cache.parent / f"names-{xenindex.code_digest()}"   # what reads the names is part of the key
             state["defined"] = set().union(*(_names(src, names) for src in context))
             state["previous"] = set().union(*(_names(src, names) for src in previous))
             state["previous_text"] = b"\n".join(previous)
             state["previous_sources"] = previous
-            state["port_live"] = _live_names(previous[-1]) if previous and previous[-1] else set()
         scope = {"port": previous[-1]} if previous and previous[-1] else {}
         found = [f for f in lint_sources({unit: text}, index, scope)
                  if f["symbol"] not in state["defined"] and not _port_had_live(f, state)]
@@ -76,7 +87,7 @@ def _names(src: bytes, cache: Path) -> set[str]:
         return set(json.loads(path.read_text("utf-8")))
     except (OSError, ValueError):
         pass
-    syms = symbols.collect(src, live_only=False)
+    syms = symbols.collect(src, live_only=False, uses=False)     # (the walk of definitions only)
     names = syms.defines | syms.fields
     try:
         atomic_write(path, json.dumps(sorted(names)).encode())

@@ -297,25 +297,24 @@ def _lint_result(ws: Workspace, rec: Recipe, run: "Replay", built: Built) -> Non
     """The last net under the per-unit lint: Linux-only names live in the resynced files that the
     learned port did not have and nothing reported yet (a name new upstream code uses that the
     port removed, say) become findings."""
-    from .linux_to_xen import xen_index
     from .linux_to_xen.lint import lint_sources
+    from .newcode import index_at
     ported = [x for x in rec.files.values() if C_SOURCE.search(x)]
     ported += [hx for x in rec.files.values() for _, hx in run.at_tag.header_of(x)]
     # the Xen headers the series itself changes define names too (a helper it adds)
     own = {x for step in rec.steps for x in step.edits if x.endswith(".h") and x not in ported}
-    index = xen_index(ws.xen_git, ws.base, cache=ws.cache / "xen-index")
+    index = index_at(ws.xen_git, ws.base, ws.cache / "xen-index")     # the one check_new read
     files = {x: run.tree.read(x) or b"" for x in ported + sorted(own)}
     found = [f for f in lint_sources(files, index) if f["file"] in ported]
-    commit = rec.learned.get("commit")
-    before = _learned_lint(ws, commit, list(files), index) if commit else set()
     reported = {(r.get("file"), s.strip()) for r in built.findings + built.notes
                 for s in str(r.get("symbol", "")).split(",")}
     in_conflict = {x: markers.conflict_lines(text) for x, text in files.items()}
-    for f in found:
-        key = (f["file"], f["symbol"])
-        if key in before or key in reported or f["line"] in in_conflict[f["file"]]:
-            continue
-        built.findings.append(dict(f, unit="", message=f"new upstream code: {f.get('message', f['symbol'])}"))
+    new = [f for f in found if (f["file"], f["symbol"]) not in reported and f["line"] not in in_conflict[f["file"]]]
+    commit = rec.learned.get("commit")
+    before = _learned_lint(ws, commit, list(files), index) if commit and new else set()   # (read only when needed)
+    for f in new:
+        if (f["file"], f["symbol"]) not in before:
+            built.findings.append(dict(f, unit="", message=f"new upstream code: {f.get('message', f['symbol'])}"))
 
 
 def _learned_lint(ws: Workspace, commit: str, paths: list[str], index) -> set[tuple[str, str]]:

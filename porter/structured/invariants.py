@@ -59,12 +59,12 @@ def restore_used(m: "Matched", ordered: list["Piece"]) -> None:
         text, starts = _layout(ordered)
         live = _live_code_lines(text)
         defined = _live_defined(text)
-        own = [line for p, start in zip(ordered, starts)
-               if p.seg is not None and m.segs[p.seg].op in ("edit", "insert")
-               for line in live_lines_of(p, start, live)]
+        own = _Uses([line for p, start in zip(ordered, starts)
+                     if p.seg is not None and m.segs[p.seg].op in ("edit", "insert")
+                     for line in live_lines_of(p, start, live)])
         back = False
         for p in cands:
-            hit = [n for n in _names(p.label) if n not in defined and _used(n, own)]
+            hit = [n for n in _names(p.label) if n not in defined and own.first(n) is not None]
             if not hit:
                 continue
             p.text, p.fallback, back = p.fallback, None, True
@@ -114,7 +114,7 @@ def _live_defined(text: bytes) -> set[str]:
     resolved = resolve_markers(text, "ours")
     dead = states.line_states(resolved)
     out: set[str] = set()
-    for u in segment(resolved, _parsed(resolved)):
+    for u in segment(resolved):     # (the parse _check_parse reads too; units shared with match)
         names = _names(u.label())
         first = u.line - 1
         if names and any(not dead[first + k] and line.strip() for k, line in enumerate(u.text.splitlines())):
@@ -122,16 +122,31 @@ def _live_defined(text: bytes) -> set[str]:
     return out
 
 
-def _use_pattern(name: str) -> re.Pattern:
-    return re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")   # not a ->field or .field
+_USE = re.compile(rb"(?<![\w.>])\w+")      # a whole word, not a ->field or .field
 
 
-def _used(name: str, lines: list[bytes]) -> bool:
-    pat = _use_pattern(name)
-    return any(pat.search(line) for line in lines)
+class _Uses:
+    """Where the words of some lines (None: a line that does not count) are used, read once: the
+    first line where NAME is used (not as a ->field or .field) is the first holding it as such a word."""
+
+    def __init__(self, lines: list[bytes | None]):
+        self.lines = lines
+        self.at: dict[bytes, int] = {}
+        for k, line in enumerate(lines):
+            if line is not None:
+                for w in _USE.findall(line):
+                    self.at.setdefault(w, k)
+
+    def first(self, name: str) -> int | None:
+        if name.isascii():
+            return self.at.get(name.encode())
+        pat = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
+        return next((k for k, line in enumerate(self.lines) if line is not None and pat.search(line)), None)
 
 
 def lint_new_lines(m: "Matched", ordered: list["Piece"], lint: "Lint") -> None:
+    if lint.check_new is None:
+        return          # nothing to lint with: the pieces stay as they are
     port = m.port
     live_port = {line for line, dead in zip(port.splitlines(), states.line_states(port)) if not dead}
     text, starts = _layout(ordered)
@@ -217,12 +232,11 @@ def _check_references(out: _Out) -> None:
             {n for s in m.segs if s.op == "insert" for n in _names(s.label())}
     port_defined = {n for i, s in enumerate(m.segs) if m.learned[i] and not s.disabled
                     for n in _names(s.label() if s.port_name is None else f"{s.kind} {s.port_name}")}
-    port_lines = [line for line in _live_code_lines(m.port) if line is not None]
+    port_uses, uses = _Uses(_live_code_lines(m.port)), _Uses(live)
     for name in sorted(local - defined):
-        if name not in port_defined and _used(name, port_lines):
+        if name not in port_defined and port_uses.first(name) is not None:
             continue        # the port uses it without defining it: Xen has it
-        pat = _use_pattern(name)
-        at = next((k for k, line in enumerate(live) if line is not None and pat.search(line)), None)
+        at = uses.first(name)
         if at is not None:
             out.finding(at, name, "reference", f"live code uses {name}, which this file now defines only in "
                                                f"disabled code or not at all")
@@ -241,6 +255,8 @@ def _check_parse(out: _Out, new_upstream: bytes) -> None:
     from .merge import resolve_markers
     resolved, origin = _resolved_with_origin(out.text, resolve_markers)
     errors = _parsed(resolved).errors
+    if not errors:
+        return          # (the inputs' parses are not needed: nothing can be worse than them)
     before = max(_error_count(out.m.port), _error_count(new_upstream))
     if len(errors) > before:
         first = origin[min(errors[0][0] - 1, len(origin) - 1)] if origin else 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from difflib import SequenceMatcher
+from functools import cache
+from typing import Callable
 
 from .units import Unit
 
@@ -47,7 +49,7 @@ def boilerplate(*versions: list[Unit]) -> set[bytes]:
     return out
 
 
-def _ratio(a: Unit, b: Unit, threshold: float, common: set[bytes]) -> float:
+def _ratio(a: Unit, b: Unit, threshold: float, common: Callable[[], set[bytes]]) -> float:
     """Similarity of two units' content lines, each unit's own name read as the same word (a
     rename is not a difference), or 0 when their lines that name neither unit share only
     boilerplate."""
@@ -58,8 +60,9 @@ def _ratio(a: Unit, b: Unit, threshold: float, common: set[bytes]) -> float:
     ratio = sm.ratio()
     if ratio < threshold:
         return 0.0
-    da = [line for line in la if line not in common and _SELF not in line]
-    db = [line for line in lb if line not in common and _SELF not in line]
+    boiler = common()
+    da = [line for line in la if line not in boiler and _SELF not in line]
+    db = [line for line in lb if line not in boiler and _SELF not in line]
     if not da or not db or SequenceMatcher(None, da, db, autojunk=False).ratio() < 0.5:
         return 0.0
     return ratio
@@ -80,7 +83,7 @@ def match_units(a: list[Unit], b: list[Unit]) -> dict[int, int]:
     """{index in a: index in b} for units that are the same unit in both versions."""
     pairs: dict[int, int] = {}
     taken_b: set[int] = set()
-    common = boilerplate(a, b)
+    common = cache(lambda: boilerplate(a, b))     # read only for units alike enough to compare
     groups_a: dict[tuple[str, str], list[int]] = {}
     groups_b: dict[tuple[str, str], list[int]] = {}
     for i, u in enumerate(a):

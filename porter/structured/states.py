@@ -18,6 +18,7 @@ from difflib import SequenceMatcher
 from .edits import region_events
 
 _MARK = re.compile(rb"^(<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> )")
+_MARK_FIRST = (b"<", b"|", b"=", b">")       # the first byte of every marker line
 _NOT_CODE = re.compile(rb"^\s*(?:[{}]\s*[;,]?\s*|/\*.*\*/\s*|//.*|\*.*|/\*.*|#.*)?$")
 
 
@@ -28,19 +29,19 @@ def line_states(text: bytes) -> tuple[bool, ...]:
     read as text; only the port side's directives count."""
     out: list[bool] = []
     stack: list[list[bool]] = []     # per open conditional: [is #if 0, in its live branch]
+    dead = False                     # some open conditional is in its #if 0 branch (kept as the stack changes)
     side = None
     lines = text.splitlines()
     n = 0
     while n < len(lines):
         line = lines[n]
-        m = _MARK.match(line)
+        m = _MARK.match(line) if line[:1] in _MARK_FIRST else None
         if m:
             tag = m.group(1)
             side = {b"<<<<<<< ": "ours", b"||||||| ": "base", b"=======": "theirs"}.get(tag)
             out.append(False)
             n += 1
             continue
-        dead = any(f[0] and not f[1] for f in stack)
         if side in ("base", "theirs") or not line.lstrip().startswith(b"#"):
             out.append(dead)
             n += 1
@@ -48,19 +49,22 @@ def line_states(text: bytes) -> tuple[bool, ...]:
         last = n                        # a directive continued with backslashes is one line
         while lines[last].endswith(b"\\") and last + 1 < len(lines) and not _MARK.match(lines[last + 1]):
             last += 1
+        here = dead
         for d, if0 in region_events(b"\n".join(lines[n:last + 1]) + b"\n"):
             if d.startswith("if"):
                 stack.append([if0, not if0])
-                dead = dead or if0
+                here = here or if0
             elif d.startswith("el") and stack:
                 stack[-1][1] = True
             elif d == "endif" and stack:
                 stack.pop()
-        out += [dead] * (last + 1 - n)
+        out += [here] * (last + 1 - n)
+        dead = any(f[0] and not f[1] for f in stack)
         n = last + 1
     return tuple(out)
 
 
+@lru_cache(maxsize=32)
 def balance(text: bytes) -> int | None:
     """0-based line of the first unbalanced conditional directive (a stray `#endif`, or the opener
     of an unclosed `#if`), None when they balance.  The port side of conflict markers counts."""
@@ -174,8 +178,10 @@ def _increasing(anchors: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out[::-1]
 
 
-def _keys(text: bytes) -> list[bytes]:
-    return [b" ".join(line.split()) for line in text.splitlines()]
+@lru_cache(maxsize=32)
+def _keys(text: bytes) -> tuple[bytes, ...]:
+    """Per line, its words (a step's merged file is the next step's upstream: read once)."""
+    return tuple(b" ".join(line.split()) for line in text.splitlines())
 
 
 def silent_changes(old: bytes, port: bytes, new: bytes, output: bytes,
