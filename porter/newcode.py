@@ -54,6 +54,8 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
             # the port's full walk first: its names are then read from that walk, not a walk of their own
             state["port_live"] = _live_names(previous[-1]) if previous and previous[-1] else set()
             names = cache.parent / f"names-{xenindex.code_digest()}"   # what reads the names is part of the key
+            if not names.is_dir():
+                xenindex.prune(cache.parent, ("names",))
             state["defined"] = set().union(*(_names(src, names) for src in context))
             state["previous"] = set().union(*(_names(src, names) for src in previous))
             state["previous_text"] = b"\n".join(previous)

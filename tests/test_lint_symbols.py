@@ -118,6 +118,32 @@ def test_index_is_cached_by_tree(xen, tmp_path, monkeypatch):
     assert xen_index(xen, "v4.9").defines("printk")
 
 
+def test_what_another_porter_version_kept_is_never_read_and_is_removed(xen, tmp_path, monkeypatch):
+    folder = tmp_path / "cache" / "porter" / "xen-index"
+    xen_index(xen, "base")
+    [current] = folder.glob("xen-*.json")
+    assert current.name.endswith(f"-v{xenindex.INDEX_VERSION}-{xenindex.code_digest()}.json")
+    xenindex._MEMO.clear()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.json").write_text("{}")
+    stale = [folder / current.name.replace(xenindex.code_digest(), "0" * 16),
+             folder / current.name.replace(f"-{xenindex.code_digest()}", ""), folder / "headers-0000000000000000"]
+    for f in stale[:2]:
+        f.write_bytes(current.read_bytes().replace(b'"printk"', b'"stale_name"'))
+    stale[2].mkdir()
+    (stale[2] / "x.json").write_text("{}")
+    (folder / "headers-1111111111111111").symlink_to(outside)
+    other = folder / "other.json"
+    other.write_text("{}")
+    current.unlink()                  # an index from another version of porter's reading is never read
+    index = xen_index(xen, "base")
+    assert index.defines("printk") and not index.defines("stale_name")
+    assert not any(f.exists() for f in stale) and not (folder / "headers-1111111111111111").exists()
+    assert (outside / "keep.json").exists() and other.exists() and current.exists()
+    assert (folder / f"headers-{xenindex.code_digest()}").is_dir()
+
+
 def test_index_in_workspace_cache(xen, tmp_path):
     ws = tmp_path / "ws"
     (ws / "sub").mkdir(parents=True)

@@ -75,6 +75,7 @@ def test_resync_check_disables_new_statements_in_a_known_function(tmp_path, monk
     decls = b"struct my_dom { struct { int bits; } cfg; };\nint my_hw_init(struct my_dom *d);\n"
     learned = b"#include <xen/lib.h>\n" + decls + old_fn
     new = old_fn.replace(b"\td->cfg.bits = 32;\n", b"\td->cfg.bits = 32;\n\td->geo.end = LINUX_MASK(32);\n")
+    (tmp_path / "cache" / "names-0000000000000000").mkdir(parents=True)     # another porter's reading
     check = make_check_new(xen, "base", [new, learned], [old_up, learned], tmp_path / "cache" / "xen-index")
     out, notes = check(new, "function setup_ctx")
     assert b"#if 0 /* Xen: uses Linux-only LINUX_MASK, end, geo (new upstream code) */\n\td->geo.end" in out

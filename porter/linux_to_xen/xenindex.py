@@ -289,6 +289,29 @@ def build(repo, commit: str, tree: str, ref: str, store: Path | None = None) -> 
 _MEMO: dict[tuple[str, str], XenIndex] = {}
 
 
+def prune(folder: Path, kinds: tuple[str, ...] = ("headers", "xen")) -> None:
+    """Remove what another version of porter's C reading kept in folder (header readings,
+    indexes, names): never read again here, their names carrying another code digest."""
+    import shutil
+    keep = code_digest()
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        kind, _, rest = entry.name.partition("-")
+        if kind not in kinds:
+            continue
+        stale = not rest.endswith(f"-v{INDEX_VERSION}-{keep}.json") if kind == "xen" else rest != keep
+        try:
+            if stale and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            elif stale:
+                entry.unlink()
+        except OSError:
+            pass          # what cannot be removed only takes room
+
+
 def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
     """The index of what Xen defines at ref (built once per tree id, then read from the cache)."""
     repo = Path(xen_repo)
@@ -302,7 +325,8 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
     key = (str(repo.resolve()), tree)
     if key in _MEMO:
         return _MEMO[key]
-    path = (cache or cache_dir()) / f"xen-{tree}-v{INDEX_VERSION}.json"
+    folder = cache or cache_dir()
+    path = folder / f"xen-{tree}-v{INDEX_VERSION}-{code_digest()}.json"
     index = None
     if path.is_file():
         try:
@@ -314,7 +338,8 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
         except (ValueError, KeyError, OSError):
             index = None
     if index is None:
-        index = build(repo, commit, tree, ref, (cache or cache_dir()) / f"headers-{code_digest()}")
+        prune(folder)
+        index = build(repo, commit, tree, ref, folder / f"headers-{code_digest()}")
         doc = {"version": INDEX_VERSION, "tree": tree, "names": sorted(index.names),
                "fields": sorted(index.fields), "kconfig": sorted(index.kconfig),
                "headers": sorted(index.headers), "kconfig_off": sorted(index.kconfig_off),
