@@ -18,9 +18,9 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 C_LANGUAGE = Language(tree_sitter_c.language())
 
-_ANNOTATIONS = (rb"__iomem|__init|__exit|__initdata|__initconst|__maybe_unused|__always_unused"
-                rb"|__must_check|__rcu|__user|__force|__read_mostly|__cpuinit|__devinit|__devexit"
-                rb"|__ro_after_init|__percpu|__aligned\([^()]*\)|__packed|__hwdom_init")
+_ANNOTATIONS = (rb"iomem|init|exit|initdata|initconst|maybe_unused|always_unused"     # after `__`
+                rb"|must_check|rcu|user|force|read_mostly|cpuinit|devinit|devexit"
+                rb"|ro_after_init|percpu|aligned\([^()]*\)|packed|hwdom_init")
 
 
 def _blank(m: re.Match) -> bytes:
@@ -72,12 +72,14 @@ def _device_end(m: re.Match) -> bytes:
     return b"};" + b" " * (len(m.group(0)) - 2)
 
 
+# A pattern that opens with its word (the `\b` before it checked by a look-behind after it) is
+# searched for that word; one that opens with `\b` is tried at every offset of the file.
 _STANDINS: list[tuple[bytes, re.Pattern, object]] = [     # (what every match holds, pattern, stand-in)
-    (b"__", re.compile(rb"\b(?:" + _ANNOTATIONS + rb")(?!\w)"), _blank),
-    (b"DECLARE_BITMAP", re.compile(rb"(\bDECLARE_BITMAP\(\s*)(\w+)(\s*,[^;()]*\))"), _bitmap),
+    (b"__", re.compile(rb"__(?<!\w__)(?:" + _ANNOTATIONS + rb")(?!\w)"), _blank),
+    (b"DECLARE_BITMAP", re.compile(rb"(DECLARE_BITMAP(?<!\wDECLARE_BITMAP)\(\s*)(\w+)(\s*,[^;()]*\))"), _bitmap),
     (b"for_each", re.compile(rb"\b\w*for_each\w*(?=\s*\()"), _for_each),
-    (b"container_of", re.compile(rb"(\bcontainer_of\s*\([^,()]*,\s*)(struct\s)"), _container_of),
-    (b"alloc", re.compile(rb"(\bx[mz]alloc(?:_array)?\s*\(\s*)(struct\s)"), _container_of),
+    (b"container_of", re.compile(rb"(container_of(?<!\wcontainer_of)\s*\([^,()]*,\s*)(struct\s)"), _container_of),
+    (b"alloc", re.compile(rb"(x[mz]alloc(?<!\wx[mz]alloc)(?:_array)?\s*\(\s*)(struct\s)"), _container_of),
     (b"_DEVICE_START", re.compile(rb"\b(?:DT|ACPI)_DEVICE_START\s*\([^()]*\)"), _device_start),
     (b"_DEVICE_END", re.compile(rb"\b(?:DT|ACPI)_DEVICE_END\b"), _device_end),
 ]

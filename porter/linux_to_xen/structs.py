@@ -8,6 +8,7 @@ so members a macro declares are never missed.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -79,15 +80,25 @@ def table(parsed: cparse.Parsed, dead=()) -> StructTable:
     """The structs parsed defines; members inside `dead` ranges (start, end) do not count."""
     out = StructTable()
     dead = symbols.Ranges(dead)
-    for node in _nodes(parsed.tree.root_node, *_SPECIFIERS, "type_definition"):
+    found = cparse.nodes_of(parsed.tree.root_node, *_SPECIFIERS, "type_definition", "field_declaration")
+    fds = [n for n in found if n.type == "field_declaration"]     # in document order
+    members = (fds, [n.start_byte for n in fds])
+    for node in sorted((n for n in found if n.type != "field_declaration"), key=lambda n: (-n.end_byte, n.start_byte)):
         if node.type in _SPECIFIERS:
-            _add_struct(node, parsed.source, dead, out)
+            _add_struct(node, parsed.source, dead, out, members)
         elif node.type == "type_definition":
             _add_typedef(node, parsed.source, out)
     return out
 
 
-def _add_struct(node, src: bytes, dead, out: StructTable) -> None:
+def _within(nodes: tuple[list, list[int]], outer) -> list:
+    """The nodes (in document order, with their starts) inside outer, in the order of _nodes."""
+    nodes, starts = nodes
+    i, j = bisect.bisect_left(starts, outer.start_byte), bisect.bisect_left(starts, outer.end_byte)
+    return sorted((n for n in nodes[i:j] if n.end_byte <= outer.end_byte), key=lambda n: (-n.end_byte, n.start_byte))
+
+
+def _add_struct(node, src: bytes, dead, out: StructTable, members: tuple[list, list[int]]) -> None:
     name, body = node.child_by_field_name("name"), node.child_by_field_name("body")
     if name is None or body is None:
         return
@@ -99,7 +110,7 @@ def _add_struct(node, src: bytes, dead, out: StructTable) -> None:
             text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)
     out.members.setdefault(tag, set()).update(m.group(0).decode() for m in _IDENT.finditer(bytes(text)))
     types = out.member_types.setdefault(tag, {})
-    for fd in _nodes(body, "field_declaration"):
+    for fd in _within(members, body):
         t = fd.child_by_field_name("type")
         # a struct tag, or a typedef name resolved when looked up
         ftag = type_tag(t, src, {}) or (_text(t, src) if t is not None and t.type == "type_identifier" else None)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable
 
+from tree_sitter import Query, QueryCursor
+
 from .. import cparse
 
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
@@ -61,14 +63,15 @@ def is_builtin(name: str) -> bool:
         or name.startswith("__atomic_")
 
 
-def _blank(text: bytes) -> bytes:
-    """text with every byte but newlines turned into a space."""
-    return b"\n".join(b" " * len(part) for part in text.split(b"\n"))
+_TO_SPACE = bytes(b if b == 10 else 32 for b in range(256))
+_COMMENT_OR_STRING_START = (b"/", b'"', b"'")
 
 
 def blank_comments_strings(src: bytes) -> bytes:
     """Same-length copy with comments and string/char literals blanked (newlines kept)."""
-    return _COMMENT_OR_STRING.sub(lambda m: _blank(m.group(0)), src)
+    if not any(c in src for c in _COMMENT_OR_STRING_START):
+        return src
+    return _COMMENT_OR_STRING.sub(lambda m: m.group(0).translate(_TO_SPACE), src)
 
 
 _BLANKED = cparse.TextMemo()
@@ -82,8 +85,8 @@ def blank_comments(src: bytes) -> bytes:
 def _blank_comments(src: bytes) -> bytes:
     def repl(m: re.Match) -> bytes:
         text = m.group(0)
-        return _blank(text) if text.startswith((b"/*", b"//")) else text
-    return _COMMENT_OR_STRING.sub(repl, src)
+        return text.translate(_TO_SPACE) if text.startswith((b"/*", b"//")) else text
+    return _COMMENT_OR_STRING.sub(repl, src) if b"/" in src else src
 
 
 # ---------------------------------------------------------------- preprocessor liveness
@@ -91,7 +94,25 @@ def _blank_comments(src: bytes) -> bytes:
 Known = Callable[[str], "bool | None"]   # is macro NAME defined? True/False/None (cannot tell)
 
 
+def _unknown(name: str) -> None:
+    return None
+
+
 def _eval_condition(expr: str, known: Known) -> bool | None:
+    """The value of an #if/#elif condition, None when it cannot be told (the last answers are
+    kept, as dead_ranges keeps its own: the same `known` asked again gives the same answers)."""
+    try:
+        return _kept_condition(expr, known)
+    except TypeError:          # a `known` that cannot be a key
+        return _condition(expr, known)
+
+
+@lru_cache(maxsize=4096)
+def _kept_condition(expr: str, known: Known) -> bool | None:
+    return _condition(expr, known)
+
+
+def _condition(expr: str, known: Known) -> bool | None:
     expr = re.sub(r"/\*.*?\*/|//.*", " ", expr)
 
     def defined(m: re.Match) -> str:
@@ -138,7 +159,7 @@ def _kept_dead_ranges(src: bytes, known: Known | None) -> tuple[tuple[int, int],
 
 
 def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
-    known = known or (lambda name: None)
+    known = known or _unknown
     clean = blank_comments(src)
     frames: list[list] = []   # [value of current branch, any branch taken (True/None/False)]
     ranges: list[tuple[int, int]] = []
@@ -252,43 +273,6 @@ class FileSymbols:
     nonname_params: dict[str, list[int]] = field(default_factory=dict)
 
 
-
-
-def _declarator_def(node, parent) -> bool:
-    return _field_name(parent, node) == "declarator"
-
-
-def _named_def(node, parent) -> bool:
-    return _field_name(parent, node) == "name"
-
-
-def _tag_def(node, parent) -> bool:
-    return parent.child_by_field_name("body") is not None
-
-
-def _always(node, parent) -> bool:
-    return True
-
-
-# parent node type -> is this name, under that parent, a definition?
-_DEFINES_UNDER = {**{pt: _declarator_def for pt in _DECLARATOR_PARENTS},
-                  "enumerator": _named_def, "preproc_def": _named_def, "preproc_function_def": _named_def,
-                  "preproc_params": _always, "labeled_statement": _always,
-                  "struct_specifier": _tag_def, "union_specifier": _tag_def, "enum_specifier": _tag_def}
-
-
-def _is_def(node, parent) -> bool:
-    test = _DEFINES_UNDER.get(parent.type)
-    return test is not None and test(node, parent)
-
-
-def _field_name(parent, child) -> str | None:
-    for i, c in enumerate(parent.children):
-        if c.id == child.id:
-            return parent.field_name_for_child(i)
-    return None
-
-
 _NAME_TYPES = ("identifier", "type_identifier", "field_identifier", "statement_identifier")
 
 
@@ -296,15 +280,6 @@ def _macro_params(pdef, src: bytes) -> list[str]:
     p = pdef.child_by_field_name("parameters") if pdef is not None else None
     return [src[c.start_byte:c.end_byte].decode() for c in p.named_children
             if c.type == "identifier"] if p is not None else []
-
-
-def _definition_kind(node, parent) -> str | None:
-    """"field" or "define" when this name node defines something, else None."""
-    if parent is None:
-        return None
-    if _is_def(node, parent):
-        return "field" if node.type == "field_identifier" or parent.type == "field_declaration" else "define"
-    return "define" if _is_macro_decl_param(node, parent) else None
 
 
 @dataclass
@@ -316,12 +291,17 @@ class _Raw:
 
 
 class _Collector:
-    """One walk over a parse: each node type has its handler (_HANDLERS); True means descend."""
+    """One walk over a parse: each node type has its handler (_HANDLERS); True means descend.
+    A parent marks which of its children define a name (and, for uses, which is called and
+    which are a call's arguments) before the walk meets them."""
 
     def __init__(self, src: bytes, parsed, uses: bool = True):
         self.src, self.parsed, self.uses = src, parsed, uses
         self.directives = Ranges(directive_lines(src)) if uses else Ranges(())
         self.out = _Raw()
+        self.defining: dict[int, bool] = {}      # id of a name node that defines -> is a field
+        self.called: set[int] = set()            # id of a call's function
+        self.arguments: dict[int, tuple] = {}    # id of a call's argument -> (function node, index, last)
 
     def run(self) -> _Raw:
         stack: list = [(self.parsed.tree.root_node, None)]
@@ -329,9 +309,9 @@ class _Collector:
         while stack:
             node, up = stack.pop()
             handler = handlers.get(node.type)
-            if (handler is None or handler(self, node, up)) and node.child_count:
-                here = (node, up)
-                stack += [(c, here) for c in node.children]
+            if (handler is None or handler(self, node, up)) and node.named_child_count:
+                here = (node, up)      # tokens (unnamed nodes) have no children and no handler
+                stack += [(c, here) for c in node.named_children]
         if self.uses:
             self.standin_uses()
         self.typeof_locals()
@@ -345,20 +325,81 @@ class _Collector:
         return False
 
     def name(self, node, up) -> bool:
-        parent = up[0] if up else None
-        kind = _definition_kind(node, parent)
+        nid = node.id
         off = node.start_byte
-        if kind is not None:
-            self.out.defs.append((off, self.text(node), kind == "field"))
+        is_field = self.defining.pop(nid, None)
+        if is_field is not None:
+            self.out.defs.append((off, self.src[off:node.end_byte].decode("utf-8", "replace"), is_field))
             return False
-        if not self.uses or node.type == "statement_identifier" or off in self.directives:
+        kind = node.type
+        if not self.uses or kind == "statement_identifier" or (self.directives.ranges and off in self.directives):
             return False
-        grand = up[1][0] if up and up[1] else None
-        use = Use(self.text(node), off, _use_kind(node, parent, grand, self.src), _arg_of(node, parent, grand, self.src))
-        if node.type == "field_identifier":
+        arg = self.arguments.get(nid)
+        use = Use(self.src[off:node.end_byte].decode("utf-8", "replace"), off,
+                  _USE_KINDS.get(kind) or ("call" if nid in self.called else "identifier"),
+                  (self.text(arg[0]), arg[1]) if arg is not None else None)
+        if kind == "field_identifier":
             use.node, use.up = node, up
+        elif arg is not None and arg[2] and use.kind == "identifier" and \
+                self.src[arg[0].start_byte:arg[0].end_byte].decode() in _MEMBER_LAST_ARG:
+            use.kind = "field"     # the member a container_of-like macro names
         self.out.uses.append((off, use, True))
         return False
+
+    def _defines(self, child, is_field: bool = False) -> None:
+        if child.type in _NAME_TYPES:
+            self.defining[child.id] = is_field or child.type == "field_identifier"
+
+    def declarator_parent(self, node, up) -> bool:
+        """Its `declarator` defines (a member, in a struct)."""
+        is_field = node.type == "field_declaration"
+        for c in node.children_by_field_name("declarator"):
+            self._defines(c, is_field)
+        return True
+
+    def parenthesized(self, node, up) -> bool:
+        """`static DEFINE_SPINLOCK(lock);` parses as a declaration of `lock` (and `static
+        LIST_HEAD(x);` as type_identifier + parenthesized_declarator): a definition."""
+        self.declarator_parent(node, up)
+        for c in node.children:
+            if c.type == "identifier":
+                self.defining.setdefault(c.id, False)
+        return True
+
+    def named_parent(self, node, up) -> bool:
+        """Its `name` defines (an enumerator, a macro)."""
+        c = node.child_by_field_name("name")
+        if c is not None:
+            self._defines(c)
+        return True
+
+    def defining_parent(self, node, up) -> bool:
+        """Every name in it defines (macro parameters, a label)."""
+        for c in node.children:
+            self._defines(c)
+        return True
+
+    def tag_parent(self, node, up) -> bool:
+        """A struct, union or enum with a body defines its tag."""
+        return self.defining_parent(node, up) if node.child_by_field_name("body") is not None else True
+
+    def call(self, node, up) -> bool:
+        if self.uses:
+            fn = node.child_by_field_name("function")
+            if fn is not None:
+                self.called.add(fn.id)
+        return True
+
+    def argument_list(self, node, up) -> bool:
+        """Remember, for each argument of a call of a named function, the function and where."""
+        call = up[0] if up else None
+        fn = call.child_by_field_name("function") if call is not None and self.uses else None
+        if fn is not None and fn.type == "identifier":
+            args = node.named_children
+            last = len(args) - 1
+            for i, a in enumerate(args):
+                self.arguments[a.id] = (fn, i, i == last)
+        return True
 
     def macro_definition(self, node, up) -> bool:
         value = node.child_by_field_name("value")
@@ -367,6 +408,8 @@ class _Collector:
         variadic = params is not None and b"..." in self.src[params.start_byte:params.end_byte]
         nonname = _nonname_params(body, _macro_params(node, self.src), variadic)
         mname = node.child_by_field_name("name")
+        if mname is not None:
+            self._defines(mname)
         if nonname and mname is not None:
             self.out.nonname_params[self.text(mname)] = nonname
         return True
@@ -383,6 +426,8 @@ class _Collector:
 
     def typeof_locals(self) -> None:
         """`typeof(x) name = ...;` declares name (tree-sitter reads it as an expression)."""
+        if b"typeof" not in self.src:     # what every match holds
+            return
         for m in _TYPEOF_LOCAL.finditer(blank_comments_strings(self.src)):
             self.out.defs.append((m.start(1), m.group(1).decode(), False))
 
@@ -399,10 +444,73 @@ class _Collector:
                 self.out.uses.append((start, Use(name, m.start(), "macro"), False))
 
 
-_HANDLERS = {**{t: _Collector.skip for t in ("comment", "string_literal", "char_literal",
-                                             "system_lib_string", "preproc_call")},
+_SKIPPED = ("comment", "string_literal", "char_literal", "system_lib_string", "preproc_call")
+_SKIPPED_PATTERN = "[(string_literal) (char_literal) (preproc_call)] @n"   # the others are tokens
+_HANDLERS = {**{t: _Collector.skip for t in _SKIPPED},
              **{t: _Collector.name for t in _NAME_TYPES},
+             **{t: _Collector.declarator_parent for t in _DECLARATOR_PARENTS},
+             "parenthesized_declarator": _Collector.parenthesized,
+             "enumerator": _Collector.named_parent, "preproc_def": _Collector.named_parent,
+             "preproc_params": _Collector.defining_parent, "labeled_statement": _Collector.defining_parent,
+             **{t: _Collector.tag_parent for t in ("struct_specifier", "union_specifier", "enum_specifier")},
+             "call_expression": _Collector.call, "argument_list": _Collector.argument_list,
              "preproc_function_def": _Collector.macro_definition, "preproc_arg": _Collector.macro_body}
+_USE_KINDS = {"field_identifier": "field", "type_identifier": "type"}
+
+
+# The names that define, as the walk's parents mark them (_Collector.declarator_parent and the
+# rest), in the shapes a parse can have (tree-sitter refuses the others as impossible).
+_DEFINITION_PATTERNS = """
+(array_declarator declarator: [(identifier) (type_identifier)] @define)
+(array_declarator declarator: (field_identifier) @field)
+(declaration declarator: [(identifier) (type_identifier) (statement_identifier)] @define)
+(declaration declarator: (field_identifier) @field)
+(field_declaration declarator: (field_identifier) @field)
+(function_declarator declarator: [(identifier) (type_identifier)] @define)
+(function_declarator declarator: (field_identifier) @field)
+(init_declarator declarator: (identifier) @define)
+(parameter_declaration declarator: (identifier) @define)
+(pointer_declarator declarator: [(identifier) (type_identifier)] @define)
+(pointer_declarator declarator: (field_identifier) @field)
+(type_definition declarator: [(identifier) (type_identifier) (statement_identifier)] @define)
+(type_definition declarator: (field_identifier) @field)
+(enumerator name: (identifier) @define)
+(preproc_def name: (identifier) @define)
+(preproc_function_def name: (identifier) @define)
+(preproc_params (identifier) @define)
+(parenthesized_declarator (identifier) @define)
+(labeled_statement (statement_identifier) @define)
+(struct_specifier (type_identifier) @define body: _)
+(struct_specifier body: _ (type_identifier) @define)
+(union_specifier (type_identifier) @define body: _)
+(union_specifier body: _ (type_identifier) @define)
+(enum_specifier (type_identifier) @define body: _)
+(enum_specifier body: _ (type_identifier) @define)
+(preproc_function_def) @macro
+"""
+
+
+@lru_cache(maxsize=1)
+def _definitions_query() -> Query:
+    return Query(cparse.C_LANGUAGE, _DEFINITION_PATTERNS)
+
+
+def _definitions_by_query(src: bytes, parsed) -> _Raw | None:
+    """What _Collector(uses=False) finds, without the walk; None when an error of the parse is in
+    a subtree the walk skips (an ERROR there may hold names it never sees)."""
+    root = parsed.tree.root_node
+    if root.has_error and any(n.has_error for n in cparse.query_nodes(root, _SKIPPED_PATTERN)):
+        return None
+    found = QueryCursor(_definitions_query()).captures(root)
+    walk = _Collector(src, parsed, uses=False)
+    for key, is_field in (("define", False), ("field", True)):
+        walk.out.defs += [(n.start_byte, src[n.start_byte:n.end_byte].decode("utf-8", "replace"), is_field)
+                          for n in found.get(key, ())]
+    # the walk meets later macros first (and an enclosing node before what it holds)
+    for node in sorted(found.get("macro", ()), key=lambda n: (-n.end_byte, n.start_byte)):
+        walk.macro_definition(node, None)
+    walk.typeof_locals()
+    return walk.out
 
 
 _RAWS = cparse.TextMemo()
@@ -415,12 +523,18 @@ def _raw(src: bytes, parsed) -> _Raw:
 
 
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
-            live_only: bool = True, live_defs: bool = False, uses: bool = True) -> FileSymbols:
+            live_only: bool = True, live_defs: bool = False, uses: bool = True,
+            many: bool = False) -> FileSymbols:
     """Definitions (anywhere, or only in live code with live_defs) and live uses of one file
-    (uses=False: definitions only, at a fraction of the cost, unless the walk is remembered)."""
+    (uses=False: definitions only, at a fraction of the cost, unless the walk is remembered;
+    many: one of many files read for their definitions, found by a tree-sitter query whose
+    compiling, once per process, costs as much as the walk of a few files)."""
     raw = _RAWS.peek(src) if not uses else _raw(src, parsed)
     if raw is None:
-        raw = _Collector(src, parsed or cparse.parse(src), uses=False).run()
+        parsed = parsed or cparse.parse(src)
+        raw = _definitions_by_query(src, parsed) if many else None
+    if raw is None:
+        raw = _Collector(src, parsed, uses=False).run()
     dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
     def_dead = dead if live_defs else Ranges(())
     out = FileSymbols(nonname_params=dict(raw.nonname_params))
@@ -432,27 +546,6 @@ def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | No
     return out
 
 
-def _is_macro_decl_param(node, parent) -> bool:
-    """`static DEFINE_SPINLOCK(lock);` parses as a declaration of `lock`: that is a definition.
-
-    Also `static LIST_HEAD(x);` whose shape is type_identifier + parenthesized_declarator."""
-    if node.type != "identifier" or parent.type != "parenthesized_declarator":
-        return False
-    return True
-
-
-def _arg_of(node, parent, call, src: bytes) -> tuple[str, int] | None:
-    if parent is None or parent.type != "argument_list":
-        return None
-    fn = call.child_by_field_name("function") if call is not None else None
-    if fn is None or fn.type != "identifier":
-        return None
-    for i, c in enumerate(parent.named_children):
-        if c.id == node.id:
-            return src[fn.start_byte:fn.end_byte].decode("utf-8", "replace"), i
-    return None
-
-
 def ignores_arg(spec, i: int) -> bool:
     """Whether argument i of a macro with nonname_params spec is never a name of its own."""
     return i in spec or (bool(spec) and spec[-1] == -1 and i >= spec[-2])
@@ -461,34 +554,22 @@ def ignores_arg(spec, i: int) -> bool:
 def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> list[int]:
     """Parameters a macro body ignores, pastes (##) or stringizes (#): their arguments are not uses.
     A variadic macro whose body ignores __VA_ARGS__ ends its list with len(params), -1."""
+    wanted = {p.encode() for p in params} | ({b"__VA_ARGS__"} if variadic else set())
+    if not wanted:
+        return []
     clean = blank_comments_strings(body)
     plain = set()
     for m in _IDENT.finditer(clean):
-        if clean.endswith(b"#", 0, _back(clean, m.start())) or clean.startswith(b"##", _ahead(clean, m.end())):
+        name = m.group(0)
+        if name not in wanted or name in plain or clean.endswith(b"#", 0, _back(clean, m.start())) \
+                or clean.startswith(b"##", _ahead(clean, m.end())):
             continue
-        plain.add(m.group(0).decode())
+        plain.add(name)
+    plain = {n.decode() for n in plain}
     out = [i for i, p in enumerate(params) if p not in plain]
     if variadic and "__VA_ARGS__" not in plain:
         out += [len(params), -1]
     return out
-
-
-def _use_kind(node, parent, call, src: bytes) -> str:
-    t = node.type
-    if t == "field_identifier":
-        return "field"
-    if t == "type_identifier":
-        return "type"
-    if parent is not None:
-        if parent.type == "call_expression" and parent.child_by_field_name("function") == node:
-            return "call"
-        if parent.type == "argument_list":
-            fn = call.child_by_field_name("function") if call is not None else None
-            if fn is not None and fn.type == "identifier" and parent.named_children \
-                    and parent.named_children[-1] == node \
-                    and src[fn.start_byte:fn.end_byte].decode() in _MEMBER_LAST_ARG:
-                return "field"
-    return "identifier"
 
 
 _SPACE = frozenset(b" \t\n\r\x0b\x0c")

@@ -137,7 +137,7 @@ def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
 
 def _header_names(src: bytes, nonname: dict, parsed=None) -> tuple[set[str], set[str]]:
     parsed = parsed or cparse.parse(src)
-    syms = symbols.collect(src, parsed, live_only=False, uses=False)
+    syms = symbols.collect(src, parsed, live_only=False, uses=False, many=True)
     names, fields = set(syms.defines), set(syms.fields)
     nonname.update(syms.nonname_params)
     # names made by macro invocations at top level: build_atomic_read(read_u32_atomic, ...)
