@@ -244,6 +244,13 @@ def test_ranges_overlapping_with_and_without_overlaps_among_them():
     nested = symbols.Ranges([(0, 10), (5, 6), (20, 30)])
     assert not nested.disjoint
     assert nested.overlapping(7, 8) == [(0, 10)] and nested.overlapping(5, 21) == [(0, 10), (5, 6), (20, 30)]
+    # a span starting before the first range
+    assert symbols.Ranges([(5, 10), (20, 30)]).overlapping(0, 25) == [(5, 10), (20, 30)]
+
+
+def test_a_parameter_stringized_with_spaces_after_the_hash_is_no_name():
+    syms = symbols.collect(b"#define STR(x) # x\n#define CAT(a, b) a  ##  b\n#define USE(x) (x)\n")
+    assert syms.nonname_params == {"STR": [0], "CAT": [0, 1]}
 
 
 def test_dead_macro_bodies_and_stand_ins_are_never_uses():
