@@ -529,6 +529,7 @@ expect = 1
     'id = "t.str"\nop = "rewrite_string"\nanchor = { kind = "string", name = "vanished" }\npattern = "vanished"\n'
     'to = "gone for good"',                               # other strings are around it
     'id = "t.type"\nop = "rewrite_type"\nanchor = { kind = "type", name = "struct vanished" }\nto = "u64"',
+    'id = "t.words"\nop = "rewrite_type"\nanchor = { kind = "type", name = "struct clk words" }\nto = "u64"',
 ])
 def test_a_rule_that_finds_nothing_is_drift(tmp_path, rule):
     rules = rules_from(tmp_path, f"[[rule]]\n{rule}\nexpect = 1\n")
