@@ -11,11 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from functools import lru_cache
 from pathlib import Path
 
-from . import cparse, gitutil
-from .errors import BadInput
+from . import cparse
 from .linux_to_xen import symbols, xen_index, xenindex
 from .linux_to_xen.engine import disable_ranges
 from .linux_to_xen.lint import lint_sources
@@ -23,20 +21,6 @@ from .linux_to_xen.statements import disable_new_statements
 from .workspace import atomic_write
 
 DISABLE_KINDS = ("function", "declaration", "include", "struct", "define", "macro")
-
-
-def index_at(xen_repo, base: str, cache: Path):
-    """The Xen index at base, read once per process and commit (resync's last lint asks again)."""
-    try:
-        commit = gitutil.resolve(xen_repo, base, "base")     # (an open reader: no process)
-    except BadInput:
-        commit = ""           # xen_index says what is wrong
-    return _index(str(xen_repo), base, commit, str(cache))
-
-
-@lru_cache(maxsize=4)
-def _index(xen_repo: str, base: str, commit: str, cache: str):
-    return xen_index(xen_repo, base, cache=Path(cache))
 
 
 def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[bytes], cache: Path):
@@ -49,8 +33,8 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
     state: dict = {}
 
     def check(text: bytes, unit: str):
-        index = index_at(xen_repo, base, cache)
         if not state:
+            state["index"] = xen_index(xen_repo, base, cache=cache)     # (once per process and tree)
             # the port's full walk first: its names are then read from that walk, not a walk of their own
             state["port_live"] = _live_names(previous[-1]) if previous and previous[-1] else set()
             names = cache.parent / f"names-{xenindex.code_digest()}"   # what reads the names is part of the key
@@ -61,7 +45,7 @@ def make_check_new(xen_repo, base: str, context: list[bytes], previous: list[byt
             state["previous_text"] = b"\n".join(previous)
             state["previous_sources"] = previous
         scope = {"port": previous[-1]} if previous and previous[-1] else {}
-        found = [f for f in lint_sources({unit: text}, index, scope)
+        found = [f for f in lint_sources({unit: text}, state["index"], scope)
                  if f["symbol"] not in state["defined"] and not _port_had_live(f, state)]
         if not found:
             return text, []

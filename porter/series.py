@@ -297,13 +297,13 @@ def _lint_result(ws: Workspace, rec: Recipe, run: "Replay", built: Built) -> Non
     """The last net under the per-unit lint: Linux-only names live in the resynced files that the
     learned port did not have and nothing reported yet (a name new upstream code uses that the
     port removed, say) become findings."""
+    from .linux_to_xen import xen_index
     from .linux_to_xen.lint import lint_sources
-    from .newcode import index_at
     ported = [x for x in rec.files.values() if C_SOURCE.search(x)]
     ported += [hx for x in rec.files.values() for _, hx in run.at_tag.header_of(x)]
     # the Xen headers the series itself changes define names too (a helper it adds)
     own = {x for step in rec.steps for x in step.edits if x.endswith(".h") and x not in ported}
-    index = index_at(ws.xen_git, ws.base, ws.cache / "xen-index")     # the one check_new read
+    index = xen_index(ws.xen_git, ws.base, cache=ws.cache / "xen-index")     # (the one check_new read: kept per tree)
     files = {x: run.tree.read(x) or b"" for x in ported + sorted(own)}
     found = [f for f in lint_sources(files, index) if f["file"] in ported]
     reported = {(r.get("file"), s.strip()) for r in built.findings + built.notes
