@@ -225,6 +225,12 @@ def query_nodes(root: Node, pattern: str) -> list[Node]:
     return QueryCursor(_QUERIES[pattern]).captures(root).get("n", [])
 
 
+def walk_order(node: Node) -> tuple[int, int]:
+    """Sort key of the order porter's stack walks meet nodes: later ones first, a node before
+    what it holds."""
+    return -node.end_byte, node.start_byte
+
+
 def nodes_of(root: Node, *types: str) -> list[Node]:
     """Every node of these types under root, in document order (a parent before its children)."""
     found = query_nodes(root, "[" + " ".join(f"({t})" for t in sorted(set(types))) + "] @n")

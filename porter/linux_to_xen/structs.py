@@ -73,7 +73,7 @@ def type_tag(type_node, src: bytes, typedefs: dict[str, str]) -> str | None:
 def _nodes(root, *types: str) -> list:
     """The nodes of these types under root, parents first and later siblings first: the order
     in which a later definition of the same name has always given way to an earlier one here."""
-    return sorted(cparse.nodes_of(root, *types), key=lambda n: (-n.end_byte, n.start_byte))
+    return sorted(cparse.nodes_of(root, *types), key=cparse.walk_order)
 
 
 def table(parsed: cparse.Parsed, dead=()) -> StructTable:
@@ -83,7 +83,7 @@ def table(parsed: cparse.Parsed, dead=()) -> StructTable:
     found = cparse.nodes_of(parsed.tree.root_node, *_SPECIFIERS, "type_definition", "field_declaration")
     fds = [n for n in found if n.type == "field_declaration"]     # in document order
     members = (fds, [n.start_byte for n in fds])
-    for node in sorted((n for n in found if n.type != "field_declaration"), key=lambda n: (-n.end_byte, n.start_byte)):
+    for node in sorted((n for n in found if n.type != "field_declaration"), key=cparse.walk_order):
         if node.type in _SPECIFIERS:
             _add_struct(node, parsed.source, dead, out, members)
         elif node.type == "type_definition":
@@ -92,10 +92,10 @@ def table(parsed: cparse.Parsed, dead=()) -> StructTable:
 
 
 def _within(nodes: tuple[list, list[int]], outer) -> list:
-    """The nodes (in document order, with their starts) inside outer, in the order of _nodes."""
+    """The nodes (in document order, with their starts) inside outer, in walk order."""
     nodes, starts = nodes
     i, j = bisect.bisect_left(starts, outer.start_byte), bisect.bisect_left(starts, outer.end_byte)
-    return sorted((n for n in nodes[i:j] if n.end_byte <= outer.end_byte), key=lambda n: (-n.end_byte, n.start_byte))
+    return sorted((n for n in nodes[i:j] if n.end_byte <= outer.end_byte), key=cparse.walk_order)
 
 
 def _add_struct(node, src: bytes, dead, out: StructTable, members: tuple[list, list[int]]) -> None:

@@ -507,7 +507,7 @@ def _definitions_by_query(src: bytes, parsed) -> _Raw | None:
         walk.out.defs += [(n.start_byte, src[n.start_byte:n.end_byte].decode("utf-8", "replace"), is_field)
                           for n in found.get(key, ())]
     # the walk meets later macros first (and an enclosing node before what it holds)
-    for node in sorted(found.get("macro", ()), key=lambda n: (-n.end_byte, n.start_byte)):
+    for node in sorted(found.get("macro", ()), key=cparse.walk_order):
         walk.macro_definition(node, None)
     walk.typeof_locals()
     return walk.out
