@@ -340,8 +340,7 @@ class _Collector:
                   (self.text(arg[0]), arg[1]) if arg is not None else None)
         if kind == "field_identifier":
             use.node, use.up = node, up
-        elif arg is not None and arg[2] and use.kind == "identifier" and \
-                self.src[arg[0].start_byte:arg[0].end_byte].decode() in _MEMBER_LAST_ARG:
+        elif arg is not None and arg[2] and use.kind == "identifier" and use.arg_of[0] in _MEMBER_LAST_ARG:
             use.kind = "field"     # the member a container_of-like macro names
         self.out.uses.append((off, use, True))
         return False
