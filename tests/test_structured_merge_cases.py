@@ -276,13 +276,17 @@ def test_a_unit_git_cannot_merge_is_one_whole_unit_conflict():
     assert not res.clean and merged(old, port, old).clean
 
 
-def test_lines_in_the_second_of_two_adjacent_regions_stay_disabled():
+@pytest.mark.parametrize("regions, merged_regions", [
+    (b"#if 0\n\tp();\n#endif\n#if 0 /* Xen */\n\ta();\n\tb();\n#endif\n",                  # two adjacent
+     b"#if 0\n\tp();\n#endif\n#if 0 /* Xen */\n\ta2();\n\tb2();\n\tc2();\n#endif\n"),
+    (b"#if 0 /* Xen */\n#if 0\n\tp();\n#endif\n\ta();\n\tb();\n#endif\n",                  # one in the other
+     b"#if 0 /* Xen */\n#if 0\n\tp();\n#endif\n\ta2();\n\tb2();\n\tc2();\n#endif\n"),
+], ids=["second of two adjacent", "between the ends of two nested"])
+def test_lines_after_the_end_of_another_region_stay_disabled(regions, merged_regions):
     old = HEAD + b"\tp();\n\ta();\n\tb();\n\tq();\n" + TAIL
-    port = HEAD + b"#if 0\n\tp();\n#endif\n#if 0 /* Xen */\n\ta();\n\tb();\n#endif\n\tq();\n" + TAIL
-    res = merged(old, port, HEAD + REWRITE + TAIL)
+    res = merged(old, HEAD + regions + b"\tq();\n" + TAIL, HEAD + REWRITE + TAIL)
     assert res.conflicts == []
-    assert res.output == HEAD + b"#if 0\n\tp();\n#endif\n#if 0 /* Xen */\n\ta2();\n\tb2();\n\tc2();\n#endif\n" \
-        b"\tq();\n" + TAIL
+    assert res.output == HEAD + merged_regions + b"\tq();\n" + TAIL
 
 
 def test_a_new_upstream_unit_named_like_one_the_port_kept_is_added():
@@ -377,15 +381,6 @@ def test_upstream_units_the_damaged_edits_do_not_mention_are_linted_like_new_cod
     assert f["unit"] == "function g" and f["line"] == 3
     [c] = res.conflicts
     assert "do not mention 2 upstream unit(s) (declaration a, function g)" in c["reason"] and c["line"] == 1
-
-
-def test_lines_between_the_ends_of_two_nested_regions_stay_disabled():
-    old = HEAD + b"\tp();\n\ta();\n\tb();\n\tq();\n" + TAIL
-    port = HEAD + b"#if 0 /* Xen */\n#if 0\n\tp();\n#endif\n\ta();\n\tb();\n#endif\n\tq();\n" + TAIL
-    res = merged(old, port, HEAD + REWRITE + TAIL)
-    assert res.conflicts == []
-    assert res.output == HEAD + b"#if 0 /* Xen */\n#if 0\n\tp();\n#endif\n\ta2();\n\tb2();\n\tc2();\n#endif\n" \
-        b"\tq();\n" + TAIL
 
 
 def test_a_port_that_does_not_balance_comes_back_as_it_was_when_upstream_did_not_move():
