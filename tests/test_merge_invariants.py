@@ -332,3 +332,36 @@ def test_a_directive_continued_onto_its_condition_is_read_as_one_line():
     assert balance(text) is None
     # a continued last line of the port side stops at the conflict marker
     assert line_states(b"<<<<<<< ours\n#if 0 \\\n=======\nx\n>>>>>>> theirs\n") == (False, True, False, True, False)
+
+
+def _error_counts_read(monkeypatch):
+    """The texts whose syntax errors the parse check counts (its cache emptied first)."""
+    from porter.structured import invariants
+    read = []
+    count = invariants._error_count.__wrapped__
+    monkeypatch.setattr(invariants, "_error_count", lambda text: read.append(text) or count(text))
+    return read
+
+
+def test_merged_result_with_upstreams_syntax_errors_does_not_parse_the_port_again(monkeypatch):
+    port = START.replace(b"WDG_CTRL, 1);", b"WDG_CTRL, 1); /* Xen */")
+    new = START.replace(b"WDG_STAT, 4);", b"WDG_STAT, 8) +;") + b"\n" + START.replace(b"wdg_start", b"wdg_again")
+    edits = learn_file(START, port, PATH)
+    read = _error_counts_read(monkeypatch)
+    res = apply_file(edits, START, new, PATH)
+    assert cparse.parse(res.output).errors and b"WDG_CTRL, 1); /* Xen */" in res.output
+    assert not any("parses worse" in c["reason"] for c in res.conflicts)
+    assert read == [new]          # no worse than upstream: the port is not parsed for its count
+
+
+def test_merged_result_with_the_ports_syntax_errors_is_no_worse_than_its_inputs(monkeypatch):
+    port = START.replace(b"WDG_CTRL, 1);", b"WDG_CTRL, 1) +; /* Xen */") + b"\n" + \
+        START.replace(b"wdg_start", b"wdg_again")
+    old = START + b"\n" + START.replace(b"wdg_start", b"wdg_again")
+    new = old.replace(b"WDG_STAT, 4", b"WDG_STAT, 8")
+    edits = learn_file(old, port, PATH)
+    read = _error_counts_read(monkeypatch)
+    res = apply_file(edits, old, new, PATH)
+    assert cparse.parse(res.output).errors and b"WDG_STAT, 8" in res.output
+    assert not any("parses worse" in c["reason"] for c in res.conflicts)
+    assert port in read           # more errors than upstream: the port's count decides

@@ -255,8 +255,8 @@ def _check_parse(out: _Out, new_upstream: bytes) -> None:
     from .merge import resolve_markers
     resolved, origin = _resolved_with_origin(out.text, resolve_markers)
     errors = _parsed(resolved).errors
-    if not errors:
-        return          # (the inputs' parses are not needed: nothing can be worse than them)
+    if len(errors) <= (_error_count(new_upstream) if errors else 0):
+        return          # no worse than upstream (parsed already, by match): the port's parse is not needed
     before = max(_error_count(out.m.port), _error_count(new_upstream))
     if len(errors) > before:
         first = origin[min(errors[0][0] - 1, len(origin) - 1)] if origin else 0
