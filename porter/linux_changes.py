@@ -59,29 +59,44 @@ def count(linux: str, port: str) -> dict:
             "disabled": disabled, "added": len(b) - kept - disabled}
 
 
-def measure(patches: list[bytes], kinds: list[str]) -> list[dict]:
-    """Per imported file: its counts after the last port step that touches it."""
+def measure(patches: list[bytes], kinds: list[str], read=None) -> list[dict]:
+    """Per imported file: its counts after the last port step that touches it.  read(i, path):
+    the file's bytes once patches[:i + 1] are applied, when something holds them (the commits the
+    patches were made from); else the patches are applied here."""
     imported: dict[str, str] = {}
     ported: dict[str, str] = {}
     import tempfile
     with tempfile.TemporaryDirectory(prefix="porter-linux-changes-") as tmp:
         root = Path(tmp)      # a plain folder: git apply works on it as patch(1) would, no repository needed
         created: set[str] = set()                  # the series' own files: no base needed
-        for data, kind in zip(patches, kinds):
+        for i, (data, kind) in enumerate(zip(patches, kinds)):
             created |= {m.decode() for m in _NEW_FILE.findall(data)}
             touched = [m.decode() for m in _TOUCHED.findall(data) if m.decode() in created]
             if not touched:
                 continue
-            gitutil.git(root, "apply", *(f"--include={p}" for p in touched), "-", input=data,
-                        env={"GIT_CEILING_DIRECTORIES": tmp})
+            if read is None:
+                _apply(root, data, touched)
+            text = (lambda path: _text(read(i, path))) if read else \
+                (lambda path: (root / path).read_text("utf-8", "surrogateescape"))
             if kind == "import":
                 for path in touched:
-                    imported.setdefault(path, (root / path).read_text("utf-8", "surrogateescape"))
+                    if path not in imported:
+                        imported[path] = text(path)
             elif kind == "port":
                 for path in touched:
                     if path in imported:
-                        ported[path] = (root / path).read_text("utf-8", "surrogateescape")
+                        ported[path] = text(path)
     return [{"file": path, **count(imported[path], ported[path])} for path in sorted(ported)]
+
+
+def _apply(root: Path, patch: bytes, touched: list[str]) -> None:
+    gitutil.git(root, "apply", *(f"--include={p}" for p in touched), "-", input=patch,
+                env={"GIT_CEILING_DIRECTORIES": str(root)})
+
+
+def _text(data: bytes) -> str:
+    """data as a file read in text mode reads it (universal newlines)."""
+    return data.decode("utf-8", "surrogateescape").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def totals(files: list[dict]) -> dict:
@@ -89,12 +104,13 @@ def totals(files: list[dict]) -> dict:
     return {k: sum(f[k] for f in files) for k in keys}
 
 
-def for_revision(files: dict[str, bytes], kinds: list[str]) -> dict:
-    """{files, totals} of a revision (series/NAME/vN/ files) whose steps are of the given kinds."""
+def for_revision(files: dict[str, bytes], kinds: list[str], read=None) -> dict:
+    """{files, totals} of a revision (series/NAME/vN/ files) whose steps are of the given kinds
+    (read: as measure's, by patch number less one)."""
     numbered = sorted(n for n in files if re.match(r"\d{4}-", n) and not n.startswith("0000-"))
     if len(numbered) != len(kinds):
         return {"files": [], "totals": totals([])}
-    measured = measure([files[n] for n in numbered], kinds)
+    measured = measure([files[n] for n in numbered], kinds, read)
     return {"files": measured, "totals": totals(measured)}
 
 

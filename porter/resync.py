@@ -264,7 +264,7 @@ def resync(ws: Workspace, tag: str, progress=lambda text: None, *, version: int 
     _write(target, files)
     result.update(revision=f"v{version}", changed=True, patches=patches,
                   changes=changelog_lines(files), ok=True,
-                  linux_changes=linux_changes_of(ws, files, [s.kind for s in rec.steps]))
+                  linux_changes=linux_changes_of(ws, files, [s.kind for s in rec.steps], built.commits))
     if key is not None and kept_by:
         memo.store(ws, key, {"result": result, "tip": built.tip, "ref": kept_by, "version": version,
                              "files": {n: memo.text(d) for n, d in files.items()}})
@@ -390,8 +390,9 @@ def _built_from(value: dict) -> Built | None:
         return None
 
 
-def linux_changes_of(ws: Workspace, files: dict[str, bytes], kinds: list[str]) -> dict:
-    """linux_changes.for_revision, kept in .porter/memo/ by the patches and step kinds."""
+def linux_changes_of(ws: Workspace, files: dict[str, bytes], kinds: list[str], commits: list[str]) -> dict:
+    """linux_changes.for_revision, kept in .porter/memo/ by the patches and step kinds; the files
+    read from the commits the patches were made from (one per step), not applied again."""
     key = memo.Key("linux-changes").add(*kinds, b"\0")
     for name, data in sorted(files.items()):
         if not name.startswith("0000-"):
@@ -400,9 +401,16 @@ def linux_changes_of(ws: Workspace, files: dict[str, bytes], kinds: list[str]) -
     if isinstance(kept, dict):
         return kept
     from . import linux_changes
-    report = linux_changes.for_revision(files, kinds)
+    report = linux_changes.for_revision(files, kinds, lambda i, path: _blob(ws, f"{commits[i]}:{path}"))
     memo.store(ws, key, report)
     return report
+
+
+def _blob(ws: Workspace, name: str) -> bytes:
+    got = gitutil.read_object(ws.xen_git, name)
+    if got is None or got[1] != "blob":
+        raise gitutil.GitError(f"git cat-file failed in {ws.xen_git}: no blob {name}")
+    return got[2]
 
 
 def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, prefix=None, rfc=False,

@@ -181,3 +181,22 @@ def test_an_up_to_date_revision_is_answered_from_the_memo(tmp_path, repos, monke
     cover.write_bytes(cover.read_bytes() + b"\n")
     code, res = porter_json("resync", "--from", "t1", cwd=ws)
     assert code == 0 and res != first[1]
+
+
+def test_resync_measures_the_linux_changes_on_its_commits_as_on_its_patches(tmp_path, repos, monkeypatch):
+    from porter import gitutil, recipe
+    ws = make_ws(tmp_path, repos)
+    ran = []
+    real = gitutil.git
+    monkeypatch.setattr(gitutil, "git", lambda repo, *args, **k: ran.append(args[0]) or real(repo, *args, **k))
+    code, out = porter_json("resync", "--from", "t1", cwd=ws)
+    report = out["linux_changes"]
+    assert code == 0
+    assert "apply" not in ran          # the commits hold the files: no patch applied again
+    kinds = [s.kind for s in recipe.load(ws / "series/foo").steps]
+    assert report["files"] and report == linux_changes.for_revision(files(ws / "series/foo/v1"), kinds)
+
+
+def test_linux_changes_read_from_a_commit_are_the_applied_patchs_text():
+    crlf = "int a;\r\nint b;\rint c;\n"
+    assert linux_changes._text(crlf.encode()) == "int a;\nint b;\nint c;\n"
