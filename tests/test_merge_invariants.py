@@ -365,3 +365,21 @@ def test_merged_result_with_the_ports_syntax_errors_is_no_worse_than_its_inputs(
     assert cparse.parse(res.output).errors and b"WDG_STAT, 8" in res.output
     assert not any("parses worse" in c["reason"] for c in res.conflicts)
     assert port in read           # more errors than upstream: the port's count decides
+
+
+def test_the_next_steps_silent_change_check_aligns_the_merged_file_and_port_once(monkeypatch):
+    from porter.structured import states
+    old, port = START, START_PORT
+    new = START.replace(b"WDG_STAT, 4", b"WDG_STAT, 8")
+    merged_text = merged(old, port, new).output
+    aligned = []
+    real = states.align
+    monkeypatch.setattr(states, "align", lambda a, b: aligned.append((a, b)) or real(a, b))
+    states._aligned.cache_clear()
+    first = silent_changes(old, port, new, merged_text)
+    port2 = merged_text.replace(b"WDG_CTRL, 1);", b"WDG_CTRL, 1); /* Xen */")
+    output2 = port2.replace(b"WDG_IRQ, 3", b"WDG_IRQ, 9")
+    second = silent_changes(port, port2, merged_text, output2)    # the next step: port and merge are its inputs
+    assert len(aligned) == 9 and first == [] and second == []
+    assert states.align(states._keys(merged_text), states._keys(port)) == \
+        states._aligned(states._keys(merged_text), states._keys(port))    # what is kept is what align gives

@@ -184,16 +184,23 @@ def _keys(text: bytes) -> tuple[bytes, ...]:
     return tuple(b" ".join(line.split()) for line in text.splitlines())
 
 
+@lru_cache(maxsize=8)
+def _aligned(a: tuple, b: tuple) -> tuple[dict[int, int], list]:
+    """align, once per pair of texts' keys (a step's merged file and learned port are the next
+    step's new upstream and old upstream: silent_changes aligns that pair again); not to be changed."""
+    return align(a, b)
+
+
 def silent_changes(old: bytes, port: bytes, new: bytes, output: bytes,
                    reported: set[int] = frozenset()) -> list[int]:
     """0-based lines of output whose disabled/live state changed silently (see module doc)."""
     O, P, N, M = _keys(old), _keys(port), _keys(new), _keys(output)
     so, sp, sn, sm = line_states(old), line_states(port), line_states(new), line_states(output)
-    o2p, _ = align(O, P)
-    o2n, _ = align(O, N)
-    n2o, n_ops = align(N, O)
-    m2p, _ = align(M, P)
-    m2n, _ = align(M, N)
+    o2p, _ = _aligned(O, P)
+    o2n, _ = _aligned(O, N)
+    n2o, n_ops = _aligned(N, O)
+    m2p, _ = _aligned(M, P)
+    m2n, _ = _aligned(M, N)
     in_markers = marker_lines(output)
     p2o = {v: k for k, v in o2p.items()}
     port_region = _port_region_states(O, o2p, so, sp, n_ops, len(N))
