@@ -383,3 +383,13 @@ def test_the_next_steps_silent_change_check_aligns_the_merged_file_and_port_once
     assert len(aligned) == 9 and first == [] and second == []
     assert states.align(states._keys(merged_text), states._keys(port)) == \
         states._aligned(states._keys(merged_text), states._keys(port))    # what is kept is what align gives
+
+
+def test_uses_finds_the_first_line_using_a_name_as_a_whole_word_not_a_member():
+    from porter.structured.invariants import _Uses
+    lines = [b"p->foo_bar = foo_barx;", None, b"s.foo_bar = 1; xfoo_bar();", b"foo_bar(1);",
+             b"\tret = foo_bar (x) + foo;", b"foo"]
+    uses = _Uses(lines)
+    assert uses.first("foo_bar") == 3 and uses.first("foo") == 4 and uses.first("foo_barx") == 0
+    assert uses.first("ret") == 4 and uses.first("bar") is None and uses.first("p") == 0
+    assert _Uses([None, b"x"]).first("x") == 1 and _Uses([]).first("x") is None

@@ -122,26 +122,31 @@ def _live_defined(text: bytes) -> set[str]:
     return out
 
 
-_USE = re.compile(rb"(?<![\w.>])\w+")      # a whole word, not a ->field or .field
-
-
 class _Uses:
-    """Where the words of some lines (None: a line that does not count) are used, read once: the
-    first line where NAME is used (not as a ->field or .field) is the first holding it as such a word."""
+    """Where names are used in some lines (None: a line that does not count): the first line where
+    NAME is used (not as a ->field or .field) is the first holding it as a whole word not preceded
+    by `.` or `>`.  Each name is looked for when asked (a file's check asks for a few dozen)."""
 
     def __init__(self, lines: list[bytes | None]):
         self.lines = lines
-        self.at: dict[bytes, int] = {}
-        for k, line in enumerate(lines):
-            if line is not None:
-                for w in _USE.findall(line):
-                    self.at.setdefault(w, k)
+        self.text = b"\n".join(b"" if line is None else line for line in lines)
 
     def first(self, name: str) -> int | None:
-        if name.isascii():
-            return self.at.get(name.encode())
-        pat = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
-        return next((k for k, line in enumerate(self.lines) if line is not None and pat.search(line)), None)
+        if not name.isascii():
+            pat = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
+            return next((k for k, line in enumerate(self.lines) if line is not None and pat.search(line)), None)
+        needle, text = name.encode(), self.text
+        at = text.find(needle)
+        while at != -1:
+            end = at + len(needle)
+            if not _WORD_BEFORE.match(text, at - 1 if at else 0, at) and not _WORD.match(text, end, end + 1):
+                return text.count(b"\n", 0, at)
+            at = text.find(needle, at + 1)
+        return None
+
+
+_WORD_BEFORE = re.compile(rb"[\w.>]")
+_WORD = re.compile(rb"\w")
 
 
 def lint_new_lines(m: "Matched", ordered: list["Piece"], lint: "Lint") -> None:
