@@ -393,3 +393,16 @@ def test_uses_finds_the_first_line_using_a_name_as_a_whole_word_not_a_member():
     assert uses.first("foo_bar") == 3 and uses.first("foo") == 4 and uses.first("foo_barx") == 0
     assert uses.first("ret") == 4 and uses.first("bar") is None and uses.first("p") == 0
     assert _Uses([None, b"x"]).first("x") == 1 and _Uses([]).first("x") is None
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\r"])
+def test_line_states_balance_and_markers_read_any_line_ending_alike(eol):
+    text = (b"int a;\n#if 0 /* Xen */\nint b;\n#ifdef X \\\n  && Y\nint c;\n#endif\n<<<<<<< ours\n#else\n"
+            b"||||||| base\n#if 0\n=======\n#endif\n>>>>>>> theirs\n  # endif\nint d;\n#if 0\n")
+    from porter.structured.states import marker_lines
+    unix = (line_states(text), balance(text), marker_lines(text))
+    assert unix[0] == (False, True, True, True, True, True, True, False, True, False, False, False, False,
+                       False, False, False, True)
+    assert unix[1] == 16 and unix[2] == set(range(7, 14))
+    other = text.replace(b"\n", eol)
+    assert (line_states(other), balance(other), marker_lines(other)) == unix

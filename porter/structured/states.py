@@ -21,6 +21,22 @@ _MARK = re.compile(rb"^(<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> )")
 _MARK_FIRST = (b"<", b"|", b"=", b">")       # the first byte of every marker line
 _NOT_CODE = re.compile(rb"^\s*(?:[{}]\s*[;,]?\s*|/\*.*\*/\s*|//.*|\*.*|/\*.*|#.*)?$")
 
+_NOTABLE = re.compile(rb"^(?:[ \t\x0b\x0c]*#|[<|=>])", re.M)    # a directive or (maybe) a marker line
+_MARKS = re.compile(rb"^(<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> )", re.M)
+
+
+def _line_numbers(text: bytes, lines: list[bytes], pattern: re.Pattern) -> list[int]:
+    """0-based numbers of the lines (text.splitlines()) where pattern matches at the line start,
+    found in one pass over text; the other lines are what the callers pass over unchanged."""
+    if b"\r" in text:         # splitlines breaks lines at a lone \r too, which ^ does not see
+        return [n for n, line in enumerate(lines) if pattern.match(line)]
+    out, n, at = [], 0, 0
+    for m in pattern.finditer(text):
+        n += text.count(b"\n", at, m.start())
+        at = m.start()
+        out.append(n)
+    return out
+
 
 @lru_cache(maxsize=32)
 def line_states(text: bytes) -> tuple[bool, ...]:
@@ -33,7 +49,11 @@ def line_states(text: bytes) -> tuple[bool, ...]:
     side = None
     lines = text.splitlines()
     n = 0
-    while n < len(lines):
+    for k in _line_numbers(text, lines, _NOTABLE):
+        if k < n:
+            continue                    # a line of a directive continued with backslashes
+        out += [dead] * (k - n)         # lines that are neither directives nor markers
+        n = k
         line = lines[n]
         m = _MARK.match(line) if line[:1] in _MARK_FIRST else None
         if m:
@@ -61,6 +81,7 @@ def line_states(text: bytes) -> tuple[bool, ...]:
         out += [here] * (last + 1 - n)
         dead = any(f[0] and not f[1] for f in stack)
         n = last + 1
+    out += [dead] * (len(lines) - n)
     return tuple(out)
 
 
@@ -70,7 +91,9 @@ def balance(text: bytes) -> int | None:
     of an unclosed `#if`), None when they balance.  The port side of conflict markers counts."""
     opened: list[int] = []
     side = None
-    for n, line in enumerate(text.splitlines()):
+    lines = text.splitlines()
+    for n in _line_numbers(text, lines, _NOTABLE):       # the other lines are text
+        line = lines[n]
         m = _MARK.match(line)
         if m:
             side = {b"<<<<<<< ": "ours", b"||||||| ": "base", b"=======": "theirs"}.get(m.group(1))
@@ -95,15 +118,17 @@ def code_line(line: bytes) -> bool:
 
 def marker_lines(text: bytes) -> set[int]:
     """0-based lines that are conflict markers or inside a conflict block."""
-    out, inside = set(), False
-    for n, line in enumerate(text.splitlines()):
-        m = _MARK.match(line)
-        if m and m.group(1) == b"<<<<<<< ":
-            inside = True
-        if inside:
-            out.add(n)
-        if m and m.group(1) == b">>>>>>> ":
-            inside = False
+    lines = text.splitlines()
+    out, start = set(), None
+    for n in _line_numbers(text, lines, _MARKS):
+        tag = _MARK.match(lines[n]).group(1)
+        if tag == b"<<<<<<< " and start is None:
+            start = n
+        if tag == b">>>>>>> " and start is not None:
+            out.update(range(start, n + 1))
+            start = None
+    if start is not None:
+        out.update(range(start, len(lines)))
     return out
 
 
