@@ -583,6 +583,8 @@ def conflict_blocks(text: bytes) -> list[tuple[int, bytes, bytes, bytes]]:
 
 def resolve_markers(text: bytes, side: str) -> bytes:
     """text with every `port`/`upstream` conflict block replaced by one side (ours or theirs)."""
+    if MARK_OURS not in text:
+        return text         # no block opens
     out: list[bytes] = []
     state = None
     for line in text.splitlines(keepends=True):

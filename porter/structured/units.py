@@ -14,6 +14,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, repeat
+from operator import add
 
 from .. import cparse
 
@@ -155,11 +157,8 @@ def _container(node, src: bytes, spans: list[_Span], conds: tuple[str, ...], ope
 
 
 def _line_starts(src: bytes) -> list[int]:
-    starts = [0]
-    i = src.find(b"\n")
-    while i != -1:
-        starts.append(i + 1)
-        i = src.find(b"\n", i + 1)
+    lines = src.split(b"\n")[:-1]       # each followed by a newline: the next line starts after it
+    starts = list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
     if starts[-1] == len(src):      # file ends with a newline: no empty last line
         starts.pop()
     return starts
