@@ -21,20 +21,29 @@ _MARK = re.compile(rb"^(<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> )")
 _MARK_FIRST = (b"<", b"|", b"=", b">")       # the first byte of every marker line
 _NOT_CODE = re.compile(rb"^\s*(?:[{}]\s*[;,]?\s*|/\*.*\*/\s*|//.*|\*.*|/\*.*|#.*)?$")
 
-_NOTABLE = re.compile(rb"^(?:[ \t\x0b\x0c]*#|[<|=>])", re.M)    # a directive or (maybe) a marker line
-_MARKS = re.compile(rb"^(<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> )", re.M)
+_NOTABLE = rb"[ \t\x0b\x0c]*#|[<|=>]"      # a line that is a directive or (maybe) a conflict marker
+_MARKS = rb"<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> "
 
 
-def _line_numbers(text: bytes, lines: list[bytes], pattern: re.Pattern) -> list[int]:
-    """0-based numbers of the lines (text.splitlines()) where pattern matches at the line start,
+@lru_cache(maxsize=None)
+def _patterns(line_start: bytes) -> tuple[re.Pattern, re.Pattern]:
+    """(line_start at the start of a line, a newline line_start follows): the second lets the regex
+    engine scan for newlines, not try every byte of the text."""
+    return re.compile(line_start, re.M), re.compile(rb"\n(?=" + line_start + rb")", re.M)
+
+
+def _line_numbers(text: bytes, lines: list[bytes], line_start: bytes) -> list[int]:
+    """0-based numbers of the lines (text.splitlines()) that begin with line_start (a pattern),
     found in one pass over text; the other lines are what the callers pass over unchanged."""
-    if b"\r" in text:         # splitlines breaks lines at a lone \r too, which ^ does not see
-        return [n for n, line in enumerate(lines) if pattern.match(line)]
-    out, n, at = [], 0, 0
-    for m in pattern.finditer(text):
+    first, after = _patterns(line_start)
+    if b"\r" in text:         # splitlines breaks lines at a lone \r too, which the newline scan does not see
+        return [n for n, line in enumerate(lines) if first.match(line)]
+    out = [0] if lines and first.match(text) else []
+    n, at = 0, 0
+    for m in after.finditer(text):
         n += text.count(b"\n", at, m.start())
         at = m.start()
-        out.append(n)
+        out.append(n + 1)
     return out
 
 
