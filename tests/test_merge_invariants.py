@@ -373,16 +373,16 @@ def test_the_next_steps_silent_change_check_aligns_the_merged_file_and_port_once
     new = START.replace(b"WDG_STAT, 4", b"WDG_STAT, 8")
     merged_text = merged(old, port, new).output
     aligned = []
-    real = states.align
-    monkeypatch.setattr(states, "align", lambda a, b: aligned.append((a, b)) or real(a, b))
-    states._aligned.cache_clear()
+    real = states.matches
+    monkeypatch.setattr(states, "matches", lambda a, b: aligned.append((a, b)) or real(a, b))
+    states._matched.cache_clear()
     first = silent_changes(old, port, new, merged_text)
     port2 = merged_text.replace(b"WDG_CTRL, 1);", b"WDG_CTRL, 1); /* Xen */")
     output2 = port2.replace(b"WDG_IRQ, 3", b"WDG_IRQ, 9")
     second = silent_changes(port, port2, merged_text, output2)    # the next step: port and merge are its inputs
     assert len(aligned) == 9 and first == [] and second == []
-    assert states.align(states._keys(merged_text), states._keys(port)) == \
-        states._aligned(states._keys(merged_text), states._keys(port))    # what is kept is what align gives
+    keys = (states._keys(merged_text), states._keys(port))
+    assert states._matched(*keys) == states.align(*keys)[0]       # what is kept is what align gives
 
 
 def test_uses_finds_the_first_line_using_a_name_as_a_whole_word_not_a_member():

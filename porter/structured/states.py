@@ -144,8 +144,18 @@ def marker_lines(text: bytes) -> set[int]:
 def align(a: list, b: list) -> tuple[dict[int, int], list]:
     """Matching lines of a and b (patience style: lines unique to both anchor, difflib fills the
     small gaps between anchors), and the opcodes of a against b."""
+    pairs = matches(a, b)
+    return pairs, _opcodes(pairs, len(a), len(b))
+
+
+def matches(a, b) -> dict[int, int]:
+    """The matching lines of align (without its opcodes)."""
     pairs: dict[int, int] = {}
     _patience(a, b, 0, len(a), 0, len(b), pairs)
+    return pairs
+
+
+def _opcodes(pairs: dict[int, int], len_a: int, len_b: int) -> list:
     ops, i, j = [], 0, 0
     for ai in sorted(pairs):
         bj = pairs[ai]
@@ -156,10 +166,10 @@ def align(a: list, b: list) -> tuple[dict[int, int], list]:
         else:
             ops.append(("equal", ai, ai + 1, bj, bj + 1))
         i, j = ai + 1, bj + 1
-    if i < len(a) or j < len(b):
-        ops.append(("replace" if i < len(a) and j < len(b) else "delete" if i < len(a) else "insert",
-                    i, len(a), j, len(b)))
-    return pairs, ops
+    if i < len_a or j < len_b:
+        ops.append(("replace" if i < len_a and j < len_b else "delete" if i < len_a else "insert",
+                    i, len_a, j, len_b))
+    return ops
 
 
 def _patience(a, b, a0, a1, b0, b1, pairs) -> None:
@@ -184,7 +194,8 @@ def _patience(a, b, a0, a1, b0, b1, pairs) -> None:
         return
     prev_a, prev_b = a0, b0
     for i, j in anchors:
-        _patience(a, b, prev_a, i, prev_b, j, pairs)
+        if prev_a < i and prev_b < j:         # (an empty gap has nothing to match)
+            _patience(a, b, prev_a, i, prev_b, j, pairs)
         pairs[i] = j
         prev_a, prev_b = i + 1, j + 1
     _patience(a, b, prev_a, a1, prev_b, b1, pairs)
@@ -219,10 +230,10 @@ def _keys(text: bytes) -> tuple[bytes, ...]:
 
 
 @lru_cache(maxsize=8)
-def _aligned(a: tuple, b: tuple) -> tuple[dict[int, int], list]:
-    """align, once per pair of texts' keys (a step's merged file and learned port are the next
-    step's new upstream and old upstream: silent_changes aligns that pair again); not to be changed."""
-    return align(a, b)
+def _matched(a: tuple, b: tuple) -> dict[int, int]:
+    """matches, once per pair of texts' keys (a step's merged file and learned port are the next
+    step's new upstream and old upstream: silent_changes matches that pair again); not to be changed."""
+    return matches(a, b)
 
 
 def silent_changes(old: bytes, port: bytes, new: bytes, output: bytes,
@@ -230,11 +241,9 @@ def silent_changes(old: bytes, port: bytes, new: bytes, output: bytes,
     """0-based lines of output whose disabled/live state changed silently (see module doc)."""
     O, P, N, M = _keys(old), _keys(port), _keys(new), _keys(output)
     so, sp, sn, sm = line_states(old), line_states(port), line_states(new), line_states(output)
-    o2p, _ = _aligned(O, P)
-    o2n, _ = _aligned(O, N)
-    n2o, n_ops = _aligned(N, O)
-    m2p, _ = _aligned(M, P)
-    m2n, _ = _aligned(M, N)
+    o2p, o2n, n2o = _matched(O, P), _matched(O, N), _matched(N, O)
+    m2p, m2n = _matched(M, P), _matched(M, N)
+    n_ops = _opcodes(n2o, len(N), len(O))
     in_markers = marker_lines(output)
     p2o = {v: k for k, v in o2p.items()}
     port_region = _port_region_states(O, o2p, so, sp, n_ops, len(N))
