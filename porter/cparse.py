@@ -217,12 +217,12 @@ def _parse(source: bytes) -> Parsed:
 _QUERIES: dict[str, Query] = {}
 
 
-def query_nodes(root: Node, pattern: str) -> list[Node]:
-    """The nodes a tree-sitter query pattern captures as @n under root (run by tree-sitter, not
-    by a walk in Python), in no particular order."""
+def query_nodes(root: Node, pattern: str, capture: str = "n") -> list[Node]:
+    """The nodes a tree-sitter query pattern captures as @n (or @capture) under root (run by
+    tree-sitter, not by a walk in Python), in no particular order."""
     if pattern not in _QUERIES:
         _QUERIES[pattern] = Query(C_LANGUAGE, pattern)
-    return QueryCursor(_QUERIES[pattern]).captures(root).get("n", [])
+    return QueryCursor(_QUERIES[pattern]).captures(root).get(capture, [])
 
 
 def walk_order(node: Node) -> tuple[int, int]:

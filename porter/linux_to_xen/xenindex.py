@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
+from tree_sitter import Query, QueryCursor
 
 from .. import cparse, gcpause, gitutil
 from ..errors import BadInput
@@ -135,45 +137,77 @@ def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
     return blobs
 
 
-def _header_names(src: bytes, nonname: dict, parsed=None) -> tuple[set[str], set[str]]:
-    parsed = parsed or cparse.parse(src)
-    syms = symbols.collect(src, parsed, live_only=False, uses=False, many=True)
-    names, fields = set(syms.defines), set(syms.fields)
-    nonname.update(syms.nonname_params)
-    # names made by macro invocations at top level: build_atomic_read(read_u32_atomic, ...)
-    for item, _chain in cparse.top_level_items(parsed.tree.root_node):
-        if item.type == "expression_statement" and item.named_children \
-                and item.named_children[0].type == "call_expression":
-            args = item.named_children[0].child_by_field_name("arguments")
+# what a header is read for, in one query: the names it defines, its structs, and its statements
+# that are a call (at top level, a macro invocation that may make names)
+_HEADER_PATTERNS = (symbols.DEFINITION_PATTERNS + structs.PARTS_PATTERN
+                    + "\n(expression_statement (call_expression)) @call_statement\n")
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)", re.M)
+
+
+@functools.lru_cache(maxsize=1)
+def _header_query() -> Query:
+    return Query(cparse.C_LANGUAGE, _HEADER_PATTERNS)
+
+
+def _at_top_level(node) -> bool:
+    """Whether node is a top-level item (cparse.top_level_items: in no function, maybe in #if)."""
+    up = node.parent
+    while up is not None and up.type in cparse.PREPROC_CONTAINERS:
+        up = up.parent
+    return up is not None and up.type == "translation_unit"
+
+
+def _invocation_names(src: bytes, statements) -> set[str]:
+    """Names made by macro invocations at top level: build_atomic_read(read_u32_atomic, ...)."""
+    names = set()
+    for item in statements:
+        call = item.named_child(0)
+        if call.type == "call_expression" and _at_top_level(item):
+            args = call.child_by_field_name("arguments")
             for a in (args.named_children if args is not None else ()):
                 if a.type == "identifier":
                     names.add(src[a.start_byte:a.end_byte].decode("utf-8", "replace"))
-    # #define lines the parse may have missed (inside broken regions)
-    for m in re.finditer(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)", src, re.M):
-        names.add(m.group(1).decode())
-    return names, fields
+    return names
 
 
 def _read_header(src: bytes):
     """(names, fields, nonname params, spelled includes, struct table) of one header."""
     parsed = cparse.parse(src)
-    nonname: dict = {}
-    n, f = _header_names(src, nonname, parsed)
+    found = QueryCursor(_header_query()).captures(parsed.tree.root_node)
+    syms = symbols.collect(src, parsed, live_only=False, uses=False, many=found)
+    names = syms.defines | _invocation_names(src, found.get("call_statement", ()))
+    # #define lines the parse may have missed (inside broken regions)
+    names.update(map(bytes.decode, set(_DEFINE.findall(src))))
     incs = [(m.group(1).decode(), m.group(2).decode()) for m in _INCLUDE.finditer(symbols.blank_comments(src))]
-    return n, f, nonname, incs, structs.table(parsed)
+    return names, syms.fields, syms.nonname_params, incs, structs.table(parsed, parts=found.get("struct_part", []))
 
 
-def _read_headers(sources: list[bytes]) -> list:
-    """_read_header of each source, in order, on every core when there are enough of them."""
+def _reading(src: bytes) -> bytes:
+    """_read_header of src as the store keeps it (JSON), which is also what a worker sends back."""
+    n, f, nonname, incs, tab = _read_header(src)
+    return orjson.dumps({"names": sorted(n), "fields": sorted(f), "nonname": nonname, "incs": incs,
+                         "structs": tab.to_json()})
+
+
+def _from_reading(doc: bytes):
+    """What _read_header gave, from its _reading."""
+    doc = orjson.loads(doc)
+    return (set(doc["names"]), set(doc["fields"]), doc["nonname"], [tuple(i) for i in doc["incs"]],
+            structs.StructTable.from_json(doc["structs"]))
+
+
+def _readings(sources: list[bytes]) -> list[bytes]:
+    """_reading of each source, in order, on every core when there are enough of them."""
     workers = min(os.cpu_count() or 1, 8)
     if workers < 2 or len(sources) < 64:
-        return [_read_header(s) for s in sources]
+        return [_reading(s) for s in sources]
     from concurrent.futures import ProcessPoolExecutor
+    _header_query()       # compiled once, here: the forked workers inherit it
     try:
         with ProcessPoolExecutor(workers) as pool:
-            return list(pool.map(_read_header, sources, chunksize=max(1, len(sources) // (4 * workers))))
+            return list(pool.map(_reading, sources, chunksize=max(1, len(sources) // (4 * workers))))
     except (OSError, RuntimeError):       # no processes to be had here: one core it is
-        return [_read_header(s) for s in sources]
+        return [_reading(s) for s in sources]
 
 
 @functools.lru_cache(maxsize=1)
@@ -188,36 +222,25 @@ def code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _header_doc(read) -> dict:
-    n, f, nonname, incs, tab = read
-    return {"names": sorted(n), "fields": sorted(f), "nonname": nonname, "incs": incs, "structs": tab.to_json()}
-
-
-def _header_from_doc(doc: dict):
-    return (set(doc["names"]), set(doc["fields"]), doc["nonname"], [tuple(i) for i in doc["incs"]],
-            structs.StructTable.from_json(doc["structs"]))
-
-
 def _read_headers_kept(repo, shas: list[str], store: Path | None) -> list:
     """_read_header of each blob, read from store (one file per blob id and version of the code
     reading it: a header is read once, whatever refs share it) or computed and kept there."""
-    out: list = [None] * len(shas)
-    if store is not None:
-        for i, sha in enumerate(shas):
+    read: dict = {}
+    for sha in set(shas) if store is not None else ():
+        try:
+            read[sha] = _from_reading((store / f"{sha}.json").read_bytes())
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    todo = sorted(set(shas) - read.keys())
+    blobs = _read_blobs(repo, todo)
+    for sha, doc in zip(todo, _readings([blobs.get(sha, b"") for sha in todo])):
+        read[sha] = _from_reading(doc)
+        if store is not None and sha in blobs:
             try:
-                out[i] = _header_from_doc(json.loads((store / f"{sha}.json").read_bytes()))
-            except (OSError, ValueError, KeyError, TypeError):
-                out[i] = None
-    todo = [i for i, r in enumerate(out) if r is None]
-    blobs = _read_blobs(repo, sorted({shas[i] for i in todo}))
-    for i, read in zip(todo, _read_headers([blobs.get(shas[i], b"") for i in todo])):
-        out[i] = read
-        if store is not None and shas[i] in blobs:
-            try:
-                atomic_write(store / f"{shas[i]}.json", json.dumps(_header_doc(read)).encode())
+                atomic_write(store / f"{sha}.json", doc)
             except OSError:
                 store = None           # a read-only cache only costs time
-    return out
+    return [read[sha] for sha in shas]
 
 
 def _off_by_default(kconfigs: list[bytes], defconfigs: list[bytes]) -> frozenset:
@@ -330,7 +353,7 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
     index = None
     if path.is_file():
         try:
-            doc = json.loads(path.read_text("utf-8"))
+            doc = orjson.loads(path.read_bytes())
             index = XenIndex(ref, commit, tree, frozenset(doc["names"]), frozenset(doc["fields"]),
                              frozenset(doc["kconfig"]), frozenset(doc["headers"]),
                              frozenset(doc["kconfig_off"]), doc["nonname_params"], doc["header_names"], doc["header_includes"],
@@ -347,7 +370,7 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
                "header_names": index.header_names, "header_includes": index.header_includes,
                "structs": index.structs.to_json()}
         try:
-            atomic_write(path, json.dumps(doc).encode())
+            atomic_write(path, orjson.dumps(doc))
         except OSError:
             pass   # a read-only cache only costs time
     _MEMO[key] = index
