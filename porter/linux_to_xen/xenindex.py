@@ -149,20 +149,20 @@ def _header_query() -> Query:
     return Query(cparse.C_LANGUAGE, _HEADER_PATTERNS)
 
 
-def _at_top_level(node) -> bool:
+def _at_top_level(node, root) -> bool:
     """Whether node is a top-level item (cparse.top_level_items: in no function, maybe in #if)."""
     up = node.parent
     while up is not None and up.type in cparse.PREPROC_CONTAINERS:
         up = up.parent
-    return up is not None and up.type == "translation_unit"
+    return up == root
 
 
-def _invocation_names(src: bytes, statements) -> set[str]:
+def _invocation_names(src: bytes, statements, root) -> set[str]:
     """Names made by macro invocations at top level: build_atomic_read(read_u32_atomic, ...)."""
     names = set()
     for item in statements:
         call = item.named_child(0)
-        if call.type == "call_expression" and _at_top_level(item):
+        if call.type == "call_expression" and _at_top_level(item, root):
             args = call.child_by_field_name("arguments")
             for a in (args.named_children if args is not None else ()):
                 if a.type == "identifier":
@@ -173,9 +173,10 @@ def _invocation_names(src: bytes, statements) -> set[str]:
 def _read_header(src: bytes):
     """(names, fields, nonname params, spelled includes, struct table) of one header."""
     parsed = cparse.parse(src)
-    found = QueryCursor(_header_query()).captures(parsed.tree.root_node)
+    root = parsed.tree.root_node
+    found = QueryCursor(_header_query()).captures(root)
     syms = symbols.collect(src, parsed, live_only=False, uses=False, many=found)
-    names = syms.defines | _invocation_names(src, found.get("call_statement", ()))
+    names = syms.defines | _invocation_names(src, found.get("call_statement", ()), root)
     # #define lines the parse may have missed (inside broken regions)
     names.update(map(bytes.decode, set(_DEFINE.findall(src))))
     incs = [(m.group(1).decode(), m.group(2).decode()) for m in _INCLUDE.finditer(symbols.blank_comments(src))]
@@ -189,9 +190,8 @@ def _reading(src: bytes) -> bytes:
                          "structs": tab.to_json()})
 
 
-def _from_reading(doc: bytes):
-    """What _read_header gave, from its _reading."""
-    doc = orjson.loads(doc)
+def _from_reading(doc: dict):
+    """What _read_header gave, from its _reading (loaded)."""
     return (set(doc["names"]), set(doc["fields"]), doc["nonname"], [tuple(i) for i in doc["incs"]],
             structs.StructTable.from_json(doc["structs"]))
 
@@ -222,24 +222,33 @@ def code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _read_headers_kept(repo, shas: list[str], store: Path | None) -> list:
-    """_read_header of each blob, read from store (one file per blob id and version of the code
-    reading it: a header is read once, whatever refs share it) or computed and kept there."""
-    read: dict = {}
-    for sha in set(shas) if store is not None else ():
+def _read_headers_kept(repo, shas: list[str], store: Path | None, tree: str) -> list:
+    """_read_header of each blob, read from store (a folder per version of the code reading
+    headers; in it, per tree built, the readings no earlier build kept, by blob id: a header is
+    read once, whatever refs share it) or computed and kept there."""
+    kept: dict = {}
+    for pack in sorted(store.glob("*.json")) if store is not None else ():
         try:
-            read[sha] = _from_reading((store / f"{sha}.json").read_bytes())
-        except (OSError, ValueError, KeyError, TypeError):
+            kept.update(orjson.loads(pack.read_bytes()))
+        except (OSError, ValueError):
+            pass
+    read: dict = {}
+    for sha in set(shas) & kept.keys():
+        try:
+            read[sha] = _from_reading(kept[sha])
+        except (KeyError, TypeError, ValueError):
             pass
     todo = sorted(set(shas) - read.keys())
     blobs = _read_blobs(repo, todo)
-    for sha, doc in zip(todo, _readings([blobs.get(sha, b"") for sha in todo])):
-        read[sha] = _from_reading(doc)
-        if store is not None and sha in blobs:
-            try:
-                atomic_write(store / f"{sha}.json", doc)
-            except OSError:
-                store = None           # a read-only cache only costs time
+    docs = _readings([blobs.get(sha, b"") for sha in todo])
+    for sha, doc in zip(todo, docs):
+        read[sha] = _from_reading(orjson.loads(doc))
+    new = [b'"%s":%s' % (sha.encode(), doc) for sha, doc in zip(todo, docs) if sha in blobs]
+    if store is not None and new:
+        try:
+            atomic_write(store / f"{tree}.json", b"{" + b",".join(new) + b"}")
+        except OSError:
+            pass           # a read-only cache only costs time
     return [read[sha] for sha in shas]
 
 
@@ -267,7 +276,8 @@ def build(repo, commit: str, tree: str, ref: str, store: Path | None = None) -> 
     headers = {p: s for p, s in files.items()
                if p.startswith(HEADER_ROOTS) and p.endswith(".h") and not p.startswith(SKIP)}
     kconfigs = {p: s for p, s in files.items() if p.rsplit("/", 1)[-1].startswith("Kconfig")}
-    blobs = _read_blobs(repo, sorted(set(kconfigs.values())))
+    defconfigs = [s for p, s in files.items() if p.startswith("xen/arch/arm/configs/")]
+    blobs = _read_blobs(repo, sorted(set(kconfigs.values()) | set(defconfigs)))
     names: set[str] = set()
     fields: set[str] = set()
     nonname: dict = {}
@@ -276,7 +286,7 @@ def build(repo, commit: str, tree: str, ref: str, store: Path | None = None) -> 
     table = structs.StructTable()
     ordered = sorted(headers.items())
     for path, (n, f, nn, incs, tab) in zip((p for p, _ in ordered),
-                                           _read_headers_kept(repo, [sha for _, sha in ordered], store)):
+                                           _read_headers_kept(repo, [sha for _, sha in ordered], store, tree)):
         names |= n
         fields |= f
         nonname.update(nn)
@@ -288,10 +298,6 @@ def build(repo, commit: str, tree: str, ref: str, store: Path | None = None) -> 
     for sha in kconfigs.values():
         kconfig |= {m.group(1).decode() for m in _KCONFIG.finditer(blobs.get(sha, b""))}
     arm = {p: s for p, s in kconfigs.items() if not p.startswith("xen/arch/x86/")}
-    defconfigs = [s for p, s in files.items() if p.startswith("xen/arch/arm/configs/")]
-    for sha in defconfigs:
-        if sha not in blobs:
-            blobs.update(_read_blobs(repo, [sha]))
     kconfig_off = _off_by_default([blobs.get(s, b"") for s in arm.values()],
                                   [blobs.get(s, b"") for s in defconfigs])
     # include paths as code spells them: <xen/lib.h>, <asm/io.h>, <public/xen.h>

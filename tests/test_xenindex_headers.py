@@ -1,0 +1,117 @@
+"""How the Xen index reads headers: what one header gives, the same on every core as on one, and
+headers read for one ref kept for the next."""
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from porter import cparse
+from porter.linux_to_xen import xen_index, xenindex
+
+FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
+sys.path.insert(0, str(FIX))
+from fakexen import ENV, make_xen  # noqa: E402
+
+HEADER = b"""\
+#ifndef MADE_H
+#define MADE_H
+/* make_reader(in_comment, "c"); */
+make_reader(read_top, "b", uint8_t);
+#ifdef CONFIG_SOMETHING
+make_reader(read_in_ifdef, "h", uint16_t);
+#else
+make_writer(write_in_else, "h");
+#endif
+#if 0
+make_reader(read_in_if_zero, "w");
+#endif
+static inline int helper(int v)
+{
+    make_reader(not_at_top, "x");
+    v = compute(not_a_statement_call);
+    return v;
+}
+#define SLOT(n) slot_##n
+struct holder { struct inner *in; int count; };
+typedef struct holder holder_t;
+#include <xen/lib.h>
+#include "local.h"
+#endif
+"""
+
+
+def test_a_header_gives_what_top_level_macro_invocations_name_and_no_more():
+    names, fields, nonname, incs, table = xenindex._read_header(HEADER)
+    # the identifiers a top-level invocation is given (even under #if 0: the index reads every
+    # branch) are names; arguments of calls in a function, or in a comment, are not
+    assert names == {"MADE_H", "SLOT", "n", "helper", "v", "holder", "holder_t", "read_top", "uint8_t",
+                     "read_in_ifdef", "uint16_t", "write_in_else", "read_in_if_zero"}
+    assert fields == {"in", "count"}
+    assert nonname == {"SLOT": [0]}
+    assert incs == [("<", "xen/lib.h"), ('"', "local.h")]
+    assert table.members == {"holder": {"struct", "inner", "in", "int", "count"}}
+    assert table.member_types["holder"] == {"in": "inner"}
+    assert table.typedefs == {"holder_t": "holder"}
+
+
+
+def test_top_level_of_a_header_whose_whole_parse_is_an_error_is_its_root_s_children():
+    # macro lines without `;` under an unclosed #if: tree-sitter makes the root itself an ERROR
+    src = b"#if defined(HAVE_VEC)\n\tJUMP(\tjnz,\t2, back)\n\tOP2(\tadd\tv5, v2)\n" \
+          b"\tOPS(\tswap\tv2, v0, 1, 0, 3, 2)\n\tOPS(\tswap\tv3, v1, 1, 0, 3, 2)\n"
+    assert cparse.parse(src).tree.root_node.type == "ERROR"
+    assert {"jnz", "back"} <= xenindex._read_header(src)[0]
+
+def _sources() -> list[bytes]:
+    """Enough headers for the index to read them on every core: the fixture's, each with a twist."""
+    base = sorted((FIX / "xen" / "xen" / "include").rglob("*.h"))
+    return [p.read_bytes() + b"\n#define TWIST_%d %d\nmake_reader(made_%d, \"b\");\n" % (i, i, i)
+            for i in range(3) for p in base] + [HEADER] * 60
+
+
+def test_headers_read_on_every_core_read_as_on_one(monkeypatch):
+    sources = _sources()
+    assert len(sources) >= 64
+    monkeypatch.setattr(xenindex.os, "cpu_count", lambda: 2)
+    parallel = xenindex._readings(sources)
+    assert parallel == [xenindex._reading(s) for s in sources]
+    assert [xenindex._from_reading(orjson.loads(d)) for d in parallel[-2:]] == \
+        [xenindex._read_header(HEADER)] * 2
+
+
+@pytest.fixture()
+def xen_two_refs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xenindex._MEMO.clear()
+    repo = make_xen(tmp_path / "xen")
+    lib = repo / "xen" / "include" / "xen" / "lib.h"
+    lib.write_bytes(lib.read_bytes() + b"\n#define ADDED_IN_NEXT 1\n")
+    for args in (["checkout", "-q", "-b", "next"], ["commit", "-q", "-am", "next"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env=ENV)
+    return repo
+
+
+def test_a_new_ref_reads_only_the_headers_no_earlier_build_kept(xen_two_refs, tmp_path, monkeypatch):
+    fresh = xen_index(xen_two_refs, "next", tmp_path / "fresh")
+    xenindex._MEMO.clear()
+    xen_index(xen_two_refs, "base", tmp_path / "kept")
+    xenindex._MEMO.clear()
+    read: list[bytes] = []
+    real = xenindex._reading
+    monkeypatch.setattr(xenindex, "_reading", lambda src: read.append(src) or real(src))
+    again = xen_index(xen_two_refs, "next", tmp_path / "kept")
+    assert len(read) == 1 and b"ADDED_IN_NEXT" in read[0]
+    assert again.defines("ADDED_IN_NEXT") and not xen_index(xen_two_refs, "base", tmp_path / "kept").defines("ADDED_IN_NEXT")
+    for key in ("names", "fields", "kconfig", "headers", "kconfig_off", "nonname_params", "header_names",
+                "header_includes"):
+        assert getattr(again, key) == getattr(fresh, key), key
+    assert again.structs.to_json() == fresh.structs.to_json()
+    # what is kept is read, not recomputed: a third build in the same cache reads no header
+    for f in (tmp_path / "kept").glob("xen-*.json"):
+        f.unlink()
+    xenindex._MEMO.clear()
+    read.clear()
+    assert xen_index(xen_two_refs, "next", tmp_path / "kept").header_names == fresh.header_names
+    assert read == []
