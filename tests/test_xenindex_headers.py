@@ -1,9 +1,11 @@
 """How the Xen index reads headers: what one header gives, the same on every core as on one, and
 headers read for one ref kept for the next."""
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import hypothesis
 import orjson
 import pytest
 
@@ -115,3 +117,21 @@ def test_a_new_ref_reads_only_the_headers_no_earlier_build_kept(xen_two_refs, tm
     read.clear()
     assert xen_index(xen_two_refs, "next", tmp_path / "kept").header_names == fresh.header_names
     assert read == []
+
+
+_PIECES = [b"#", b" ", b"\t", b"\n", b"include", b"define", b"<", b">", b'"', b"a", b"X_1", b"/* c */", b"x = "]
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(hypothesis.strategies.lists(hypothesis.strategies.sampled_from(_PIECES), max_size=40))
+def test_directives_found_by_their_hash_are_those_found_at_every_line_start(pieces):
+    text = b"".join(pieces)
+    for pattern in (xenindex._INCLUDE, xenindex._DEFINE):
+        at_line_start = re.compile(rb"^[ \t]*" + pattern.pattern, re.M)
+        assert [m.groups() for m in xenindex._directives(pattern, text)] == \
+            [m.groups() for m in at_line_start.finditer(text)]
+
+
+def test_an_include_not_first_on_its_line_hides_no_include_after_it():
+    text = b'x = 1; #include <a\n#include "b"\n  # include <c> #include <d>\n'
+    assert [m.groups() for m in xenindex._directives(xenindex._INCLUDE, text)] == [(b'"', b"b"), (b"<", b"c")]

@@ -26,7 +26,7 @@ from . import structs, symbols
 
 INDEX_VERSION = 7
 FORCED = ("xen/config.h",)       # Xen's build passes -include xen/config.h
-_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]', re.M)
+_INCLUDE = re.compile(rb'#[ \t]*include[ \t]*([<"])([^>"]+)[>"]')     # first on its line: _directives
 HEADER_ROOTS = ("xen/include/",)
 SKIP = ("xen/include/asm-x86/", "xen/include/asm-ia64/", "xen/include/public/arch-x86",
         "xen/include/public/arch-ia64")
@@ -141,7 +141,7 @@ def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
 # that are a call (at top level, a macro invocation that may make names)
 _HEADER_PATTERNS = (symbols.DEFINITION_PATTERNS + structs.PARTS_PATTERN
                     + "\n(expression_statement (call_expression)) @call_statement\n")
-_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)", re.M)
+_DEFINE = re.compile(rb"#[ \t]*define[ \t]+(\w+)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -170,6 +170,20 @@ def _invocation_names(src: bytes, statements, root) -> set[str]:
     return names
 
 
+def _directives(pattern: re.Pattern, text: bytes):
+    """The matches of pattern (opening with `#`) that only spaces and tabs precede on their line:
+    what `^[ \t]*` and pattern would find in MULTILINE, searched for by its `#`, not tried at
+    every line start (a rejected match may hold the start of one that is not: search on after `#`)."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        start = m.start()
+        if text[text.rfind(b"\n", 0, start) + 1:start].strip(b" \t"):
+            pos = start + 1
+        else:
+            yield m
+            pos = m.end()
+
+
 def _read_header(src: bytes):
     """(names, fields, nonname params, spelled includes, struct table) of one header."""
     parsed = cparse.parse(src)
@@ -178,8 +192,8 @@ def _read_header(src: bytes):
     syms = symbols.collect(src, parsed, live_only=False, uses=False, many=found)
     names = syms.defines | _invocation_names(src, found.get("call_statement", ()), root)
     # #define lines the parse may have missed (inside broken regions)
-    names.update(map(bytes.decode, set(_DEFINE.findall(src))))
-    incs = [(m.group(1).decode(), m.group(2).decode()) for m in _INCLUDE.finditer(symbols.blank_comments(src))]
+    names.update({m.group(1).decode() for m in _directives(_DEFINE, src)})
+    incs = [(m.group(1).decode(), m.group(2).decode()) for m in _directives(_INCLUDE, symbols.blank_comments(src))]
     return names, syms.fields, syms.nonname_params, incs, structs.table(parsed, parts=found.get("struct_part", []))
 
 
