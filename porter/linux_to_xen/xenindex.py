@@ -5,7 +5,8 @@ per header, what it defines and includes, so that a file's scope is what its inc
 and the members of every struct (structs.py).
 
 Read through porter.gitutil from the Xen git repository; cached as JSON keyed by the tree id of
-the ref, in the workspace's `.porter/` when run inside one, else `$XDG_CACHE_HOME/porter`.
+the ref, in the workspace's `.porter/` when run inside one, else `$XDG_CACHE_HOME/porter`, beside
+what each header gave (by blob id, one file per tree built), for the next ref that shares it.
 """
 from __future__ import annotations
 
