@@ -135,3 +135,26 @@ def test_directives_found_by_their_hash_are_those_found_at_every_line_start(piec
 def test_an_include_not_first_on_its_line_hides_no_include_after_it():
     text = b'x = 1; #include <a\n#include "b"\n  # include <c> #include <d>\n'
     assert [m.groups() for m in xenindex._directives(xenindex._INCLUDE, text)] == [(b'"', b"b"), (b"<", b"c")]
+
+
+@pytest.mark.parametrize("kept", [b"{not json", b'{"0000": {"names": []}}', b"[1, 2]"])
+def test_a_broken_file_of_kept_readings_costs_a_reading_not_a_wrong_index(xen_two_refs, tmp_path, kept):
+    fresh = xen_index(xen_two_refs, "base", tmp_path / "fresh")
+    xenindex._MEMO.clear()
+    [pack] = (tmp_path / "fresh").glob("headers-*/*.json")
+    sha = next(iter(orjson.loads(pack.read_bytes())))
+    pack.write_bytes(kept.replace(b"0000", sha.encode()))
+    for f in (tmp_path / "fresh").glob("xen-*.json"):
+        f.unlink()
+    again = xen_index(xen_two_refs, "base", tmp_path / "fresh")
+    assert again.header_names == fresh.header_names and again.names == fresh.names
+    assert again.structs.to_json() == fresh.structs.to_json()
+
+
+def test_a_broken_index_file_is_built_again(xen_two_refs, tmp_path):
+    fresh = xen_index(xen_two_refs, "base", tmp_path / "c")
+    xenindex._MEMO.clear()
+    [path] = (tmp_path / "c").glob("xen-*.json")
+    path.write_bytes(b"[1, 2]")
+    assert xen_index(xen_two_refs, "base", tmp_path / "c").header_names == fresh.header_names
+    assert orjson.loads(path.read_bytes())["header_names"] == fresh.header_names

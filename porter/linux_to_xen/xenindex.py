@@ -245,8 +245,8 @@ def _read_headers_kept(repo, shas: list[str], store: Path | None, tree: str) -> 
     for pack in sorted(store.glob("*.json")) if store is not None else ():
         try:
             kept.update(orjson.loads(pack.read_bytes()))
-        except (OSError, ValueError):
-            pass
+        except (OSError, ValueError, TypeError):
+            pass          # what cannot be read is read again from the blobs
     read: dict = {}
     for sha in set(shas) & kept.keys():
         try:
@@ -379,7 +379,7 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
                              frozenset(doc["kconfig"]), frozenset(doc["headers"]),
                              frozenset(doc["kconfig_off"]), doc["nonname_params"], doc["header_names"], doc["header_includes"],
                              structs.StructTable.from_json(doc["structs"]))
-        except (ValueError, KeyError, OSError):
+        except (ValueError, KeyError, TypeError, OSError):
             index = None
     if index is None:
         prune(folder)
