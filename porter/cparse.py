@@ -264,6 +264,20 @@ def top_level_items(node: Node, chain: tuple[Node, ...] = ()):
             yield child, parent_chain
 
 
+
+def is_top_level_item(node: Node, root: Node) -> bool:
+    """Whether top_level_items(root) yields node, told from node's ancestors (for the few nodes a
+    query found, without walking the whole top level)."""
+    parent = node.parent
+    if parent is None or not node.is_named or node.type in PREPROC_CONTAINERS:
+        return False
+    if parent.type in PREPROC_CONTAINERS and (node.type == "identifier"
+                                              or node == parent.child_by_field_name("condition")):
+        return False
+    while parent is not None and parent.type in PREPROC_CONTAINERS:
+        parent = parent.parent
+    return parent == root
+
 def declarator_name(node: Node | None, src: bytes) -> str | None:
     """The identifier a (possibly nested) declarator declares."""
     while node is not None:

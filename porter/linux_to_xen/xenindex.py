@@ -150,20 +150,12 @@ def _header_query() -> Query:
     return Query(cparse.C_LANGUAGE, _HEADER_PATTERNS)
 
 
-def _at_top_level(node, root) -> bool:
-    """Whether node is a top-level item (cparse.top_level_items: in no function, maybe in #if)."""
-    up = node.parent
-    while up is not None and up.type in cparse.PREPROC_CONTAINERS:
-        up = up.parent
-    return up == root
-
-
 def _invocation_names(src: bytes, statements, root) -> set[str]:
     """Names made by macro invocations at top level: build_atomic_read(read_u32_atomic, ...)."""
     names = set()
     for item in statements:
         call = item.named_child(0)
-        if call.type == "call_expression" and _at_top_level(item, root):
+        if call.type == "call_expression" and cparse.is_top_level_item(item, root):
             args = call.child_by_field_name("arguments")
             for a in (args.named_children if args is not None else ()):
                 if a.type == "identifier":
