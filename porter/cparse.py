@@ -231,10 +231,15 @@ def walk_order(node: Node) -> tuple[int, int]:
     return -node.end_byte, node.start_byte
 
 
+def document_order(node: Node) -> tuple[int, int]:
+    """Sort key of document order: earlier ones first, a parent before its children."""
+    return node.start_byte, -node.end_byte
+
+
 def nodes_of(root: Node, *types: str) -> list[Node]:
     """Every node of these types under root, in document order (a parent before its children)."""
     found = query_nodes(root, "[" + " ".join(f"({t})" for t in sorted(set(types))) + "] @n")
-    found.sort(key=lambda n: (n.start_byte, -n.end_byte))
+    found.sort(key=document_order)
     return found
 
 
@@ -264,7 +269,6 @@ def top_level_items(node: Node, chain: tuple[Node, ...] = ()):
             yield child, parent_chain
 
 
-
 def is_top_level_item(node: Node, root: Node) -> bool:
     """Whether top_level_items(root) yields node, told from node's ancestors (for the few nodes a
     query found, without walking the whole top level)."""
@@ -277,6 +281,7 @@ def is_top_level_item(node: Node, root: Node) -> bool:
     while parent is not None and parent.type in PREPROC_CONTAINERS:
         parent = parent.parent
     return parent == root
+
 
 def declarator_name(node: Node | None, src: bytes) -> str | None:
     """The identifier a (possibly nested) declarator declares."""

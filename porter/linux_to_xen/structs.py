@@ -87,7 +87,7 @@ def table(parsed: cparse.Parsed, dead=(), parts: list | None = None) -> StructTa
     out = StructTable()
     dead = symbols.Ranges(dead)
     found = cparse.query_nodes(parsed.tree.root_node, PARTS_PATTERN, "struct_part") if parts is None else parts
-    fds = sorted((n for n in found if n.type == "field_declaration"), key=lambda n: (n.start_byte, -n.end_byte))
+    fds = sorted((n for n in found if n.type == "field_declaration"), key=cparse.document_order)
     members = (fds, [n.start_byte for n in fds])
     for node in sorted((n for n in found if n.type != "field_declaration"), key=cparse.walk_order):
         if node.type in _SPECIFIERS:

@@ -562,13 +562,16 @@ def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> l
     if not wanted:
         return []
     clean = blank_comments_strings(body)
-    plain = wanted.intersection(_IDENT.findall(clean)) if b"#" not in clean else set()
-    for m in _IDENT.finditer(clean) if b"#" in clean else ():
-        name = m.group(0)
-        if name not in wanted or name in plain or clean.endswith(b"#", 0, _back(clean, m.start())) \
-                or clean.startswith(b"##", _ahead(clean, m.end())):
-            continue
-        plain.add(name)
+    if b"#" not in clean:       # nothing pasted or stringized: every parameter it names is plain
+        plain = wanted.intersection(_IDENT.findall(clean))
+    else:
+        plain = set()
+        for m in _IDENT.finditer(clean):
+            name = m.group(0)
+            if name not in wanted or name in plain or clean.endswith(b"#", 0, _back(clean, m.start())) \
+                    or clean.startswith(b"##", _ahead(clean, m.end())):
+                continue
+            plain.add(name)
     plain = {n.decode() for n in plain}
     out = [i for i, p in enumerate(params) if p not in plain]
     if variadic and "__VA_ARGS__" not in plain:
