@@ -276,13 +276,16 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
     for f in findings:
         f.pop("uses", None)
     kinds = ("variable", "function") if disable_unused and not filename.endswith(".h") else ("variable",)
+    statics = None     # unused_statics(out), once the loop has read it
     for _ in range(max_iterations):   # disabling a function can leave what only it used unused
-        unused = [u for u in unused_statics(out, index) if u["kind"] in kinds]
+        statics = unused_statics(out, index)
+        unused = [u for u in statics if u["kind"] in kinds]
         if not unused:     # a static only disabled code used: Xen's -Werror=unused-variable/function
             break
         disabled += [{"unit": f"{'function' if u['kind'] == 'function' else 'declaration'} {u['name']}",
                       "reason": "nothing live uses it"} for u in unused]
         out = engine.disable_ranges(out, [(u["start"], u["end"], "nothing live uses it") for u in unused])
+        statics = None
     t3 = time.perf_counter()
     prov = provenance or Provenance(upstream_path=filename)
     rule = Rule("porter.provenance", "insert_template", Anchor("file", where="start"),
@@ -290,12 +293,41 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
                 vars={"upstream_path": prov.upstream_path, "tree": prov.tree, "tag": prov.tag,
                       "commit": prov.commit, "subject": prov.subject, "packs": pack_list,
                       "xen": "/".join(xen_version)})
-    out = engine.apply_rules(out, [rule], filename=filename).output
-    return PortOutcome(out, disabled, res.drift, findings, [h.name for h in chosen],
+    final = engine.apply_rules(out, [rule], filename=filename).output
+    return PortOutcome(final, disabled, res.drift, findings, [h.name for h in chosen],
                        {"rules": t1 - t0, "compat": t2 - t1, "lint_loop": t3 - t2,
                         "total": time.perf_counter() - t0},
-                       [{"function": u["name"], "line": u["line"]} for u in unused_statics(out, index)
-                        if u["kind"] == "function"])
+                       [{"function": u["name"], "line": u["line"]}
+                        for u in _statics_after_comment(final, out, statics, index) if u["kind"] == "function"])
+
+
+def _statics_after_comment(final: bytes, out: bytes, statics: list | None, index: XenIndex) -> list[dict]:
+    """unused_statics(final), where final is out with lines of comment added among the comments
+    that open it (the provenance header), from statics = unused_statics(out) when given: whole
+    lines of comment before the first code change no code, only offsets and lines."""
+    n = len(final) - len(out)
+    k = _common_prefix(final, out)
+    if statics is None or n < 0 or final[k + n:] != out[k:] \
+            or not (_comment_lines(out[:k]) and _comment_lines(final[:k + n])):
+        return unused_statics(final, index)
+    lines = final[k:k + n].count(b"\n")
+    return [{**u, "line": u["line"] + lines, "start": u["start"] + n, "end": u["end"] + n} for u in statics]
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))      # a[:lo] == b[:lo]; the longest such prefix is at most hi
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _comment_lines(head: bytes) -> bool:
+    """Whether head is whole lines of nothing but comments and spaces (no line continued)."""
+    return (not head or head.endswith(b"\n")) and b"\\" not in head and not symbols.blank_comments(head).strip()
 
 
 def unused_statics(source: bytes, index: XenIndex | None = None) -> list[dict]:
