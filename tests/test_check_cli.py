@@ -6,42 +6,16 @@ from pathlib import Path
 
 
 from tests.helpers import git, porter, porter_json
-from tests.minirepos import commit as _commit, write
+from tests.minirepos import DRIVER_T1, commit as _commit, write
 
 commit = partial(_commit, who=("Cid Checker", "cid@example.org"), epoch=1700000000, tz="+0200")
 
 DRV = "drivers/iommu/bar.c"
 XDRV = "xen/drivers/passthrough/arm/bar.c"
 
-BAR_T1 = b"""// SPDX-License-Identifier: GPL-2.0
-#include <linux/io.h>
-#include <linux/slab.h>
-
-#define BAR_CTRL\t0x10
-#define BAR_STAT\t0x14
-
-struct bar_dev {
-\tvoid __iomem *base;
-\tint irq;
-};
-
-static u32 bar_read(struct bar_dev *bar, unsigned int reg)
-{
-\treturn ioread32(bar->base + reg);
-}
-
-static int bar_probe(struct platform_device *pdev)
-{
-\tstruct bar_dev *bar = devm_kzalloc(&pdev->dev, sizeof(*bar), GFP_KERNEL);
-
-\tif (!bar)
-\t\treturn -ENOMEM;
-\tdev_info(&pdev->dev, "bar ctrl %x\\n", bar_read(bar, BAR_CTRL));
-\treturn 0;
-}
-
-MODULE_LICENSE("GPL v2");
-"""
+# the tiny driver of minirepos, named bar, with a status register
+BAR_T1 = DRIVER_T1.replace(b"foo", b"bar").replace(b"FOO", b"BAR") \
+    .replace(b"#define BAR_CTRL\t0x10\n", b"#define BAR_CTRL\t0x10\n#define BAR_STAT\t0x14\n")
 
 # t2: the vendor changes bar_probe next to the line the port rewrites, and adds a helper
 BAR_T2 = BAR_T1.replace(b"\tif (!bar)\n", b"\tif (!bar || !pdev)\n") \

@@ -109,3 +109,21 @@ static void c(void) { linux_c(); }
 #endif
 """
     assert set(found(xen, tmp_path, src)) == {"linux_b", "linux_c"}
+
+
+def test_each_index_gets_its_own_live_includes_even_at_a_freed_ones_address(xen, tmp_path):
+    """The includes of a text are remembered per index: an index made where a freed one lived (the
+    same id) is not answered with what the freed one's options left live."""
+    import importlib
+    from dataclasses import replace
+
+    from porter.linux_to_xen import symbols, xen_index
+    includes = importlib.import_module("porter.linux_to_xen.lint")._includes
+    base = xen_index(xen, "base")
+    src = b"#ifdef CONFIG_HAS_FOO\n#include <xen/log2.h>\n#endif\n"
+    for i in range(8):
+        idx = replace(base, kconfig_off=frozenset({"HAS_FOO"}) if i % 2 else frozenset(), _scopes={})
+        system, _quoted = includes(src, idx.default_config_known)
+        assert system == ([] if i % 2 else ["xen/log2.h"])
+        symbols._kept_dead_ranges.cache_clear()     # as other files' readings would push it out
+        del idx

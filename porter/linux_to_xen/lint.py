@@ -55,12 +55,14 @@ _INCLUDES: dict = {}
 def _includes(src: bytes, known) -> tuple[list[str], list[str]]:
     """(system, quoted) includes of src's live code (remembered per text: a resync asks for the
     same file's scope once per unit it lints)."""
-    key = (hashlib.sha1(src).digest(), id(getattr(known, "__self__", known)))
+    owner = getattr(known, "__self__", known)
+    key = (hashlib.sha1(src).digest(), id(owner))
     if key not in _INCLUDES:
         if len(_INCLUDES) > 64:
             _INCLUDES.clear()
-        _INCLUDES[key] = _includes_uncached(src, known)
-    return _INCLUDES[key]
+        # the entry keeps its index alive: while it is kept, no other index can have that id
+        _INCLUDES[key] = (owner, _includes_uncached(src, known))
+    return _INCLUDES[key][1]
 
 
 def _includes_uncached(src: bytes, known) -> tuple[list[str], list[str]]:
