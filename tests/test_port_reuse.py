@@ -78,3 +78,12 @@ def test_liveness_of_one_text_under_two_knowns():
         assert symbols.dead_ranges(src, off) == [(a, src.index(b"#else"))]
     lines = [(src.index(d), src.index(b"\n", src.index(d))) for d in (b"#ifdef", b"#else", b"#endif")]
     assert symbols.directive_lines(src) == lines        # not the #if 0 inside the comment
+
+
+def test_statics_are_read_again_where_the_comment_changes_how_an_error_is_recovered_from():
+    # tree-sitter weighs the text it would skip to recover from an error: with 40 more lines of
+    # comment before it, this parse recovers otherwise and f is no longer a function of its own
+    out = b"/* lic */\n( { 1 { -> ;\nstatic int f(void)\n{\n\treturn 0;\n}\nfoo void ] ; \n\n"
+    final = out.replace(b" */\n", b" */\n/*\n" + b" * a line\n" * 40 + b" */\n", 1)
+    assert [u["name"] for u in unused_statics(out)] == ["f"]
+    assert _statics_after_comment(final, out, unused_statics(out), None) == unused_statics(final)

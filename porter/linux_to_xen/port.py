@@ -308,10 +308,25 @@ def _statics_after_comment(final: bytes, out: bytes, statics: list | None, index
     n = len(final) - len(out)
     k = _common_prefix(final, out)
     if statics is None or n < 0 or final[k + n:] != out[k:] \
-            or not (_comment_lines(out[:k]) and _comment_lines(final[:k + n])):
+            or not (_comment_lines(out[:k]) and _comment_lines(final[:k + n])) \
+            or not _same_code_tree(cparse.parse(final), cparse.parse(out)):
         return unused_statics(final, index)
     lines = final[k:k + n].count(b"\n")
     return [{**u, "line": u["line"] + lines, "start": u["start"] + n, "end": u["end"] + n} for u in statics]
+
+
+_LEADING_COMMENTS = re.compile(r"\(translation_unit(?: \(comment\))*")
+
+
+def _same_code_tree(a: cparse.Parsed, b: cparse.Parsed) -> bool:
+    """Whether two parses of texts that differ in their leading comments have the same nodes
+    but for those comments.  Without a parse error, comments (extras) change no parser state;
+    error recovery weighs how much text it skips, so there the trees are compared."""
+    ra, rb = a.tree.root_node, b.tree.root_node
+    if not (ra.has_error or rb.has_error):
+        return True
+    return _LEADING_COMMENTS.sub("(translation_unit", str(ra), 1) == \
+        _LEADING_COMMENTS.sub("(translation_unit", str(rb), 1)
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
