@@ -1,15 +1,17 @@
 """What port and lint keep from one reading to the next gives the answers a fresh reading gives:
 the static functions nothing calls, read before the provenance header went in; a local header's
 definitions, kept across the rounds of the disable loop; the directive lines of a text, read once
-for every `known` its liveness is asked under."""
+for every `known` its liveness is asked under.  And the unit around an offset, found by bisection,
+is the one a scan of every item finds."""
 import sys
 from pathlib import Path
 
 import pytest
 
+from porter import cparse
 from porter.linux_to_xen import port_source, symbols, xen_index, xenindex
 from porter.linux_to_xen.lint import lint_sources
-from porter.linux_to_xen.port import _statics_after_comment, unused_statics
+from porter.linux_to_xen.port import _Items, _statics_after_comment, unused_statics
 
 FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
 sys.path.insert(0, str(FIX))
@@ -87,3 +89,15 @@ def test_statics_are_read_again_where_the_comment_changes_how_an_error_is_recove
     final = out.replace(b" */\n", b" */\n/*\n" + b" * a line\n" * 40 + b" */\n", 1)
     assert [u["name"] for u in unused_statics(out)] == ["f"]
     assert _statics_after_comment(final, out, unused_statics(out), None) == unused_statics(final)
+
+
+@pytest.mark.parametrize("name", ["widget.c", "sample_driver.c"])
+def test_the_item_found_by_offset_is_the_first_holding_it(name):
+    src = (FIX / name).read_bytes()
+    src = src + b"#if 0\n" + src + b"#endif\n" + b"int broken(;\n"      # nested items, an error
+    parsed = cparse.parse(src)
+    items = _Items(parsed)
+    assert items.disjoint and len(items.items) > 20
+    for off in range(0, len(src) + 2):
+        first = next((i for i in items.items if i.start_byte <= off < i.end_byte), None)
+        assert items.at(off) == first, off

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from dataclasses import dataclass, field
@@ -116,9 +117,23 @@ def add_needed_headers(output: bytes, filename: str, index: XenIndex) -> bytes:
     return output[:at] + lines + output[at:]
 
 
-def _top_items(parsed: cparse.Parsed, dead: symbols.Ranges):
-    return [(item, chain) for item, chain in cparse.top_level_items(parsed.tree.root_node)
-            if item.type != "comment"]
+class _Items:
+    """The top-level items of a parse but comments, in document order, found by offset (by
+    bisection: a port disables units around thousands of offsets in a file of thousands of items)."""
+
+    def __init__(self, parsed: cparse.Parsed):
+        self.items = [item for item, _chain in cparse.top_level_items(parsed.tree.root_node)
+                      if item.type != "comment"]
+        self.starts = [item.start_byte for item in self.items]
+        self.disjoint = all(a.end_byte <= b.start_byte for a, b in zip(self.items, self.items[1:]))
+
+    def at(self, off: int):
+        """The first item holding off, or None."""
+        found = self.items
+        if self.disjoint:      # only the last item starting at or before off can hold it
+            i = bisect.bisect_right(self.starts, off) - 1
+            found = self.items[i:i + 1] if i >= 0 else []
+        return next((item for item in found if item.start_byte <= off < item.end_byte), None)
 
 
 def _unit_name(item, src: bytes) -> str:
@@ -141,12 +156,11 @@ def _find_offset(src: bytes, line: int, symbol: str, starts: list[int]) -> int:
     return ls + max(engine.word_at(src[ls:le], symbol.encode()), 0)
 
 
-def _unit_for(parsed: cparse.Parsed, items, off: int):
+def _unit_for(parsed: cparse.Parsed, items: _Items, off: int):
     """(start, end, unit name) of the smallest unit worth disabling around off."""
     src = parsed.source
-    for item, _chain in items:
-        if not (item.start_byte <= off < item.end_byte):
-            continue
+    item = items.at(off)
+    if item is not None:
         if item.type == "function_definition":
             name = cparse.declarator_name(item.child_by_field_name("declarator"), src) or "?"
             body = item.child_by_field_name("body")
@@ -174,15 +188,16 @@ def _unit_for(parsed: cparse.Parsed, items, off: int):
     return None
 
 
-def _prototypes(parsed: cparse.Parsed, items, name: str) -> list[tuple[int, int]]:
-    out = []
-    for item, _chain in items:
+def _prototypes(parsed: cparse.Parsed, items: _Items) -> dict[str | None, list[tuple[int, int]]]:
+    """The declarations that declare one function each, by its name, in document order."""
+    out: dict[str | None, list[tuple[int, int]]] = {}
+    for item in items.items:
         if item.type != "declaration":
             continue
         decls = item.children_by_field_name("declarator")
-        if len(decls) == 1 and _is_function_declarator(decls[0]) \
-                and cparse.declarator_name(decls[0], parsed.source) == name:
-            out.append((item.start_byte, item.end_byte))
+        if len(decls) == 1 and _is_function_declarator(decls[0]):
+            out.setdefault(cparse.declarator_name(decls[0], parsed.source), []).append(
+                (item.start_byte, item.end_byte))
     return out
 
 
@@ -195,7 +210,7 @@ def _is_function_declarator(node) -> bool:
 def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
     """Disable the smallest unit around each finding; [{unit, reason}] for the report."""
     parsed = cparse.parse(output)
-    items = _top_items(parsed, symbols.Ranges(()))
+    items = _Items(parsed)
     units: dict[tuple[int, int], dict] = {}
     starts = _line_starts(output)
     for f in findings:
@@ -207,8 +222,9 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
             entry = units.setdefault((s, e), {"unit": name, "symbols": []})
             if f["symbol"] not in entry["symbols"]:
                 entry["symbols"].append(f["symbol"])
+    prototypes = _prototypes(parsed, items)
     for name in [e["unit"][len("function "):] for e in units.values() if e["unit"].startswith("function ")]:
-        for s, e in _prototypes(parsed, items, name):     # a prototype left alone: declared, never defined
+        for s, e in prototypes.get(name, ()):     # a prototype left alone: declared, never defined
             units.setdefault((s, e), {"unit": f"declaration {name}", "symbols": [],
                                       "reason": "its definition is disabled"})
     ranges, report = [], []
