@@ -21,6 +21,11 @@ class paused(ContextDecorator):
 
     def __exit__(self, *exc):
         if self.was:
+            # what the pass made and keeps goes to the oldest generation, untraversed: else the
+            # first collection after it walks all of it, as young objects (and then again as
+            # middle-aged ones); unfreeze makes every object collectable again
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
         return False
 
