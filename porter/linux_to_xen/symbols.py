@@ -207,21 +207,25 @@ _CONDITIONAL_WORDS = (b"if", b"ifdef", b"ifndef", b"elif", b"else", b"endif")
 _DIRECTIVES = cparse.TextMemo()
 
 
-def _directives(src: bytes) -> list[tuple[bytes, int, int, int]]:
-    """(word, start of its line, end of the word, end of the directive: its last newline, or the
-    end of src) of every directive line, comments blanked (remembered per text: liveness is
-    asked under several `known`, and the walk reads them too)."""
+def _directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
+    """(word, start of its line, end of the directive: its last newline, or the end of src, and
+    for a conditional its text after the word) of every directive line, comments blanked
+    (remembered per text: liveness is asked under several `known`, and the walk reads them too)."""
     return _DIRECTIVES.get(src, lambda: _scan_directives(src))
 
 
-def _scan_directives(src: bytes) -> list[tuple[bytes, int, int, int]]:
+def _scan_directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
     clean = blank_comments(src)
     out = []
     for m in _DIRECTIVE.finditer(clean):
         end = clean.find(b"\n", m.end())
         while end != -1 and clean[end - 1:end] == b"\\":
             end = clean.find(b"\n", end + 1)
-        out.append((m.group(1), m.start(), m.end(), len(clean) if end == -1 else end))
+        end = len(clean) if end == -1 else end
+        word = m.group(1)
+        rest = clean[m.end():end + 1].decode("utf-8", "replace").replace("\\\n", " ").strip() \
+            if word in _CONDITIONAL_WORDS else None
+        out.append((word, m.start(), end, rest))
     return out
 
 
@@ -229,12 +233,9 @@ def _conditionals(src: bytes):
     """(word, start of its line, its text after the word, where the line after it starts) of the
     conditional directives (#if ... #endif)."""
     n = len(src)
-    clean = None
-    for word, start, word_end, end in _directives(src):
-        if word in _CONDITIONAL_WORDS:
-            clean = blank_comments(src) if clean is None else clean
-            after = n if end == n else end + 1
-            yield word, start, clean[word_end:after].decode("utf-8", "replace").replace("\\\n", " ").strip(), after
+    for word, start, end, rest in _directives(src):
+        if rest is not None:
+            yield word, start, rest, n if end == n else end + 1
 
 
 class Ranges:
@@ -262,7 +263,7 @@ class Ranges:
 
 def directive_lines(src: bytes) -> list[tuple[int, int]]:
     """Byte ranges of conditional/include/undef/pragma/error directive lines (not #define)."""
-    return [(start, end) for word, start, _, end in _directives(src) if word != b"define"]
+    return [(start, end) for word, start, end, _ in _directives(src) if word != b"define"]
 
 
 # ---------------------------------------------------------------- definitions and uses
