@@ -217,12 +217,12 @@ def _parse(source: bytes) -> Parsed:
 _QUERIES: dict[str, Query] = {}
 
 
-def query_nodes(root: Node, pattern: str) -> list[Node]:
-    """The nodes a tree-sitter query pattern captures as @n under root (run by tree-sitter, not
-    by a walk in Python), in no particular order."""
+def query_nodes(root: Node, pattern: str, capture: str = "n") -> list[Node]:
+    """The nodes a tree-sitter query pattern captures as @n (or @capture) under root (run by
+    tree-sitter, not by a walk in Python), in no particular order."""
     if pattern not in _QUERIES:
         _QUERIES[pattern] = Query(C_LANGUAGE, pattern)
-    return QueryCursor(_QUERIES[pattern]).captures(root).get("n", [])
+    return QueryCursor(_QUERIES[pattern]).captures(root).get(capture, [])
 
 
 def walk_order(node: Node) -> tuple[int, int]:
@@ -231,10 +231,15 @@ def walk_order(node: Node) -> tuple[int, int]:
     return -node.end_byte, node.start_byte
 
 
+def document_order(node: Node) -> tuple[int, int]:
+    """Sort key of document order: earlier ones first, a parent before its children."""
+    return node.start_byte, -node.end_byte
+
+
 def nodes_of(root: Node, *types: str) -> list[Node]:
     """Every node of these types under root, in document order (a parent before its children)."""
     found = query_nodes(root, "[" + " ".join(f"({t})" for t in sorted(set(types))) + "] @n")
-    found.sort(key=lambda n: (n.start_byte, -n.end_byte))
+    found.sort(key=document_order)
     return found
 
 
@@ -262,6 +267,20 @@ def top_level_items(node: Node, chain: tuple[Node, ...] = ()):
             continue   # the name after #ifdef
         else:
             yield child, parent_chain
+
+
+def is_top_level_item(node: Node, root: Node) -> bool:
+    """Whether top_level_items(root) yields node, told from node's ancestors (for the few nodes a
+    query found, without walking the whole top level)."""
+    parent = node.parent
+    if parent is None or not node.is_named or node.type in PREPROC_CONTAINERS:
+        return False
+    if parent.type in PREPROC_CONTAINERS and (node.type == "identifier"
+                                              or node == parent.child_by_field_name("condition")):
+        return False
+    while parent is not None and parent.type in PREPROC_CONTAINERS:
+        parent = parent.parent
+    return parent == root
 
 
 def declarator_name(node: Node | None, src: bytes) -> str | None:

@@ -1,4 +1,6 @@
 """Kernel-C parsing with same-length stand-ins."""
+from pathlib import Path
+
 from porter import cparse
 
 
@@ -26,3 +28,27 @@ def test_names_that_directives_define_are_not_replaced():
     assert ("define", "__iomem") in items and ("declaration", "ioremap_nocache") in items
     assert ("define", "list_for_each_entry") in items
     assert [src[a:b] for a, b in parsed.standins] == [b"__iomem"]      # only the use in the declaration
+
+
+def _all_nodes(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.children)
+
+
+def test_a_node_is_a_top_level_item_when_top_level_items_yields_it():
+    fixtures = Path(__file__).parent / "fixtures" / "linux_to_xen"
+    texts = [p.read_bytes() for p in sorted(fixtures.rglob("*.[ch]"))] + [
+        b"#ifdef A\nmake(x, y);\n#elif defined(B)\nint b;\n#else\nstatic void f(void) { g(z); }\n#endif\n",
+        b"#if X\n#ifndef Y\nZ(q);\n#endif\n#endif\nvoid h(void)\n{\n#ifdef W\n\tk(w);\n#endif\n}\n",
+        # macro lines without `;` under an unclosed #if: the root itself is an ERROR
+        b"#if defined(HAVE_VEC)\n\tJUMP(\tjnz,\t2, back)\n\tOP2(\tadd\tv5, v2)\n\tOPS(\tswap\tv2, v0, 1, 0, 3, 2)\n"
+        b"\tOPS(\tswap\tv3, v1, 1, 0, 3, 2)\n"]
+    assert any(cparse.parse(t).tree.root_node.type == "ERROR" for t in texts)
+    for text in texts:
+        root = cparse.parse(text).tree.root_node
+        yielded = {n.id for n, _ in cparse.top_level_items(root)}
+        for n in _all_nodes(root):
+            assert cparse.is_top_level_item(n, root) == (n.id in yielded), (n.type, n.start_point)

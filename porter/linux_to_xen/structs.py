@@ -76,12 +76,18 @@ def _nodes(root, *types: str) -> list:
     return sorted(cparse.nodes_of(root, *types), key=cparse.walk_order)
 
 
-def table(parsed: cparse.Parsed, dead=()) -> StructTable:
-    """The structs parsed defines; members inside `dead` ranges (start, end) do not count."""
+# what table() reads of a parse, captured as @struct_part (another query may hold it with patterns
+# of its own)
+PARTS_PATTERN = "[(struct_specifier) (union_specifier) (type_definition) (field_declaration)] @struct_part"
+
+
+def table(parsed: cparse.Parsed, dead=(), parts: list | None = None) -> StructTable:
+    """The structs parsed defines; members inside `dead` ranges (start, end) do not count (parts:
+    what a query holding PARTS_PATTERN captured in parsed, else that query is run)."""
     out = StructTable()
     dead = symbols.Ranges(dead)
-    found = cparse.nodes_of(parsed.tree.root_node, *_SPECIFIERS, "type_definition", "field_declaration")
-    fds = [n for n in found if n.type == "field_declaration"]     # in document order
+    found = cparse.query_nodes(parsed.tree.root_node, PARTS_PATTERN, "struct_part") if parts is None else parts
+    fds = sorted((n for n in found if n.type == "field_declaration"), key=cparse.document_order)
     members = (fds, [n.start_byte for n in fds])
     for node in sorted((n for n in found if n.type != "field_declaration"), key=cparse.walk_order):
         if node.type in _SPECIFIERS:
@@ -103,20 +109,24 @@ def _add_struct(node, src: bytes, dead, out: StructTable, members: tuple[list, l
     if name is None or body is None:
         return
     tag = _text(name, src)
-    text = bytearray(symbols.blank_comments_strings(src[body.start_byte:body.end_byte]))
-    for start, end in dead.overlapping(body.start_byte, body.end_byte):
-        lo, hi = max(start, body.start_byte), min(end, body.end_byte)
-        if lo < hi:
-            text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)
-    out.members.setdefault(tag, set()).update(m.group(0).decode() for m in _IDENT.finditer(bytes(text)))
+    text = symbols.blank_comments_strings(src[body.start_byte:body.end_byte])
+    if dead.ranges:
+        text = bytearray(text)
+        for start, end in dead.overlapping(body.start_byte, body.end_byte):
+            lo, hi = max(start, body.start_byte), min(end, body.end_byte)
+            if lo < hi:
+                text[lo - body.start_byte:hi - body.start_byte] = b" " * (hi - lo)
+    out.members.setdefault(tag, set()).update(map(bytes.decode, set(_IDENT.findall(text))))
     types = out.member_types.setdefault(tag, {})
     for fd in _within(members, body):
         t = fd.child_by_field_name("type")
         # a struct tag, or a typedef name resolved when looked up
         ftag = type_tag(t, src, {}) or (_text(t, src) if t is not None and t.type == "type_identifier" else None)
+        if not ftag:
+            continue
         for d in fd.children_by_field_name("declarator"):
             member = cparse.declarator_name(d, src)
-            if member and ftag:
+            if member:
                 types[member] = ftag
 
 

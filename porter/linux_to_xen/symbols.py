@@ -475,8 +475,9 @@ _USE_KINDS = {"field_identifier": "field", "type_identifier": "type"}
 
 
 # The names that define, as the walk's parents mark them (_Collector.declarator_parent and the
-# rest), in the shapes a parse can have (tree-sitter refuses the others as impossible).
-_DEFINITION_PATTERNS = """
+# rest), in the shapes a parse can have (tree-sitter refuses the others as impossible); captured as
+# @define, @field and @macro (another query may hold them with patterns of its own).
+DEFINITION_PATTERNS = """
 (array_declarator declarator: [(identifier) (type_identifier)] @define)
 (array_declarator declarator: (field_identifier) @field)
 (declaration declarator: [(identifier) (type_identifier) (statement_identifier)] @define)
@@ -508,16 +509,18 @@ _DEFINITION_PATTERNS = """
 
 @lru_cache(maxsize=1)
 def _definitions_query() -> Query:
-    return Query(cparse.C_LANGUAGE, _DEFINITION_PATTERNS)
+    return Query(cparse.C_LANGUAGE, DEFINITION_PATTERNS)
 
 
-def _definitions_by_query(src: bytes, parsed) -> _Raw | None:
-    """What _Collector(uses=False) finds, without the walk; None when an error of the parse is in
-    a subtree the walk skips (an ERROR there may hold names it never sees)."""
+def _definitions_by_query(src: bytes, parsed, found: dict | None = None) -> _Raw | None:
+    """What _Collector(uses=False) finds, without the walk (found: what a query holding
+    DEFINITION_PATTERNS captured in parsed, else that query is run); None when an error of the
+    parse is in a subtree the walk skips (an ERROR there may hold names it never sees)."""
     root = parsed.tree.root_node
     if root.has_error and any(n.has_error for n in cparse.query_nodes(root, _SKIPPED_PATTERN)):
         return None
-    found = QueryCursor(_definitions_query()).captures(root)
+    if found is None:
+        found = QueryCursor(_definitions_query()).captures(root)
     walk = _Collector(src, parsed, uses=False)
     for key, is_field in (("define", False), ("field", True)):
         walk.out.defs += [(n.start_byte, src[n.start_byte:n.end_byte].decode("utf-8", "replace"), is_field)
@@ -540,22 +543,24 @@ def _raw(src: bytes, parsed) -> _Raw:
 
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
             live_only: bool = True, live_defs: bool = False, uses: bool = True,
-            many: bool = False) -> FileSymbols:
+            many: bool | dict = False) -> FileSymbols:
     """Definitions (anywhere, or only in live code with live_defs) and live uses of one file
     (uses=False: definitions only, at a fraction of the cost, unless the walk is remembered;
     many: one of many files read for their definitions, found by a tree-sitter query whose
-    compiling, once per process, costs as much as the walk of a few files)."""
+    compiling, once per process, costs as much as the walk of a few files; or what a query of
+    the caller's holding DEFINITION_PATTERNS captured in parsed)."""
     raw = _RAWS.peek(src) if not uses else _raw(src, parsed)
     if raw is None:
         parsed = parsed or cparse.parse(src)
-        raw = _definitions_by_query(src, parsed) if many else None
+        if many is not False:
+            raw = _definitions_by_query(src, parsed, many if isinstance(many, dict) else None)
     if raw is None:
         raw = _Collector(src, parsed, uses=False).run()
     dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
-    def_dead = dead if live_defs else Ranges(())
     out = FileSymbols(nonname_params=dict(raw.nonname_params))
+    def_dead = live_defs and bool(dead.ranges)
     for off, name, is_field in raw.defs:
-        if off not in def_dead:
+        if not (def_dead and off in dead):
             (out.fields if is_field else out.defines).add(name)
     if uses:   # a name of the parse is dropped in dead code only for live_only; the rest by where they start
         out.uses = [u for at, u, by_name in raw.uses if not ((live_only or not by_name) and at in dead)]
@@ -574,13 +579,16 @@ def _nonname_params(body: bytes, params: list[str], variadic: bool = False) -> l
     if not wanted:
         return []
     clean = blank_comments_strings(body)
-    plain = set()
-    for m in _IDENT.finditer(clean):
-        name = m.group(0)
-        if name not in wanted or name in plain or clean.endswith(b"#", 0, _back(clean, m.start())) \
-                or clean.startswith(b"##", _ahead(clean, m.end())):
-            continue
-        plain.add(name)
+    if b"#" not in clean:       # nothing pasted or stringized: every parameter it names is plain
+        plain = wanted.intersection(_IDENT.findall(clean))
+    else:
+        plain = set()
+        for m in _IDENT.finditer(clean):
+            name = m.group(0)
+            if name not in wanted or name in plain or clean.endswith(b"#", 0, _back(clean, m.start())) \
+                    or clean.startswith(b"##", _ahead(clean, m.end())):
+                continue
+            plain.add(name)
     plain = {n.decode() for n in plain}
     out = [i for i, p in enumerate(params) if p not in plain]
     if variadic and "__VA_ARGS__" not in plain:

@@ -5,17 +5,20 @@ per header, what it defines and includes, so that a file's scope is what its inc
 and the members of every struct (structs.py).
 
 Read through porter.gitutil from the Xen git repository; cached as JSON keyed by the tree id of
-the ref, in the workspace's `.porter/` when run inside one, else `$XDG_CACHE_HOME/porter`.
+the ref, in the workspace's `.porter/` when run inside one, else `$XDG_CACHE_HOME/porter`, beside
+what each header gave (by blob id, one file per tree built), for the next ref that shares it.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
+from tree_sitter import Query, QueryCursor
 
 from .. import cparse, gcpause, gitutil
 from ..errors import BadInput
@@ -24,7 +27,7 @@ from . import structs, symbols
 
 INDEX_VERSION = 7
 FORCED = ("xen/config.h",)       # Xen's build passes -include xen/config.h
-_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]', re.M)
+_INCLUDE = re.compile(rb'#[ \t]*include[ \t]*([<"])([^>"]+)[>"]')     # first on its line: _directives
 HEADER_ROOTS = ("xen/include/",)
 SKIP = ("xen/include/asm-x86/", "xen/include/asm-ia64/", "xen/include/public/arch-x86",
         "xen/include/public/arch-ia64")
@@ -135,45 +138,84 @@ def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
     return blobs
 
 
-def _header_names(src: bytes, nonname: dict, parsed=None) -> tuple[set[str], set[str]]:
-    parsed = parsed or cparse.parse(src)
-    syms = symbols.collect(src, parsed, live_only=False, uses=False, many=True)
-    names, fields = set(syms.defines), set(syms.fields)
-    nonname.update(syms.nonname_params)
-    # names made by macro invocations at top level: build_atomic_read(read_u32_atomic, ...)
-    for item, _chain in cparse.top_level_items(parsed.tree.root_node):
-        if item.type == "expression_statement" and item.named_children \
-                and item.named_children[0].type == "call_expression":
-            args = item.named_children[0].child_by_field_name("arguments")
+# what a header is read for, in one query: the names it defines, its structs, and its statements
+# that are a call (at top level, a macro invocation that may make names)
+_HEADER_PATTERNS = (symbols.DEFINITION_PATTERNS + structs.PARTS_PATTERN
+                    + "\n(expression_statement (call_expression)) @call_statement\n")
+_DEFINE = re.compile(rb"#[ \t]*define[ \t]+(\w+)")
+
+
+@functools.lru_cache(maxsize=1)
+def _header_query() -> Query:
+    return Query(cparse.C_LANGUAGE, _HEADER_PATTERNS)
+
+
+def _invocation_names(src: bytes, statements, root) -> set[str]:
+    """Names made by macro invocations at top level: build_atomic_read(read_u32_atomic, ...)."""
+    names = set()
+    for item in statements:
+        call = item.named_child(0)
+        if call.type == "call_expression" and cparse.is_top_level_item(item, root):
+            args = call.child_by_field_name("arguments")
             for a in (args.named_children if args is not None else ()):
                 if a.type == "identifier":
                     names.add(src[a.start_byte:a.end_byte].decode("utf-8", "replace"))
-    # #define lines the parse may have missed (inside broken regions)
-    for m in re.finditer(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)", src, re.M):
-        names.add(m.group(1).decode())
-    return names, fields
+    return names
+
+
+def _directives(pattern: re.Pattern, text: bytes):
+    """The matches of pattern (opening with `#`) that only spaces and tabs precede on their line:
+    what `^[ \t]*` and pattern would find in MULTILINE, searched for by its `#`, not tried at
+    every line start (a rejected match may hold the start of one that is not: search on after `#`)."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        start = m.start()
+        if text[text.rfind(b"\n", 0, start) + 1:start].strip(b" \t"):
+            pos = start + 1
+        else:
+            yield m
+            pos = m.end()
 
 
 def _read_header(src: bytes):
     """(names, fields, nonname params, spelled includes, struct table) of one header."""
     parsed = cparse.parse(src)
-    nonname: dict = {}
-    n, f = _header_names(src, nonname, parsed)
-    incs = [(m.group(1).decode(), m.group(2).decode()) for m in _INCLUDE.finditer(symbols.blank_comments(src))]
-    return n, f, nonname, incs, structs.table(parsed)
+    root = parsed.tree.root_node
+    found = QueryCursor(_header_query()).captures(root)
+    syms = symbols.collect(src, parsed, live_only=False, uses=False, many=found)
+    names = syms.defines | _invocation_names(src, found.get("call_statement", ()), root)
+    # #define lines the parse may have missed (inside broken regions)
+    names.update({m.group(1).decode() for m in _directives(_DEFINE, src)})
+    incs = [(m.group(1).decode(), m.group(2).decode()) for m in _directives(_INCLUDE, symbols.blank_comments(src))]
+    table = structs.table(parsed, parts=found.get("struct_part", []))
+    return names, syms.fields, syms.nonname_params, incs, table
 
 
-def _read_headers(sources: list[bytes]) -> list:
-    """_read_header of each source, in order, on every core when there are enough of them."""
+def _reading(src: bytes) -> bytes:
+    """_read_header of src as the store keeps it (JSON), which is also what a worker sends back."""
+    n, f, nonname, incs, tab = _read_header(src)
+    return orjson.dumps({"names": sorted(n), "fields": sorted(f), "nonname": nonname, "incs": incs,
+                         "structs": tab.to_json()})
+
+
+def _from_reading(doc: dict):
+    """What _read_header gave, from its _reading (loaded)."""
+    return (set(doc["names"]), set(doc["fields"]), doc["nonname"], [tuple(i) for i in doc["incs"]],
+            structs.StructTable.from_json(doc["structs"]))
+
+
+def _readings(sources: list[bytes]) -> list[bytes]:
+    """_reading of each source, in order, on every core when there are enough of them."""
     workers = min(os.cpu_count() or 1, 8)
     if workers < 2 or len(sources) < 64:
-        return [_read_header(s) for s in sources]
+        return [_reading(s) for s in sources]
     from concurrent.futures import ProcessPoolExecutor
+    _header_query()       # compiled once, here: the forked workers inherit it
     try:
         with ProcessPoolExecutor(workers) as pool:
-            return list(pool.map(_read_header, sources, chunksize=max(1, len(sources) // (4 * workers))))
+            return list(pool.map(_reading, sources, chunksize=max(1, len(sources) // (4 * workers))))
     except (OSError, RuntimeError):       # no processes to be had here: one core it is
-        return [_read_header(s) for s in sources]
+        return [_reading(s) for s in sources]
 
 
 @functools.lru_cache(maxsize=1)
@@ -188,36 +230,34 @@ def code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _header_doc(read) -> dict:
-    n, f, nonname, incs, tab = read
-    return {"names": sorted(n), "fields": sorted(f), "nonname": nonname, "incs": incs, "structs": tab.to_json()}
-
-
-def _header_from_doc(doc: dict):
-    return (set(doc["names"]), set(doc["fields"]), doc["nonname"], [tuple(i) for i in doc["incs"]],
-            structs.StructTable.from_json(doc["structs"]))
-
-
-def _read_headers_kept(repo, shas: list[str], store: Path | None) -> list:
-    """_read_header of each blob, read from store (one file per blob id and version of the code
-    reading it: a header is read once, whatever refs share it) or computed and kept there."""
-    out: list = [None] * len(shas)
-    if store is not None:
-        for i, sha in enumerate(shas):
-            try:
-                out[i] = _header_from_doc(json.loads((store / f"{sha}.json").read_bytes()))
-            except (OSError, ValueError, KeyError, TypeError):
-                out[i] = None
-    todo = [i for i, r in enumerate(out) if r is None]
-    blobs = _read_blobs(repo, sorted({shas[i] for i in todo}))
-    for i, read in zip(todo, _read_headers([blobs.get(shas[i], b"") for i in todo])):
-        out[i] = read
-        if store is not None and shas[i] in blobs:
-            try:
-                atomic_write(store / f"{shas[i]}.json", json.dumps(_header_doc(read)).encode())
-            except OSError:
-                store = None           # a read-only cache only costs time
-    return out
+def _read_headers_kept(repo, shas: list[str], store: Path | None, tree: str) -> list:
+    """_read_header of each blob, read from store (a folder per version of the code reading
+    headers; in it, per tree built, the readings no earlier build kept, by blob id: a header is
+    read once, whatever refs share it) or computed and kept there."""
+    kept: dict = {}
+    for pack in sorted(store.glob("*.json")) if store is not None else ():
+        try:
+            kept.update(orjson.loads(pack.read_bytes()))
+        except (OSError, ValueError, TypeError):
+            pass          # what cannot be read is read again from the blobs
+    read: dict = {}
+    for sha in set(shas) & kept.keys():
+        try:
+            read[sha] = _from_reading(kept[sha])
+        except (KeyError, TypeError, ValueError):
+            pass
+    todo = sorted(set(shas) - read.keys())
+    blobs = _read_blobs(repo, todo)
+    docs = _readings([blobs.get(sha, b"") for sha in todo])
+    for sha, doc in zip(todo, docs):
+        read[sha] = _from_reading(orjson.loads(doc))
+    new = [b'"%s":%s' % (sha.encode(), doc) for sha, doc in zip(todo, docs) if sha in blobs]
+    if store is not None and new:
+        try:
+            atomic_write(store / f"{tree}.json", b"{" + b",".join(new) + b"}")
+        except OSError:
+            pass           # a read-only cache only costs time
+    return [read[sha] for sha in shas]
 
 
 def _off_by_default(kconfigs: list[bytes], defconfigs: list[bytes]) -> frozenset:
@@ -244,7 +284,8 @@ def build(repo, commit: str, tree: str, ref: str, store: Path | None = None) -> 
     headers = {p: s for p, s in files.items()
                if p.startswith(HEADER_ROOTS) and p.endswith(".h") and not p.startswith(SKIP)}
     kconfigs = {p: s for p, s in files.items() if p.rsplit("/", 1)[-1].startswith("Kconfig")}
-    blobs = _read_blobs(repo, sorted(set(kconfigs.values())))
+    defconfigs = [s for p, s in files.items() if p.startswith("xen/arch/arm/configs/")]
+    blobs = _read_blobs(repo, sorted(set(kconfigs.values()) | set(defconfigs)))
     names: set[str] = set()
     fields: set[str] = set()
     nonname: dict = {}
@@ -253,7 +294,7 @@ def build(repo, commit: str, tree: str, ref: str, store: Path | None = None) -> 
     table = structs.StructTable()
     ordered = sorted(headers.items())
     for path, (n, f, nn, incs, tab) in zip((p for p, _ in ordered),
-                                           _read_headers_kept(repo, [sha for _, sha in ordered], store)):
+                                           _read_headers_kept(repo, [sha for _, sha in ordered], store, tree)):
         names |= n
         fields |= f
         nonname.update(nn)
@@ -265,10 +306,6 @@ def build(repo, commit: str, tree: str, ref: str, store: Path | None = None) -> 
     for sha in kconfigs.values():
         kconfig |= {m.group(1).decode() for m in _KCONFIG.finditer(blobs.get(sha, b""))}
     arm = {p: s for p, s in kconfigs.items() if not p.startswith("xen/arch/x86/")}
-    defconfigs = [s for p, s in files.items() if p.startswith("xen/arch/arm/configs/")]
-    for sha in defconfigs:
-        if sha not in blobs:
-            blobs.update(_read_blobs(repo, [sha]))
     kconfig_off = _off_by_default([blobs.get(s, b"") for s in arm.values()],
                                   [blobs.get(s, b"") for s in defconfigs])
     # include paths as code spells them: <xen/lib.h>, <asm/io.h>, <public/xen.h>
@@ -330,12 +367,12 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
     index = None
     if path.is_file():
         try:
-            doc = json.loads(path.read_text("utf-8"))
+            doc = orjson.loads(path.read_bytes())
             index = XenIndex(ref, commit, tree, frozenset(doc["names"]), frozenset(doc["fields"]),
                              frozenset(doc["kconfig"]), frozenset(doc["headers"]),
                              frozenset(doc["kconfig_off"]), doc["nonname_params"], doc["header_names"], doc["header_includes"],
                              structs.StructTable.from_json(doc["structs"]))
-        except (ValueError, KeyError, OSError):
+        except (ValueError, KeyError, TypeError, OSError):
             index = None
     if index is None:
         prune(folder)
@@ -347,7 +384,7 @@ def xen_index(xen_repo, ref: str, cache: Path | None = None) -> XenIndex:
                "header_names": index.header_names, "header_includes": index.header_includes,
                "structs": index.structs.to_json()}
         try:
-            atomic_write(path, json.dumps(doc).encode())
+            atomic_write(path, orjson.dumps(doc))
         except OSError:
             pass   # a read-only cache only costs time
     _MEMO[key] = index
