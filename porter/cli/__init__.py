@@ -16,8 +16,12 @@ def run() -> None:
         from .. import __version__
         print(f"porter, version {__version__}")      # as the group's --version prints it
         return
+    from .. import gcpause
     from .group import main
-    main()
+    try:
+        main()
+    finally:
+        gcpause.spare_exit()
 
 
 def __getattr__(name: str):

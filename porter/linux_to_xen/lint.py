@@ -11,8 +11,8 @@ initializer) is checked against that struct's members.  Everything else is a fin
 from __future__ import annotations
 
 import hashlib
-
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from .. import cparse, gcpause
@@ -103,12 +103,11 @@ def _own_definitions(files, extra, parsed, index):
     nonname = dict(index.nonname_params)
     table = structs.StructTable()
     for s in extra.values():
-        p = cparse.parse(s)
-        syms = symbols.collect(s, p, live_only=False, uses=False)
-        defines |= syms.defines
-        fields |= syms.fields
-        nonname.update(syms.nonname_params)
-        table.update(structs.table(p, symbols.dead_ranges(s, index.default_config_known)))
+        h_defines, h_fields, h_nonname, h_table = _header_definitions(s, index.default_config_known)
+        defines |= h_defines
+        fields |= h_fields
+        nonname.update(h_nonname)
+        table.update(h_table)
     for n, s in files.items():     # uses too: the walk is remembered for file_findings
         syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True)
         defines |= syms.defines
@@ -116,6 +115,15 @@ def _own_definitions(files, extra, parsed, index):
         nonname.update(syms.nonname_params)
         table.update(structs.table(parsed[n], symbols.dead_ranges(s, index.default_config_known)))
     return defines, fields, nonname, table
+
+
+@lru_cache(maxsize=16)
+def _header_definitions(src: bytes, known) -> tuple[set, set, dict, structs.StructTable]:
+    """What a local header defines (anywhere) and its structs, to be read, not changed (kept:
+    each round of port's disable loop lints again a file that includes the same headers)."""
+    p = cparse.parse(src)
+    syms = symbols.collect(src, p, live_only=False, uses=False)
+    return syms.defines, syms.fields, syms.nonname_params, structs.table(p, symbols.dead_ranges(src, known))
 
 
 def _member_of(use, types: structs.StructTypes, tables: tuple[structs.StructTable, ...]) -> str | None:

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from dataclasses import dataclass, field
@@ -116,9 +117,23 @@ def add_needed_headers(output: bytes, filename: str, index: XenIndex) -> bytes:
     return output[:at] + lines + output[at:]
 
 
-def _top_items(parsed: cparse.Parsed, dead: symbols.Ranges):
-    return [(item, chain) for item, chain in cparse.top_level_items(parsed.tree.root_node)
-            if item.type != "comment"]
+class _Items:
+    """The top-level items of a parse but comments, in document order, found by offset (by
+    bisection: a port disables units around thousands of offsets in a file of thousands of items)."""
+
+    def __init__(self, parsed: cparse.Parsed):
+        self.items = [item for item, _chain in cparse.top_level_items(parsed.tree.root_node)
+                      if item.type != "comment"]
+        self.starts = [item.start_byte for item in self.items]
+        self.disjoint = all(a.end_byte <= b.start_byte for a, b in zip(self.items, self.items[1:]))
+
+    def at(self, off: int):
+        """The first item holding off, or None."""
+        found = self.items
+        if self.disjoint:      # only the last item starting at or before off can hold it
+            i = bisect.bisect_right(self.starts, off) - 1
+            found = self.items[i:i + 1] if i >= 0 else []
+        return next((item for item in found if item.start_byte <= off < item.end_byte), None)
 
 
 def _unit_name(item, src: bytes) -> str:
@@ -141,12 +156,11 @@ def _find_offset(src: bytes, line: int, symbol: str, starts: list[int]) -> int:
     return ls + max(engine.word_at(src[ls:le], symbol.encode()), 0)
 
 
-def _unit_for(parsed: cparse.Parsed, items, off: int):
+def _unit_for(parsed: cparse.Parsed, items: _Items, off: int):
     """(start, end, unit name) of the smallest unit worth disabling around off."""
     src = parsed.source
-    for item, _chain in items:
-        if not (item.start_byte <= off < item.end_byte):
-            continue
+    item = items.at(off)
+    if item is not None:
         if item.type == "function_definition":
             name = cparse.declarator_name(item.child_by_field_name("declarator"), src) or "?"
             body = item.child_by_field_name("body")
@@ -174,15 +188,16 @@ def _unit_for(parsed: cparse.Parsed, items, off: int):
     return None
 
 
-def _prototypes(parsed: cparse.Parsed, items, name: str) -> list[tuple[int, int]]:
-    out = []
-    for item, _chain in items:
+def _prototypes(parsed: cparse.Parsed, items: _Items) -> dict[str | None, list[tuple[int, int]]]:
+    """The declarations that declare one function each, by its name, in document order."""
+    out: dict[str | None, list[tuple[int, int]]] = {}
+    for item in items.items:
         if item.type != "declaration":
             continue
         decls = item.children_by_field_name("declarator")
-        if len(decls) == 1 and _is_function_declarator(decls[0]) \
-                and cparse.declarator_name(decls[0], parsed.source) == name:
-            out.append((item.start_byte, item.end_byte))
+        if len(decls) == 1 and _is_function_declarator(decls[0]):
+            out.setdefault(cparse.declarator_name(decls[0], parsed.source), []).append(
+                (item.start_byte, item.end_byte))
     return out
 
 
@@ -195,7 +210,7 @@ def _is_function_declarator(node) -> bool:
 def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
     """Disable the smallest unit around each finding; [{unit, reason}] for the report."""
     parsed = cparse.parse(output)
-    items = _top_items(parsed, symbols.Ranges(()))
+    items = _Items(parsed)
     units: dict[tuple[int, int], dict] = {}
     starts = _line_starts(output)
     for f in findings:
@@ -207,8 +222,9 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
             entry = units.setdefault((s, e), {"unit": name, "symbols": []})
             if f["symbol"] not in entry["symbols"]:
                 entry["symbols"].append(f["symbol"])
+    prototypes = _prototypes(parsed, items)
     for name in [e["unit"][len("function "):] for e in units.values() if e["unit"].startswith("function ")]:
-        for s, e in _prototypes(parsed, items, name):     # a prototype left alone: declared, never defined
+        for s, e in prototypes.get(name, ()):     # a prototype left alone: declared, never defined
             units.setdefault((s, e), {"unit": f"declaration {name}", "symbols": [],
                                       "reason": "its definition is disabled"})
     ranges, report = [], []
@@ -276,13 +292,16 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
     for f in findings:
         f.pop("uses", None)
     kinds = ("variable", "function") if disable_unused and not filename.endswith(".h") else ("variable",)
+    statics = None     # unused_statics(out), once the loop has read it
     for _ in range(max_iterations):   # disabling a function can leave what only it used unused
-        unused = [u for u in unused_statics(out, index) if u["kind"] in kinds]
+        statics = unused_statics(out, index)
+        unused = [u for u in statics if u["kind"] in kinds]
         if not unused:     # a static only disabled code used: Xen's -Werror=unused-variable/function
             break
         disabled += [{"unit": f"{'function' if u['kind'] == 'function' else 'declaration'} {u['name']}",
                       "reason": "nothing live uses it"} for u in unused]
         out = engine.disable_ranges(out, [(u["start"], u["end"], "nothing live uses it") for u in unused])
+        statics = None
     t3 = time.perf_counter()
     prov = provenance or Provenance(upstream_path=filename)
     rule = Rule("porter.provenance", "insert_template", Anchor("file", where="start"),
@@ -290,12 +309,56 @@ def port_source(source: bytes, *, filename: str, index: XenIndex, packs=DEFAULT_
                 vars={"upstream_path": prov.upstream_path, "tree": prov.tree, "tag": prov.tag,
                       "commit": prov.commit, "subject": prov.subject, "packs": pack_list,
                       "xen": "/".join(xen_version)})
-    out = engine.apply_rules(out, [rule], filename=filename).output
-    return PortOutcome(out, disabled, res.drift, findings, [h.name for h in chosen],
+    final = engine.apply_rules(out, [rule], filename=filename).output
+    return PortOutcome(final, disabled, res.drift, findings, [h.name for h in chosen],
                        {"rules": t1 - t0, "compat": t2 - t1, "lint_loop": t3 - t2,
                         "total": time.perf_counter() - t0},
-                       [{"function": u["name"], "line": u["line"]} for u in unused_statics(out, index)
-                        if u["kind"] == "function"])
+                       [{"function": u["name"], "line": u["line"]}
+                        for u in _statics_after_comment(final, out, statics, index) if u["kind"] == "function"])
+
+
+def _statics_after_comment(final: bytes, out: bytes, statics: list | None, index: XenIndex) -> list[dict]:
+    """unused_statics(final), where final is out with lines of comment added among the comments
+    that open it (the provenance header), from statics = unused_statics(out) when given: whole
+    lines of comment before the first code change no code, only offsets and lines."""
+    n = len(final) - len(out)
+    k = _common_prefix(final, out)
+    if statics is None or n < 0 or final[k + n:] != out[k:] \
+            or not (_comment_lines(out[:k]) and _comment_lines(final[:k + n])) \
+            or not _same_code_tree(cparse.parse(final), cparse.parse(out)):
+        return unused_statics(final, index)
+    lines = final[k:k + n].count(b"\n")
+    return [{**u, "line": u["line"] + lines, "start": u["start"] + n, "end": u["end"] + n} for u in statics]
+
+
+_LEADING_COMMENTS = re.compile(r"\(translation_unit(?: \(comment\))*")
+
+
+def _same_code_tree(a: cparse.Parsed, b: cparse.Parsed) -> bool:
+    """Whether two parses of texts that differ in their leading comments have the same nodes
+    but for those comments.  Without a parse error, comments (extras) change no parser state;
+    error recovery weighs how much text it skips, so there the trees are compared."""
+    ra, rb = a.tree.root_node, b.tree.root_node
+    if not (ra.has_error or rb.has_error):
+        return True
+    return _LEADING_COMMENTS.sub("(translation_unit", str(ra), 1) == \
+        _LEADING_COMMENTS.sub("(translation_unit", str(rb), 1)
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))      # a[:lo] == b[:lo]; the longest such prefix is at most hi
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _comment_lines(head: bytes) -> bool:
+    """Whether head is whole lines of nothing but comments and spaces (no line continued)."""
+    return (not head or head.endswith(b"\n")) and b"\\" not in head and not symbols.blank_comments(head).strip()
 
 
 def unused_statics(source: bytes, index: XenIndex | None = None) -> list[dict]:

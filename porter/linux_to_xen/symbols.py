@@ -160,7 +160,6 @@ def _kept_dead_ranges(src: bytes, known: Known | None) -> tuple[tuple[int, int],
 
 def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
     known = known or _unknown
-    clean = blank_comments(src)
     frames: list[list] = []   # [value of current branch, any branch taken (True/None/False)]
     ranges: list[tuple[int, int]] = []
     dead_from: int | None = None
@@ -168,16 +167,7 @@ def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]
     def is_dead() -> bool:
         return any(f[0] is False for f in frames)
 
-    for m in _DIRECTIVE.finditer(clean):
-        word = m.group(1)
-        if word not in (b"if", b"ifdef", b"ifndef", b"elif", b"else", b"endif"):
-            continue
-        line_start = m.start()
-        end = clean.find(b"\n", m.end())
-        while end != -1 and clean[end - 1:end] == b"\\":
-            end = clean.find(b"\n", end + 1)
-        end = len(clean) if end == -1 else end + 1
-        rest = clean[m.end():end].decode("utf-8", "replace").replace("\\\n", " ").strip()
+    for word, line_start, rest, end in _conditionals(src):
         was_dead = is_dead()
         if word == b"if":
             v = _eval_condition(rest, known)
@@ -213,17 +203,53 @@ def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]
     return ranges
 
 
+_CONDITIONAL_WORDS = (b"if", b"ifdef", b"ifndef", b"elif", b"else", b"endif")
+_DIRECTIVES = cparse.TextMemo()
+
+
+def _directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
+    """(word, start of its line, end of the directive: its last newline, or the end of src, and
+    for a conditional its text after the word) of every directive line, comments blanked
+    (remembered per text: liveness is asked under several `known`, and the walk reads them too)."""
+    return _DIRECTIVES.get(src, lambda: _scan_directives(src))
+
+
+def _scan_directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
+    clean = blank_comments(src)
+    out = []
+    for m in _DIRECTIVE.finditer(clean):
+        end = clean.find(b"\n", m.end())
+        while end != -1 and clean[end - 1:end] == b"\\":
+            end = clean.find(b"\n", end + 1)
+        end = len(clean) if end == -1 else end
+        word = m.group(1)
+        rest = clean[m.end():end + 1].decode("utf-8", "replace").replace("\\\n", " ").strip() \
+            if word in _CONDITIONAL_WORDS else None
+        out.append((word, m.start(), end, rest))
+    return out
+
+
+def _conditionals(src: bytes):
+    """(word, start of its line, its text after the word, where the line after it starts) of the
+    conditional directives (#if ... #endif)."""
+    n = len(src)
+    for word, start, end, rest in _directives(src):
+        if rest is not None:
+            yield word, start, rest, n if end == n else end + 1
+
+
 class Ranges:
     """Sorted disjoint byte ranges with a fast membership test."""
 
     def __init__(self, ranges: Iterable[tuple[int, int]]):
         self.ranges = sorted(ranges)
         self.starts = [r[0] for r in self.ranges]
+        self.ends = [r[1] for r in self.ranges]
         self.disjoint = all(a[1] <= b[0] for a, b in zip(self.ranges, self.ranges[1:]))
 
     def __contains__(self, offset: int) -> bool:
-        i = bisect.bisect_right(self.starts, offset) - 1
-        return i >= 0 and self.ranges[i][0] <= offset < self.ranges[i][1]
+        i = bisect.bisect_right(self.starts, offset) - 1     # the last range starting at or before offset
+        return i >= 0 and offset < self.ends[i]
 
     def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
         """The ranges (as given, in order) that may overlap [start, end): those ending after start
@@ -237,16 +263,7 @@ class Ranges:
 
 def directive_lines(src: bytes) -> list[tuple[int, int]]:
     """Byte ranges of conditional/include/undef/pragma/error directive lines (not #define)."""
-    clean = blank_comments(src)
-    out = []
-    for m in _DIRECTIVE.finditer(clean):
-        if m.group(1) in (b"define",):
-            continue
-        end = clean.find(b"\n", m.end())
-        while end != -1 and clean[end - 1:end] == b"\\":
-            end = clean.find(b"\n", end + 1)
-        out.append((m.start(), len(clean) if end == -1 else end))
-    return out
+    return [(start, end) for word, start, end, _ in _directives(src) if word != b"define"]
 
 
 # ---------------------------------------------------------------- definitions and uses
