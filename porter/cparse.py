@@ -36,6 +36,24 @@ def _bitmap(m: re.Match) -> bytes:
 _STATEMENT_BEFORE = re.compile(rb"(?:^|[;{}):]|\belse|\bdo)\s*$")
 
 
+def paren_group(text: bytes, i: int) -> tuple[int, list[int]]:
+    """From i on, the first parenthesised group: the offset of its `)` (len(text) when it does
+    not close) and those of the commas directly inside it."""
+    depth, commas = 0, []
+    while i < len(text):
+        c = text[i:i + 1]
+        if c == b"(":
+            depth += 1
+        elif c == b")":
+            depth -= 1
+            if depth == 0:
+                break
+        elif c == b"," and depth == 1:
+            commas.append(i)
+        i += 1
+    return i, commas
+
+
 def _for_each(m: re.Match) -> bytes:
     """`list_for_each_entry(pos, head, member) {` -> `while` (same length), but only where the
     macro heads a statement that has a body; a for_each call inside an expression or ending in
@@ -43,16 +61,7 @@ def _for_each(m: re.Match) -> bytes:
     src, start = m.string, m.start()
     if not _STATEMENT_BEFORE.search(src[max(0, start - 80):start]):
         return m.group(0)
-    depth, i = 0, m.end()
-    while i < len(src):
-        c = src[i:i + 1]
-        if c == b"(":
-            depth += 1
-        elif c == b")":
-            depth -= 1
-            if depth == 0:
-                break
-        i += 1
+    i, _commas = paren_group(src, m.end())
     rest = src[i + 1:i + 200].lstrip()
     if not rest or not (rest[:1] == b"{" or rest[:1].isalpha() or rest[:1] == b"_"):
         return m.group(0)

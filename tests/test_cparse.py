@@ -52,3 +52,10 @@ def test_a_node_is_a_top_level_item_when_top_level_items_yields_it():
         yielded = {n.id for n, _ in cparse.top_level_items(root)}
         for n in _all_nodes(root):
             assert cparse.is_top_level_item(n, root) == (n.id in yielded), (n.type, n.start_point)
+
+
+def test_paren_group_ends_at_the_matching_paren_and_lists_only_its_own_commas():
+    text = b"f(a, g(b, c), (d, e)) x"
+    assert cparse.paren_group(text, 1) == (20, [3, 12])
+    assert cparse.paren_group(text, 0) == (20, [3, 12])       # what comes before the group is skipped
+    assert cparse.paren_group(b"f(a, b", 1) == (6, [3])         # never closed: the end of the text

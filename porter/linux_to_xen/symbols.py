@@ -635,19 +635,8 @@ def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list
     offsets = [u.offset for u in uses]
     for m in re.finditer(rb"\b(" + b"|".join(n.encode() for n in _MEMBER_LAST_ARG) + rb")\s*\(",
                          body):
-        depth, i, last_comma = 0, m.end() - 1, None
-        while i < len(body):
-            c = body[i:i + 1]
-            if c == b"(":
-                depth += 1
-            elif c == b")":
-                depth -= 1
-                if depth == 0:
-                    break
-            elif c == b"," and depth == 1:
-                last_comma = i
-            i += 1
-        if last_comma is not None:
-            for u in uses[bisect.bisect_right(offsets, start + last_comma):bisect.bisect_left(offsets, start + i)]:
+        i, commas = cparse.paren_group(body, m.end() - 1)
+        if commas:
+            for u in uses[bisect.bisect_right(offsets, start + commas[-1]):bisect.bisect_left(offsets, start + i)]:
                 u.kind = "field"
     return uses
