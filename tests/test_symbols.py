@@ -272,3 +272,27 @@ def test_a_nested_elif_chain_is_its_own():
 def test_false_branches_before_the_true_one_leave_the_rest_dead():
     src = b"#if 0\nA\n#elif 0\nB\n#elif 1\nC\n#else\nD\n#endif\n"
     assert dead_text(src) == [b"A\n#elif 0\nB\n", b"D\n"]
+
+
+def test_an_ifdef_asks_about_its_first_word_only():
+    # gcc reads `#ifdef NAME junk` as `#ifdef NAME` (and warns about the junk)
+    assert dead_text(b"#ifdef CONFIG_GONE STRAY\nA\n#endif\n") == [b"A\n"]
+    assert dead_text(b"#ifndef CONFIG_GONE STRAY\nA\n#else\nB\n#endif\n") == [b"B\n"]
+
+
+def test_a_bare_option_xen_has_is_not_taken_for_zero():
+    def has_on(name):
+        return True if name == "CONFIG_ON" else no_config(name)
+    assert symbols._eval_condition("CONFIG_ON", has_on) is None      # defined: its value is not known
+    assert symbols._eval_condition("CONFIG_ON || CONFIG_GONE", has_on) is None
+    assert dead_text(b"#if CONFIG_ON\nA\n#endif\n", has_on) == []
+
+
+def test_a_macro_that_stringizes_one_parameter_uses_the_other_as_a_name():
+    assert symbols._nonname_params(b"(a) + sizeof(#b)", ["a", "b"]) == [1]
+    assert symbols._nonname_params(b"a ## _suffix + b", ["a", "b"]) == [0]
+
+
+def test_the_words_of_an_error_or_pragma_line_are_not_uses():
+    src = b'#error gizmo_needs_config\n#pragma gizmo_pack(push)\nstatic int gizmo_count;\n'
+    assert {u.name for u in symbols.collect(src, live_only=False).uses} == set()
