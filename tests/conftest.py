@@ -35,6 +35,17 @@ def source_date_epoch(monkeypatch):
 
 
 @pytest.fixture
+def fake_xen(tmp_path, monkeypatch) -> Path:
+    """The self-written Xen tree of tests/fixtures/linux_to_xen/fakexen.py, its index read afresh
+    (an empty cache, none kept in memory from another test)."""
+    from porter.linux_to_xen import xenindex
+    from tests.fixtures.linux_to_xen.fakexen import make_xen
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xenindex._MEMO.clear()
+    return make_xen(tmp_path / "xen")
+
+
+@pytest.fixture
 def repos(tmp_path):
     """minirepos' upstream and Xen repositories, fresh for each test."""
     return minirepos.build(tmp_path / "src")

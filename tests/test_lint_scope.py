@@ -1,23 +1,14 @@
 """Lint with real scope: what the file's includes reach, members checked against their struct,
 and no false alarm on the shapes hand ports use (a self-written Xen tree)."""
-import sys
-from pathlib import Path
-
 import pytest
 
-from porter.linux_to_xen import lint, xenindex
-
-FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
-sys.path.insert(0, str(FIX))
-from fakexen import make_xen  # noqa: E402
+from porter.linux_to_xen import lint
 
 
 @pytest.fixture()
-def xen(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+def xen(fake_xen, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    xenindex._MEMO.clear()
-    return make_xen(tmp_path / "xen")
+    return fake_xen
 
 
 def found(xen, tmp_path, src: bytes) -> dict:

@@ -12,16 +12,12 @@ from porter.linux_to_xen import lint, xen_index
 from porter.linux_to_xen import structs, symbols, xenindex
 
 FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
-sys.path.insert(0, str(FIX))
-from fakexen import make_xen  # noqa: E402
 
 
 @pytest.fixture()
-def xen(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+def xen(fake_xen, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    xenindex._MEMO.clear()
-    return make_xen(tmp_path / "xen")
+    return fake_xen
 
 
 def run(*args, cwd):

@@ -8,19 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from porter.linux_to_xen import lint, port_source, xen_index, xenindex
+from porter.linux_to_xen import lint, port_source, xen_index
 from porter.linux_to_xen.port import unused_statics
 
 FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
-sys.path.insert(0, str(FIX))
-from fakexen import make_xen  # noqa: E402
 
 
 @pytest.fixture()
-def ported(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    xenindex._MEMO.clear()
-    xen = make_xen(tmp_path / "xen")
+def ported(fake_xen, tmp_path):
+    xen = fake_xen
     index = xen_index(xen, "base")
     src = tmp_path / "widget.c"
     src.write_bytes((FIX / "widget.c").read_bytes())

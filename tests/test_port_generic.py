@@ -8,21 +8,16 @@ import pytest
 
 from porter import cparse
 from porter.linux_to_xen import lint, port_source, xen_index
-from porter.linux_to_xen import xenindex
 from porter.linux_to_xen.port import Provenance, live_functions
 
 FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
-sys.path.insert(0, str(FIX))
-from fakexen import make_xen  # noqa: E402
 
 PORTER = str(Path(sys.executable).parent / "porter")
 
 
 @pytest.fixture()
-def xen(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    xenindex._MEMO.clear()
-    return make_xen(tmp_path / "xen")
+def xen(fake_xen):
+    return fake_xen
 
 
 def test_port_is_lint_clean_keeps_linux_visible_and_reports_disabled(xen, tmp_path):

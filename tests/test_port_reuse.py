@@ -3,26 +3,21 @@ the static functions nothing calls, read before the provenance header went in; a
 definitions, kept across the rounds of the disable loop; the directive lines of a text, read once
 for every `known` its liveness is asked under.  And the unit around an offset, found by bisection,
 is the one a scan of every item finds."""
-import sys
 from pathlib import Path
 
 import pytest
 
 from porter import cparse
-from porter.linux_to_xen import port_source, symbols, xen_index, xenindex
+from porter.linux_to_xen import port_source, symbols, xen_index
 from porter.linux_to_xen.lint import lint_sources
 from porter.linux_to_xen.port import _Items, _statics_after_comment, unused_statics
 
 FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
-sys.path.insert(0, str(FIX))
-from fakexen import make_xen  # noqa: E402
 
 
 @pytest.fixture()
-def index(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    xenindex._MEMO.clear()
-    return xen_index(make_xen(tmp_path / "xen"), "base")
+def index(fake_xen):
+    return xen_index(fake_xen, "base")
 
 
 def _uncalled(src: bytes, index) -> list[dict]:
