@@ -401,16 +401,16 @@ def linux_changes_of(ws: Workspace, files: dict[str, bytes], kinds: list[str], c
     if isinstance(kept, dict):
         return kept
     from . import linux_changes
-    report = linux_changes.for_revision(files, kinds, lambda i, path: _blob(ws, f"{commits[i]}:{path}"))
+    report = linux_changes.for_revision(files, kinds, lambda i, path: _blob(ws, commits[i], path))
     memo.store(ws, key, report)
     return report
 
 
-def _blob(ws: Workspace, name: str) -> bytes:
-    got = gitutil.read_object(ws.xen_git, name)
-    if got is None or got[1] != "blob":
-        raise gitutil.GitError(f"git cat-file failed in {ws.xen_git}: no blob {name}")
-    return got[2]
+def _blob(ws: Workspace, commit: str, path: str) -> bytes:
+    data = gitutil.show_blob(ws.xen_git, commit, path)
+    if data is None:
+        raise gitutil.GitError(f"git cat-file failed in {ws.xen_git}: no blob {commit}:{path}")
+    return data
 
 
 def written_mail(ws: Workspace, rec, files: dict[str, bytes], version: int, prefix=None, rfc=False,
