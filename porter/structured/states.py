@@ -17,12 +17,12 @@ from difflib import SequenceMatcher
 
 from .edits import region_events
 
-_MARK = re.compile(rb"^(<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> )")
+_MARKS = rb"<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> "     # the conflict marker lines
+_MARK = re.compile(rb"^(" + _MARKS + rb")")
 _MARK_FIRST = (b"<", b"|", b"=", b">")       # the first byte of every marker line
 _NOT_CODE = re.compile(rb"^\s*(?:[{}]\s*[;,]?\s*|/\*.*\*/\s*|//.*|\*.*|/\*.*|#.*)?$")
 
 _NOTABLE = rb"[ \t\x0b\x0c]*#|[<|=>]"      # a line that is a directive or (maybe) a conflict marker
-_MARKS = rb"<<<<<<< |\|\|\|\|\|\|\| |=======$|>>>>>>> "
 
 
 @lru_cache(maxsize=None)
