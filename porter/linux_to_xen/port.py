@@ -143,19 +143,6 @@ def _unit_name(item, src: bytes) -> str:
     return f"{kind} {name}".strip()
 
 
-def _line_starts(src: bytes) -> list[int]:
-    return [0] + [m.end() for m in re.finditer(rb"\n", src)]
-
-
-def _find_offset(src: bytes, line: int, symbol: str, starts: list[int]) -> int:
-    if line - 1 >= len(starts):
-        return len(src)
-    ls = starts[line - 1]
-    le = src.find(b"\n", ls)
-    le = len(src) if le == -1 else le
-    return ls + max(engine.word_at(src[ls:le], symbol.encode()), 0)
-
-
 def _unit_for(parsed: cparse.Parsed, items: _Items, off: int):
     """(start, end, unit name) of the smallest unit worth disabling around off."""
     src = parsed.source
@@ -212,10 +199,10 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
     parsed = cparse.parse(output)
     items = _Items(parsed)
     units: dict[tuple[int, int], dict] = {}
-    starts = _line_starts(output)
+    starts = engine.line_starts(output)
     for f in findings:
         for line in f.get("uses", [f["line"]]):
-            u = _unit_for(parsed, items, _find_offset(output, line, f["symbol"], starts))
+            u = _unit_for(parsed, items, engine.word_on_line(output, starts, line, f["symbol"]))
             if u is None:
                 continue
             s, e, name = u

@@ -8,12 +8,11 @@ no label used later, and it is not the function's final return.  Adjacent statem
 """
 from __future__ import annotations
 
-import re
 from difflib import SequenceMatcher
 
 from .. import cparse
 from . import symbols
-from .engine import disable_ranges, word_at
+from .engine import disable_ranges, line_starts, word_at, word_on_line
 
 _BLOCKS = ("compound_statement",) + tuple(cparse.PREPROC_CONTAINERS)
 
@@ -71,11 +70,8 @@ def _depended_on(stmt, body, src: bytes) -> bool:
 
 
 def _offset(src: bytes, line: int, symbol: str) -> int:
-    starts = [0] + [m.end() for m in re.finditer(rb"\n", src)]
-    ls = starts[min(max(line, 1), len(starts)) - 1]
-    le = src.find(b"\n", ls)
-    le = len(src) if le == -1 else le
-    return ls + max(word_at(src[ls:le], symbol.encode()), 0)
+    starts = line_starts(src)
+    return word_on_line(src, starts, min(max(line, 1), len(starts)), symbol)
 
 
 def _function_body(parsed: cparse.Parsed):
