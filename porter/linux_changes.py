@@ -65,9 +65,11 @@ def measure(patches: list[bytes], kinds: list[str], read=None) -> list[dict]:
     patches were made from); else the patches are applied here."""
     imported: dict[str, str] = {}
     ported: dict[str, str] = {}
+    import contextlib
     import tempfile
-    with tempfile.TemporaryDirectory(prefix="porter-linux-changes-") as tmp:
-        root = Path(tmp)      # a plain folder: git apply works on it as patch(1) would, no repository needed
+    # without read, a plain folder: git apply works on it as patch(1) would, no repository needed
+    with contextlib.nullcontext() if read else tempfile.TemporaryDirectory(prefix="porter-linux-changes-") as tmp:
+        root = Path(tmp) if tmp else None
         created: set[str] = set()                  # the series' own files: no base needed
         for i, (data, kind) in enumerate(zip(patches, kinds)):
             created |= {m.decode() for m in _NEW_FILE.findall(data)}

@@ -1,6 +1,7 @@
 """Issue 16: a warm resync reuses .porter/memo/, and what it reuses is exactly what it would compute."""
 import json
 import shutil
+import tempfile
 
 import pytest
 
@@ -189,10 +190,15 @@ def test_resync_measures_the_linux_changes_on_its_commits_as_on_its_patches(tmp_
     ran = []
     real = gitutil.git
     monkeypatch.setattr(gitutil, "git", lambda repo, *args, **k: ran.append(args[0]) or real(repo, *args, **k))
+    folders = []
+    real_tmp = tempfile.TemporaryDirectory
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", lambda *a, **k: folders.append(k.get("prefix")) or
+                        real_tmp(*a, **k))
     code, out = porter_json("resync", "--from", "t1", cwd=ws)
     report = out["linux_changes"]
     assert code == 0
     assert "apply" not in ran          # the commits hold the files: no patch applied again
+    assert "porter-linux-changes-" not in folders     # nor a folder made to apply them in
     kinds = [s.kind for s in recipe.load(ws / "series/foo").steps]
     assert report["files"] and report == linux_changes.for_revision(files(ws / "series/foo/v1"), kinds)
 
