@@ -226,12 +226,17 @@ def _parse(source: bytes) -> Parsed:
 _QUERIES: dict[str, Query] = {}
 
 
-def query_nodes(root: Node, pattern: str, capture: str = "n") -> list[Node]:
-    """The nodes a tree-sitter query pattern captures as @n (or @capture) under root (run by
+def query_captures(root: Node, pattern: str) -> dict[str, list[Node]]:
+    """The nodes a tree-sitter query pattern captures under root, by capture name (run by
     tree-sitter, not by a walk in Python), in no particular order."""
     if pattern not in _QUERIES:
         _QUERIES[pattern] = Query(C_LANGUAGE, pattern)
-    return QueryCursor(_QUERIES[pattern]).captures(root).get(capture, [])
+    return QueryCursor(_QUERIES[pattern]).captures(root)
+
+
+def query_nodes(root: Node, pattern: str, capture: str = "n") -> list[Node]:
+    """The nodes query_captures finds as @n (or @capture)."""
+    return query_captures(root, pattern).get(capture, [])
 
 
 def walk_order(node: Node) -> tuple[int, int]:

@@ -187,7 +187,7 @@ def _read_header(src: bytes):
     # #define lines the parse may have missed (inside broken regions)
     names.update({m.group(1).decode() for m in _directives(_DEFINE, src)})
     incs = [(m.group(1).decode(), m.group(2).decode()) for m in _directives(_INCLUDE, symbols.blank_comments(src))]
-    table = structs.table(parsed, parts=found.get("struct_part", []))
+    table = structs.table(parsed, found=found)
     return names, syms.fields, syms.nonname_params, incs, table
 
 
