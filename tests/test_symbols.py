@@ -1,6 +1,9 @@
 """symbols.py on its own: which code the preprocessor drops, and what a file defines and uses.
 
 The C below is written for these tests (a made-up `gizmo` driver), in the shapes Linux drivers use."""
+import re
+
+import hypothesis
 import pytest
 
 from porter.linux_to_xen import symbols
@@ -100,6 +103,18 @@ def test_blanking_keeps_offsets_and_newlines():
     src = b'a /* x\ny */ "s\\"t" \'c\' // z\nb'
     assert symbols.blank_comments_strings(src) == b"a     \n" + b" " * 20 + b"\nb"
     assert symbols.blank_comments(src) == b"a     \n     \"s\\\"t\" 'c'     \nb"
+
+
+_LAZY_BLOCK = re.compile(rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+
+
+@hypothesis.settings(max_examples=500, deadline=None)
+@hypothesis.given(hypothesis.strategies.lists(hypothesis.strategies.sampled_from(
+    [b"/", b"*", b"**", b"/*", b"*/", b"//", b"\n", b"\\", b'"', b"'", b"a", b" "]), max_size=30))
+def test_comments_and_strings_are_the_spans_a_lazy_block_comment_pattern_finds(pieces):
+    text = b"".join(pieces)
+    assert [m.span() for m in symbols._COMMENT_OR_STRING.finditer(text)] == \
+        [m.span() for m in _LAZY_BLOCK.finditer(text)]
 
 
 def test_ranges_membership_is_half_open():

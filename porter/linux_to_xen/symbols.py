@@ -26,8 +26,8 @@ _MACRO_LOCAL = re.compile(
 _TYPEOF_LOCAL = re.compile(
     rb"\b(?:typeof|__typeof__|__typeof)\s*\([^()]*(?:\([^()]*(?:\([^()]*\)[^()]*)*\)[^()]*)*\)"
     rb"[\s*]*(?:const\s+|volatile\s+)*([A-Za-z_]\w*)\s*(?:=|;|,|\[)")
-_COMMENT_OR_STRING = re.compile(
-    rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+_COMMENT_OR_STRING = re.compile(     # a block comment is /\*.*?\*/, written to be read in one pass
+    rb"//[^\n]*|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
 _DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(\w+)", re.M)
 
 C_WORDS = frozenset("""
