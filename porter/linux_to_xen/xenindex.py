@@ -122,20 +122,7 @@ def cache_dir(start: Path | None = None) -> Path:
 
 
 def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
-    if not shas:
-        return {}
-    out = gitutil.git(repo, "cat-file", "--batch", input=("\n".join(shas) + "\n").encode())
-    blobs, pos = {}, 0
-    for sha in shas:
-        nl = out.index(b"\n", pos)
-        head = out[pos:nl].split()
-        if len(head) < 3 or head[1] == b"missing":
-            pos = nl + 1
-            continue
-        size = int(head[2])
-        blobs[sha] = out[nl + 1:nl + 1 + size]
-        pos = nl + 1 + size + 1
-    return blobs
+    return {sha: got[2] for sha, got in zip(shas, gitutil.read_objects(repo, shas)) if got is not None}
 
 
 # what a header is read for, in one query: the names it defines, its structs, and its statements
