@@ -190,6 +190,47 @@ def test_collect_definitions():
     assert syms.defines - live.defines == {"dead_fn", "gone_fn"}
 
 
+SHAPES = b"""
+int arr[4], *ptrs[2];
+struct holder { int f_plain; int f_arr[3]; int *f_ptr; void (*f_fn)(int); } h = { 0 };
+typedef struct tagged { int in_tag; } tagged_t, *tagged_p;
+typedef int (*fn_t)(int param_in_type);
+union un { long ul; };
+enum en { E_ONE, E_TWO = 2 };
+static DEFINE_LOCK(lock_by_macro);
+#define PLAIN 1
+#define FN(a, b, ...) ((a) + #b)
+static int fn(int p1, char *p2) { int local = 1; again: return local + p1; }
+"""
+
+
+@pytest.mark.parametrize("src", [GIZMO, SHAPES])
+def test_definitions_found_by_the_query_are_those_the_walk_finds(src):
+    parsed = cparse.parse(src)
+    walk = symbols._Collector(src, parsed, uses=False).run()
+    query = symbols._definitions_by_query(src, parsed)
+    assert sorted(query.defs) == sorted(walk.defs) and query.nonname_params == walk.nonname_params
+    names = {(name, is_field) for _, name, is_field in query.defs}
+    if src is SHAPES:
+        assert {(n, False) for n in ("arr", "ptrs", "h", "tagged", "tagged_t", "tagged_p", "fn_t", "un", "en",
+                                     "E_ONE", "E_TWO", "lock_by_macro", "PLAIN", "FN", "a", "b", "fn", "p1",
+                                     "p2", "local", "again", "holder")} <= names
+        assert {(n, True) for n in ("f_plain", "f_arr", "f_ptr", "f_fn", "in_tag", "ul")} <= names
+
+
+@pytest.mark.parametrize("src, skipped", [
+    (b'char *s = "ab\nc";\nint x;', True), (b'#line 1 "x\ny"\nint z;', True),
+    (b'char *s = "abc\\q', False), (b"char c = 'ab", False), (b'int f() { printf("%d", ); }', False),
+    (b'int ok;', False)])
+def test_an_error_in_a_string_or_a_macro_call_leaves_definitions_to_the_walk(src, skipped):
+    parsed = cparse.parse(src)
+    in_skipped = [n for n in cparse.query_nodes(parsed.tree.root_node, "[(string_literal) (preproc_call)] @n")
+                  if n.has_error]
+    assert bool(in_skipped) == skipped
+    assert symbols._error_in_skipped(parsed.tree.root_node) == skipped
+    assert (symbols._definitions_by_query(src, parsed) is None) == skipped
+
+
 def test_collect_uses_and_their_kinds():
     syms = symbols.collect(GIZMO, known=no_config)
     assert [u.offset for u in syms.uses] == sorted(u.offset for u in syms.uses)
@@ -312,44 +353,3 @@ def test_a_macro_that_stringizes_one_parameter_uses_the_other_as_a_name():
 def test_the_words_of_an_error_or_pragma_line_are_not_uses():
     src = b'#error gizmo_needs_config\n#pragma gizmo_pack(push)\nstatic int gizmo_count;\n'
     assert {u.name for u in symbols.collect(src, live_only=False).uses} == set()
-
-
-SHAPES = b"""
-int arr[4], *ptrs[2];
-struct holder { int f_plain; int f_arr[3]; int *f_ptr; void (*f_fn)(int); } h = { 0 };
-typedef struct tagged { int in_tag; } tagged_t, *tagged_p;
-typedef int (*fn_t)(int param_in_type);
-union un { long ul; };
-enum en { E_ONE, E_TWO = 2 };
-static DEFINE_LOCK(lock_by_macro);
-#define PLAIN 1
-#define FN(a, b, ...) ((a) + #b)
-static int fn(int p1, char *p2) { int local = 1; again: return local + p1; }
-"""
-
-
-@pytest.mark.parametrize("src", [GIZMO, SHAPES])
-def test_definitions_found_by_the_query_are_those_the_walk_finds(src):
-    parsed = cparse.parse(src)
-    walk = symbols._Collector(src, parsed, uses=False).run()
-    query = symbols._definitions_by_query(src, parsed)
-    assert sorted(query.defs) == sorted(walk.defs) and query.nonname_params == walk.nonname_params
-    names = {(name, is_field) for _, name, is_field in query.defs}
-    if src is SHAPES:
-        assert {(n, False) for n in ("arr", "ptrs", "h", "tagged", "tagged_t", "tagged_p", "fn_t", "un", "en",
-                                     "E_ONE", "E_TWO", "lock_by_macro", "PLAIN", "FN", "a", "b", "fn", "p1",
-                                     "p2", "local", "again", "holder")} <= names
-        assert {(n, True) for n in ("f_plain", "f_arr", "f_ptr", "f_fn", "in_tag", "ul")} <= names
-
-
-@pytest.mark.parametrize("src, skipped", [
-    (b'char *s = "ab\nc";\nint x;', True), (b'#line 1 "x\ny"\nint z;', True),
-    (b'char *s = "abc\\q', False), (b"char c = 'ab", False), (b'int f() { printf("%d", ); }', False),
-    (b'int ok;', False)])
-def test_an_error_in_a_string_or_a_macro_call_leaves_definitions_to_the_walk(src, skipped):
-    parsed = cparse.parse(src)
-    in_skipped = [n for n in cparse.query_nodes(parsed.tree.root_node, "[(string_literal) (preproc_call)] @n")
-                  if n.has_error]
-    assert bool(in_skipped) == skipped
-    assert symbols._error_in_skipped(parsed.tree.root_node) == skipped
-    assert (symbols._definitions_by_query(src, parsed) is None) == skipped
