@@ -11,7 +11,7 @@ import bisect
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import tree_sitter_c
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
@@ -151,8 +151,23 @@ class Parsed:
     """A parsed file: the original bytes and the tree of its stand-in copy (same offsets)."""
     source: bytes
     tree: Tree
-    errors: list[tuple[int, int]] = field(default_factory=list)   # (line, column), 1-based line
     standins: list[tuple[int, int]] = field(default_factory=list)  # byte ranges the stand-ins rewrote
+
+    @cached_property
+    def errors(self) -> list[tuple[int, int]]:
+        """(line, column), 1-based line, of each ERROR or MISSING node, in order (found when
+        first asked: the index reads hundreds of headers and never asks)."""
+        errors = []
+        if self.tree.root_node.has_error:
+            stack = [self.tree.root_node]
+            while stack:
+                node = stack.pop()
+                if node.type == "ERROR" or node.is_missing:
+                    errors.append((node.start_point[0] + 1, node.start_point[1]))
+                    continue
+                if node.has_error:
+                    stack.extend(node.children)
+        return sorted(errors)
 
     def text(self, node: Node) -> bytes:
         return self.source[node.start_byte:node.end_byte]
@@ -209,29 +224,23 @@ def parse(source: bytes) -> Parsed:
 
 def _parse(source: bytes) -> Parsed:
     copy, spans = _rewrite(source)
-    tree = _parser().parse(copy)
-    errors = []
-    if tree.root_node.has_error:
-        stack = [tree.root_node]
-        while stack:
-            node = stack.pop()
-            if node.type == "ERROR" or node.is_missing:
-                errors.append((node.start_point[0] + 1, node.start_point[1]))
-                continue
-            if node.has_error:
-                stack.extend(node.children)
-    return Parsed(source, tree, sorted(errors), spans)
+    return Parsed(source, _parser().parse(copy), spans)
 
 
 _QUERIES: dict[str, Query] = {}
 
 
-def query_nodes(root: Node, pattern: str, capture: str = "n") -> list[Node]:
-    """The nodes a tree-sitter query pattern captures as @n (or @capture) under root (run by
+def query_captures(root: Node, pattern: str) -> dict[str, list[Node]]:
+    """The nodes a tree-sitter query pattern captures under root, by capture name (run by
     tree-sitter, not by a walk in Python), in no particular order."""
     if pattern not in _QUERIES:
         _QUERIES[pattern] = Query(C_LANGUAGE, pattern)
-    return QueryCursor(_QUERIES[pattern]).captures(root).get(capture, [])
+    return QueryCursor(_QUERIES[pattern]).captures(root)
+
+
+def query_nodes(root: Node, pattern: str, capture: str = "n") -> list[Node]:
+    """The nodes query_captures finds as @n (or @capture)."""
+    return query_captures(root, pattern).get(capture, [])
 
 
 def walk_order(node: Node) -> tuple[int, int]:

@@ -137,17 +137,32 @@ class _Reader:
 
     def get(self, name: str) -> tuple[str, str, bytes] | None:
         """(sha, type, data) of the object `name` (any `<rev>`, `<rev>:<path>`), or None."""
-        try:
-            self.proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
-            self.proc.stdin.flush()
-        except OSError:            # git has exited: not a repository
-            return None
-        header = self.proc.stdout.readline().split()
-        if len(header) != 3:
-            return None
-        data = self.proc.stdout.read(int(header[2]))
-        self.proc.stdout.read(1)
-        return header[0].decode(), header[1].decode(), data
+        got = self.get_many([name])
+        return got[0] if got else None
+
+    def get_many(self, names: list[str]) -> list[tuple[str, str, bytes] | None] | None:
+        """get() of each name (none holding a newline), a chunk of names written ahead of their
+        answers: no more than a pipe holds, so that git never waits for its answers to be read
+        while this waits to write.  None when git has exited (not a repository)."""
+        out: list = []
+        for i in range(0, len(names), 256):
+            chunk = names[i:i + 256]
+            try:
+                self.proc.stdin.write(b"".join(n.encode("utf-8", "surrogateescape") + b"\n" for n in chunk))
+                self.proc.stdin.flush()
+            except OSError:
+                return None
+            for _ in chunk:
+                header = self.proc.stdout.readline().split()
+                if not header:
+                    return None
+                if len(header) != 3:
+                    out.append(None)
+                    continue
+                data = self.proc.stdout.read(int(header[2]))
+                self.proc.stdout.read(1)
+                out.append((header[0].decode(), header[1].decode(), data))
+        return out
 
     def close(self) -> None:
         if self.pid == os.getpid():
@@ -193,6 +208,20 @@ def read_object(repo, name: str) -> tuple[str, str, bytes] | None:
         return None
     r = _reader(repo)
     return r.get(name) if r else None
+
+
+def read_objects(repo, names: list[str]) -> list[tuple[str, str, bytes] | None]:
+    """read_object of each name, through the one reader, without a round trip each; GitError
+    when git cannot read repo."""
+    asked = [n for n in names if "\n" not in n and "\r" not in n]
+    if not asked:
+        return [None] * len(names)
+    r = _reader(repo)
+    got = r.get_many(asked) if r else None
+    if got is None:
+        raise GitError(f"git cat-file failed in {repo}")
+    found = dict(zip(asked, got))
+    return [found.get(n) for n in names]
 
 
 def resolve(repo, ref: str, what: str = "ref") -> str:

@@ -59,3 +59,9 @@ def test_paren_group_ends_at_the_matching_paren_and_lists_only_its_own_commas():
     assert cparse.paren_group(text, 1) == (20, [3, 12])
     assert cparse.paren_group(text, 0) == (20, [3, 12])       # what comes before the group is skipped
     assert cparse.paren_group(b"f(a, b", 1) == (6, [3])         # never closed: the end of the text
+
+
+def test_errors_are_where_the_parse_failed_or_missed_a_token_in_order():
+    parsed = cparse.parse(b"int a = ;\nint ok;\nint b = @;\nint c = (1;\n")
+    assert parsed.errors == [(1, 7), (3, 8), (4, 10)]
+    assert cparse.parse(b"int ok;\n").errors == []

@@ -7,6 +7,7 @@ from pathlib import Path
 import hypothesis
 import pytest
 
+from porter import cparse
 from porter.errors import BadInput
 from porter.linux_to_xen import lint, xen_index
 from porter.linux_to_xen import structs, symbols, xenindex
@@ -194,3 +195,26 @@ def test_a_joined_struct_table_reads_as_the_updated_one(own, index):
     updated.update(index)
     assert own.joined(index).to_json() == updated.to_json()
     assert index.to_json() == before
+
+
+def test_the_struct_table_reads_bodies_with_a_tag_and_typedefs_of_them_the_first_definition_first():
+    src = b"""
+struct ref *p;
+struct dev { int id; struct bus *bus; struct { int x; } anon; };
+struct dev { long later; struct ops *bus; };
+typedef struct dev dev_t;
+typedef struct { int a; } anon_t;
+typedef union u { struct dev d; } u_t, *u_p;
+typedef enum e { E1 } e_t;
+union u2 { struct ops o; dev_t t; };
+void f(void) { struct local { struct dev *d; } l; }
+"""
+    t = structs.table(cparse.parse(src))
+    assert t.members == {"dev": {"anon", "bus", "id", "int", "later", "long", "ops", "struct", "x"},
+                         "u": {"d", "dev", "struct"}, "u2": {"dev_t", "o", "ops", "struct", "t"},
+                         "local": {"d", "dev", "struct"}}
+    assert t.member_types == {"dev": {"bus": "bus"}, "u": {"d": "dev"}, "u2": {"o": "ops", "t": "dev_t"},
+                              "local": {"d": "dev"}}
+    assert t.typedefs == {"dev_t": "dev", "u_t": "u", "u_p": "u"}
+    found = cparse.query_captures(cparse.parse(src).tree.root_node, structs.PARTS_PATTERN)
+    assert structs.table(cparse.parse(src), found=found) == t

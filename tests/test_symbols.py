@@ -1,8 +1,12 @@
 """symbols.py on its own: which code the preprocessor drops, and what a file defines and uses.
 
 The C below is written for these tests (a made-up `gizmo` driver), in the shapes Linux drivers use."""
+import re
+
+import hypothesis
 import pytest
 
+from porter import cparse
 from porter.linux_to_xen import symbols
 
 
@@ -102,6 +106,18 @@ def test_blanking_keeps_offsets_and_newlines():
     assert symbols.blank_comments(src) == b"a     \n     \"s\\\"t\" 'c'     \nb"
 
 
+_LAZY_BLOCK = re.compile(rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+
+
+@hypothesis.settings(max_examples=500, deadline=None)
+@hypothesis.given(hypothesis.strategies.lists(hypothesis.strategies.sampled_from(
+    [b"/", b"*", b"**", b"/*", b"*/", b"//", b"\n", b"\\", b'"', b"'", b"a", b" "]), max_size=30))
+def test_comments_and_strings_are_the_spans_a_lazy_block_comment_pattern_finds(pieces):
+    text = b"".join(pieces)
+    assert [m.span() for m in symbols._COMMENT_OR_STRING.finditer(text)] == \
+        [m.span() for m in _LAZY_BLOCK.finditer(text)]
+
+
 def test_ranges_membership_is_half_open():
     r = symbols.Ranges([(10, 20), (0, 5)])
     assert [i for i in range(25) if i in r] == [0, 1, 2, 3, 4] + list(range(10, 20))
@@ -172,6 +188,47 @@ def test_collect_definitions():
     assert syms.nonname_params == {"PASTE": [0, 1], "STR": [0], "IGNORE_VA": [1, -1]}
     live = symbols.collect(GIZMO, known=no_config, live_defs=True)
     assert syms.defines - live.defines == {"dead_fn", "gone_fn"}
+
+
+SHAPES = b"""
+int arr[4], *ptrs[2];
+struct holder { int f_plain; int f_arr[3]; int *f_ptr; void (*f_fn)(int); } h = { 0 };
+typedef struct tagged { int in_tag; } tagged_t, *tagged_p;
+typedef int (*fn_t)(int param_in_type);
+union un { long ul; };
+enum en { E_ONE, E_TWO = 2 };
+static DEFINE_LOCK(lock_by_macro);
+#define PLAIN 1
+#define FN(a, b, ...) ((a) + #b)
+static int fn(int p1, char *p2) { int local = 1; again: return local + p1; }
+"""
+
+
+@pytest.mark.parametrize("src", [GIZMO, SHAPES])
+def test_definitions_found_by_the_query_are_those_the_walk_finds(src):
+    parsed = cparse.parse(src)
+    walk = symbols._Collector(src, parsed, uses=False).run()
+    query = symbols._definitions_by_query(src, parsed)
+    assert sorted(query.defs) == sorted(walk.defs) and query.nonname_params == walk.nonname_params
+    names = {(name, is_field) for _, name, is_field in query.defs}
+    if src is SHAPES:
+        assert {(n, False) for n in ("arr", "ptrs", "h", "tagged", "tagged_t", "tagged_p", "fn_t", "un", "en",
+                                     "E_ONE", "E_TWO", "lock_by_macro", "PLAIN", "FN", "a", "b", "fn", "p1",
+                                     "p2", "local", "again", "holder")} <= names
+        assert {(n, True) for n in ("f_plain", "f_arr", "f_ptr", "f_fn", "in_tag", "ul")} <= names
+
+
+@pytest.mark.parametrize("src, skipped", [
+    (b'char *s = "ab\nc";\nint x;', True), (b'#line 1 "x\ny"\nint z;', True),
+    (b'char *s = "abc\\q', False), (b"char c = 'ab", False), (b'int f() { printf("%d", ); }', False),
+    (b'int ok;', False)])
+def test_an_error_in_a_string_or_a_macro_call_leaves_definitions_to_the_walk(src, skipped):
+    parsed = cparse.parse(src)
+    in_skipped = [n for n in cparse.query_nodes(parsed.tree.root_node, "[(string_literal) (preproc_call)] @n")
+                  if n.has_error]
+    assert bool(in_skipped) == skipped
+    assert symbols._error_in_skipped(parsed.tree.root_node) == skipped
+    assert (symbols._definitions_by_query(src, parsed) is None) == skipped
 
 
 def test_collect_uses_and_their_kinds():

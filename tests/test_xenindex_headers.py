@@ -1,5 +1,6 @@
 """How the Xen index reads headers: what one header gives, the same on every core as on one, and
 headers read for one ref kept for the next."""
+import os
 import re
 import subprocess
 import sys
@@ -73,14 +74,45 @@ def _sources() -> list[bytes]:
             for i in range(3) for p in base] + [HEADER] * 60
 
 
-def test_headers_read_on_every_core_read_as_on_one(monkeypatch):
+@pytest.mark.parametrize("cores", [2, 3])
+def test_headers_read_on_every_core_read_as_on_one(monkeypatch, cores):
     sources = _sources()
     assert len(sources) >= 64
-    monkeypatch.setattr(xenindex.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(xenindex.os, "cpu_count", lambda: cores)
+    forked = []
+    fork = xenindex.os.fork
+    monkeypatch.setattr(xenindex.os, "fork", lambda: forked.append(1) or fork())
     parallel = xenindex._readings(sources)
+    assert len(forked) == cores - 1
     assert parallel == [xenindex._reading(s) for s in sources]
     assert [xenindex._from_reading(orjson.loads(d)) for d in parallel[-2:]] == \
         [xenindex._read_header(HEADER)] * 2
+
+
+def test_the_share_of_a_core_that_fails_is_read_by_the_others(monkeypatch):
+    sources = _sources()
+    parent, real = os.getpid(), xenindex._reading
+    here: list[bytes] = []
+
+    def reading(src):
+        if os.getpid() != parent:
+            raise RuntimeError("a child that fails")
+        here.append(src)
+        return real(src)
+    monkeypatch.setattr(xenindex.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(xenindex, "_reading", reading)
+    assert xenindex._readings(sources) == [real(s) for s in sources]
+    assert len(here) == len(sources)      # the child sent nothing: all of it was read here
+
+
+def test_headers_are_read_here_when_no_process_can_be_made(monkeypatch):
+    sources = _sources()
+
+    def fork():
+        raise OSError("no more processes")
+    monkeypatch.setattr(xenindex.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(xenindex.os, "fork", fork)
+    assert xenindex._readings(sources) == [xenindex._reading(s) for s in sources]
 
 
 @pytest.fixture()

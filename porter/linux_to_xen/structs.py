@@ -76,24 +76,29 @@ def _nodes(root, *types: str) -> list:
     return sorted(cparse.nodes_of(root, *types), key=cparse.walk_order)
 
 
-# what table() reads of a parse, captured as @struct_part (another query may hold it with patterns
-# of its own)
-PARTS_PATTERN = "[(struct_specifier) (union_specifier) (type_definition) (field_declaration)] @struct_part"
+# what table() reads of a parse: members, struct and union bodies, typedefs of a struct or union
+# (another query may hold these patterns with patterns of its own)
+PARTS_PATTERN = """
+(field_declaration) @struct_field
+[(struct_specifier body: _) (union_specifier body: _)] @struct_body
+(type_definition type: [(struct_specifier) (union_specifier)]) @struct_typedef
+"""
 
 
-def table(parsed: cparse.Parsed, dead=(), parts: list | None = None) -> StructTable:
-    """The structs parsed defines; members inside `dead` ranges (start, end) do not count (parts:
+def table(parsed: cparse.Parsed, dead=(), found: dict | None = None) -> StructTable:
+    """The structs parsed defines; members inside `dead` ranges (start, end) do not count (found:
     what a query holding PARTS_PATTERN captured in parsed, else that query is run)."""
     out = StructTable()
     dead = symbols.Ranges(dead)
-    found = cparse.query_nodes(parsed.tree.root_node, PARTS_PATTERN, "struct_part") if parts is None else parts
-    fds = sorted((n for n in found if n.type == "field_declaration"), key=cparse.document_order)
+    if found is None:
+        found = cparse.query_captures(parsed.tree.root_node, PARTS_PATTERN)
+    fds = sorted(found.get("struct_field", ()), key=cparse.document_order)
     members = (fds, [n.start_byte for n in fds])
-    for node in sorted((n for n in found if n.type != "field_declaration"), key=cparse.walk_order):
-        if node.type in _SPECIFIERS:
-            _add_struct(node, parsed.source, dead, out, members)
-        elif node.type == "type_definition":
-            _add_typedef(node, parsed.source, out)
+    # bodies and typedefs fill apart what they fill: each kind in the walk's order is enough
+    for node in sorted(found.get("struct_body", ()), key=cparse.walk_order):
+        _add_struct(node, parsed.source, dead, out, members)
+    for node in sorted(found.get("struct_typedef", ()), key=cparse.walk_order):
+        _add_typedef(node, parsed.source, out)
     return out
 
 

@@ -26,8 +26,8 @@ _MACRO_LOCAL = re.compile(
 _TYPEOF_LOCAL = re.compile(
     rb"\b(?:typeof|__typeof__|__typeof)\s*\([^()]*(?:\([^()]*(?:\([^()]*\)[^()]*)*\)[^()]*)*\)"
     rb"[\s*]*(?:const\s+|volatile\s+)*([A-Za-z_]\w*)\s*(?:=|;|,|\[)")
-_COMMENT_OR_STRING = re.compile(
-    rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+_COMMENT_OR_STRING = re.compile(     # a block comment is /\*.*?\*/, written to be read in one pass
+    rb"//[^\n]*|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
 _DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(\w+)", re.M)
 
 C_WORDS = frozenset("""
@@ -461,7 +461,7 @@ class _Collector:
 
 
 _SKIPPED = ("comment", "string_literal", "char_literal", "system_lib_string", "preproc_call")
-_SKIPPED_PATTERN = "[(string_literal) (char_literal) (preproc_call)] @n"   # the others are tokens
+_SKIPPED_HOLDERS = ("string_literal", "char_literal", "preproc_call")      # the others are tokens
 _HANDLERS = {**{t: _Collector.skip for t in _SKIPPED},
              **{t: _Collector.name for t in _NAME_TYPES},
              **{t: _Collector.declarator_parent for t in _DECLARATOR_PARENTS},
@@ -476,21 +476,19 @@ _USE_KINDS = {"field_identifier": "field", "type_identifier": "type"}
 
 # The names that define, as the walk's parents mark them (_Collector.declarator_parent and the
 # rest), in the shapes a parse can have (tree-sitter refuses the others as impossible); captured as
-# @define, @field and @macro (another query may hold them with patterns of its own).
+# @define, @field and @macro (another query may hold them with patterns of its own).  A parent's
+# shapes are one pattern: tree-sitter compiles a query in time growing with its patterns.
 DEFINITION_PATTERNS = """
-(array_declarator declarator: [(identifier) (type_identifier)] @define)
-(array_declarator declarator: (field_identifier) @field)
-(declaration declarator: [(identifier) (type_identifier) (statement_identifier)] @define)
-(declaration declarator: (field_identifier) @field)
+(array_declarator declarator: [(identifier) @define (type_identifier) @define (field_identifier) @field])
+(declaration declarator: [(identifier) @define (type_identifier) @define (statement_identifier) @define
+                          (field_identifier) @field])
 (field_declaration declarator: (field_identifier) @field)
-(function_declarator declarator: [(identifier) (type_identifier)] @define)
-(function_declarator declarator: (field_identifier) @field)
+(function_declarator declarator: [(identifier) @define (type_identifier) @define (field_identifier) @field])
 (init_declarator declarator: (identifier) @define)
 (parameter_declaration declarator: (identifier) @define)
-(pointer_declarator declarator: [(identifier) (type_identifier)] @define)
-(pointer_declarator declarator: (field_identifier) @field)
-(type_definition declarator: [(identifier) (type_identifier) (statement_identifier)] @define)
-(type_definition declarator: (field_identifier) @field)
+(pointer_declarator declarator: [(identifier) @define (type_identifier) @define (field_identifier) @field])
+(type_definition declarator: [(identifier) @define (type_identifier) @define (statement_identifier) @define
+                              (field_identifier) @field])
 (enumerator name: (identifier) @define)
 (preproc_def name: (identifier) @define)
 (preproc_function_def name: (identifier) @define)
@@ -517,7 +515,7 @@ def _definitions_by_query(src: bytes, parsed, found: dict | None = None) -> _Raw
     DEFINITION_PATTERNS captured in parsed, else that query is run); None when an error of the
     parse is in a subtree the walk skips (an ERROR there may hold names it never sees)."""
     root = parsed.tree.root_node
-    if root.has_error and any(n.has_error for n in cparse.query_nodes(root, _SKIPPED_PATTERN)):
+    if root.has_error and _error_in_skipped(root):
         return None
     if found is None:
         found = QueryCursor(_definitions_query()).captures(root)
@@ -530,6 +528,19 @@ def _definitions_by_query(src: bytes, parsed, found: dict | None = None) -> _Raw
         walk.macro_definition(node, None)
     walk.typeof_locals()
     return walk.out
+
+
+def _error_in_skipped(root) -> bool:
+    """Whether an error of the parse is in a subtree the walk skips (looked for only down the
+    nodes that hold an error)."""
+    stack = [root]
+    while stack:
+        for c in stack.pop().children:
+            if c.has_error:
+                if c.type in _SKIPPED_HOLDERS:
+                    return True
+                stack.append(c)
+    return False
 
 
 _RAWS = cparse.TextMemo()

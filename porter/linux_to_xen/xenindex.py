@@ -122,20 +122,7 @@ def cache_dir(start: Path | None = None) -> Path:
 
 
 def _read_blobs(repo, shas: list[str]) -> dict[str, bytes]:
-    if not shas:
-        return {}
-    out = gitutil.git(repo, "cat-file", "--batch", input=("\n".join(shas) + "\n").encode())
-    blobs, pos = {}, 0
-    for sha in shas:
-        nl = out.index(b"\n", pos)
-        head = out[pos:nl].split()
-        if len(head) < 3 or head[1] == b"missing":
-            pos = nl + 1
-            continue
-        size = int(head[2])
-        blobs[sha] = out[nl + 1:nl + 1 + size]
-        pos = nl + 1 + size + 1
-    return blobs
+    return {sha: got[2] for sha, got in zip(shas, gitutil.read_objects(repo, shas)) if got is not None}
 
 
 # what a header is read for, in one query: the names it defines, its structs, and its statements
@@ -187,7 +174,7 @@ def _read_header(src: bytes):
     # #define lines the parse may have missed (inside broken regions)
     names.update({m.group(1).decode() for m in _directives(_DEFINE, src)})
     incs = [(m.group(1).decode(), m.group(2).decode()) for m in _directives(_INCLUDE, symbols.blank_comments(src))]
-    table = structs.table(parsed, parts=found.get("struct_part", []))
+    table = structs.table(parsed, found=found)
     return names, syms.fields, syms.nonname_params, incs, table
 
 
@@ -205,17 +192,70 @@ def _from_reading(doc: dict):
 
 
 def _readings(sources: list[bytes]) -> list[bytes]:
-    """_reading of each source, in order, on every core when there are enough of them."""
-    workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(sources) < 64:
+    """_reading of each source, in order: when there are enough of them, a share on each other
+    core by a forked copy of this process (which holds the sources already), the rest here."""
+    cores = min(os.cpu_count() or 1, 8)
+    if cores < 2 or len(sources) < 64 or not hasattr(os, "fork"):
         return [_reading(s) for s in sources]
-    from concurrent.futures import ProcessPoolExecutor
-    _header_query()       # compiled once, here: the forked workers inherit it
+    _header_query()       # compiled once, here: the children inherit it
+    by_size = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
+    shares = [by_size[k::cores] for k in range(cores)]
+    out: list = [None] * len(sources)
+    children = []
     try:
-        with ProcessPoolExecutor(workers) as pool:
-            return list(pool.map(_reading, sources, chunksize=max(1, len(sources) // (4 * workers))))
-    except (OSError, RuntimeError):       # no processes to be had here: one core it is
-        return [_reading(s) for s in sources]
+        for share in shares[1:]:
+            try:
+                children.append((share, *_fork_reader([sources[i] for i in share])))
+            except OSError:          # no process to be had: its share is read here
+                shares[0] += share
+        for i in shares[0]:
+            out[i] = _reading(sources[i])
+        while children:
+            share, pid, pipe = children.pop()
+            docs = _received(pid, pipe)
+            if len(docs) != len(share):        # the child failed: its share is read here
+                docs = [_reading(sources[i]) for i in share]
+            for i, doc in zip(share, docs):
+                out[i] = doc
+    finally:
+        for _, pid, pipe in children:      # left by an error here: their writes fail, they end
+            os.close(pipe)
+            os.waitpid(pid, 0)
+    return out
+
+
+def _fork_reader(sources: list[bytes]) -> tuple[int, int]:
+    """(pid, read end of its pipe) of a child process that sends the _reading of each source, a
+    line each (orjson writes no newline)."""
+    r, w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        raise
+    if pid:
+        os.close(w)
+        return pid, r
+    code = 1
+    try:
+        os.close(r)
+        with os.fdopen(w, "wb") as f:
+            f.write(b"\n".join(_reading(s) for s in sources))
+        code = 0
+    finally:
+        os._exit(code)       # nothing of the parent's (atexit, open files, its caller) runs here
+
+
+def _received(pid: int, pipe: int) -> list[bytes]:
+    """What a _fork_reader child sent, a line each; [] when it failed.  Its pipe is closed and
+    the child reaped."""
+    try:
+        with os.fdopen(pipe, "rb") as f:
+            sent = f.read()
+    finally:
+        status = os.waitpid(pid, 0)[1]
+    return sent.split(b"\n") if status == 0 else []
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,35 @@
+"""gitutil's one `git cat-file --batch` per repository: many objects asked at once read as each
+asked alone."""
+import subprocess
+
+import pytest
+
+from porter import gitutil
+
+
+def _repo(path):
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    files = []
+    for i in range(300):       # more than one chunk of names written ahead of the answers
+        files.append(path / f"f{i}")
+        files[-1].write_bytes(b"blob %d\n" % i * (i % 7 + 1))
+    out = subprocess.run(["git", "-C", str(path), "hash-object", "-w", *map(str, files)], check=True,
+                         capture_output=True).stdout
+    return out.decode().split(), [f.read_bytes() for f in files]
+
+
+def test_objects_read_at_once_are_those_read_one_by_one(tmp_path):
+    shas, contents = _repo(tmp_path / "r")
+    names = [*shas, "0" * 40, "bad\nname", shas[0], "HEAD", *reversed(shas)]
+    many = gitutil.read_objects(tmp_path / "r", names)
+    assert many == [gitutil.read_object(tmp_path / "r", n) for n in names]
+    assert [got[1:] for got in many[:300]] == [("blob", data) for data in contents]
+    assert many[300:304] == [None, None, many[0], None]
+
+
+def test_a_folder_that_is_no_repository_cannot_be_read(tmp_path):
+    (tmp_path / "plain").mkdir()
+    assert gitutil.read_object(tmp_path / "plain", "HEAD") is None
+    with pytest.raises(gitutil.GitError):
+        gitutil.read_objects(tmp_path / "plain", ["HEAD"])
+    assert gitutil.read_objects(tmp_path / "plain", []) == []
