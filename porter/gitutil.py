@@ -125,6 +125,9 @@ def check_ref_syntax(ref: str, what: str = "ref") -> str:
     return ref
 
 
+_AHEAD = 4096      # bytes of names written before reading answers: POSIX pipes hold at least this
+
+
 class _Reader:
     """One `git cat-file --batch` kept open per repository: objects by name without a process each."""
 
@@ -141,18 +144,24 @@ class _Reader:
         return got[0] if got else None
 
     def get_many(self, names: list[str]) -> list[tuple[str, str, bytes] | None] | None:
-        """get() of each name (none holding a newline), a chunk of names written ahead of their
-        answers: no more than a pipe holds, so that git never waits for its answers to be read
-        while this waits to write.  None when git has exited (not a repository)."""
+        """get() of each name (none holding a newline), names written ahead of their answers a
+        chunk at a time, a chunk no bigger than any pipe holds (or one name): git never waits for
+        its answers to be read while this waits to write.  None when git has exited (not a
+        repository)."""
+        lines = [n.encode("utf-8", "surrogateescape") + b"\n" for n in names]
         out: list = []
-        for i in range(0, len(names), 256):
-            chunk = names[i:i + 256]
+        start = 0
+        while start < len(lines):
+            end, size = start + 1, len(lines[start])
+            while end < len(lines) and size + len(lines[end]) <= _AHEAD:
+                size += len(lines[end])
+                end += 1
             try:
-                self.proc.stdin.write(b"".join(n.encode("utf-8", "surrogateescape") + b"\n" for n in chunk))
+                self.proc.stdin.write(b"".join(lines[start:end]))
                 self.proc.stdin.flush()
             except OSError:
                 return None
-            for _ in chunk:
+            for _ in range(start, end):
                 header = self.proc.stdout.readline().split()
                 if not header:
                     return None
@@ -162,6 +171,7 @@ class _Reader:
                 data = self.proc.stdout.read(int(header[2]))
                 self.proc.stdout.read(1)
                 out.append((header[0].decode(), header[1].decode(), data))
+            start = end
         return out
 
     def close(self) -> None:

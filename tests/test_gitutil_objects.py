@@ -1,6 +1,7 @@
 """gitutil's one `git cat-file --batch` per repository: many objects asked at once read as each
 asked alone."""
 import subprocess
+import threading
 
 import pytest
 
@@ -33,3 +34,15 @@ def test_a_folder_that_is_no_repository_cannot_be_read(tmp_path):
     with pytest.raises(gitutil.GitError):
         gitutil.read_objects(tmp_path / "plain", ["HEAD"])
     assert gitutil.read_objects(tmp_path / "plain", []) == []
+
+
+def test_long_names_asked_at_once_do_not_block_git(tmp_path):
+    """Git answers a missing name by echoing it: names long enough fill both pipes unless they are
+    written a bounded chunk at a time."""
+    shas, contents = _repo(tmp_path / "r")
+    names = [f"HEAD:{'d' * 900}/{i}" for i in range(400)] + [shas[5]]
+    got = []
+    reader = threading.Thread(target=lambda: got.append(gitutil.read_objects(tmp_path / "r", names)), daemon=True)
+    reader.start()
+    reader.join(60)
+    assert got and got[0][:400] == [None] * 400 and got[0][400][1:] == ("blob", contents[5])
