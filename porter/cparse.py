@@ -181,6 +181,11 @@ class Parsed:
         return self.__dict__["_nl"]
 
 
+def line_starts(src: bytes) -> list[int]:
+    """Where each line of src starts (and one past the last newline)."""
+    return [0] + [m.end() for m in re.finditer(rb"\n", src)]
+
+
 def newline_offsets(src: bytes) -> list[int]:
     """Offsets of every newline in src, for line_number."""
     return [m.start() for m in re.finditer(rb"\n", src)]

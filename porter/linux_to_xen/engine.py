@@ -399,13 +399,8 @@ def word_at(text: bytes, word: bytes) -> int:
     return i
 
 
-def line_starts(src: bytes) -> list[int]:
-    """Where each line of src starts (and one past the last newline)."""
-    return [0] + [m.end() for m in re.finditer(rb"\n", src)]
-
-
 def word_on_line(src: bytes, starts: list[int], line: int, word: str) -> int:
-    """Offset of word's first whole-word use on 1-based line (starts: line_starts(src)); the
+    """Offset of word's first whole-word use on 1-based line (starts: cparse.line_starts(src)); the
     line's start when it has none, len(src) past the last line."""
     if line - 1 >= len(starts):
         return len(src)

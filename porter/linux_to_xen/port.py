@@ -199,7 +199,7 @@ def disable_findings(output: bytes, findings: list) -> tuple[bytes, list]:
     parsed = cparse.parse(output)
     items = _Items(parsed)
     units: dict[tuple[int, int], dict] = {}
-    starts = engine.line_starts(output)
+    starts = cparse.line_starts(output)
     for f in findings:
         for line in f.get("uses", [f["line"]]):
             u = _unit_for(parsed, items, engine.word_on_line(output, starts, line, f["symbol"]))

@@ -12,7 +12,7 @@ from difflib import SequenceMatcher
 
 from .. import cparse
 from . import symbols
-from .engine import disable_ranges, line_starts, word_at, word_on_line
+from .engine import disable_ranges, word_at, word_on_line
 
 _BLOCKS = ("compound_statement",) + tuple(cparse.PREPROC_CONTAINERS)
 
@@ -70,7 +70,7 @@ def _depended_on(stmt, body, src: bytes) -> bool:
 
 
 def _offset(src: bytes, line: int, symbol: str) -> int:
-    starts = line_starts(src)
+    starts = cparse.line_starts(src)
     return word_on_line(src, starts, min(max(line, 1), len(starts)), symbol)
 
 

@@ -14,8 +14,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, repeat
-from operator import add
 
 from .. import cparse
 
@@ -156,14 +154,6 @@ def _container(node, src: bytes, spans: list[_Span], conds: tuple[str, ...], ope
                                f"#endif ({opener})", " && ".join(conds)))
 
 
-def _line_starts(src: bytes) -> list[int]:
-    lines = src.split(b"\n")[:-1]       # each followed by a newline: the next line starts after it
-    starts = list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
-    if starts[-1] == len(src):      # file ends with a newline: no empty last line
-        starts.pop()
-    return starts
-
-
 def segment(src: bytes, parsed: "cparse.Parsed | None" = None) -> list[Unit]:
     """The units of src, in file order; b"".join(u.text for u in units) == src.
 
@@ -183,7 +173,9 @@ def _segment(src: bytes) -> tuple[Unit, ...]:
 def _segment_uncached(src: bytes, parsed) -> list[Unit]:
     if not src:
         return []
-    starts = _line_starts(src)
+    starts = cparse.line_starts(src)
+    if starts[-1] == len(src):      # file ends with a newline: no empty last line
+        starts.pop()
     nrows = len(starts)
     spans: list[_Span] = []
     try:
