@@ -52,6 +52,8 @@ _MEMBER_LAST_ARG = frozenset({"container_of", "offsetof", "list_entry", "list_fi
                               "list_first_entry_or_null", "hlist_entry", "rb_entry",
                               "offsetofend", "sizeof_field", "FIELD_SIZEOF"})
 
+_MEMBER_LAST_ARG_CALL = re.compile(rb"\b(" + b"|".join(n.encode() for n in _MEMBER_LAST_ARG) + rb")\s*\(")
+
 _DECLARATOR_PARENTS = frozenset({"function_declarator", "pointer_declarator", "array_declarator",
                                  "init_declarator", "parenthesized_declarator",
                                  "attributed_declarator", "declaration", "field_declaration",
@@ -633,8 +635,7 @@ def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list
         uses.append(Use(name, start + m.start(), kind))
     # last argument of container_of-like macros is a member name
     offsets = [u.offset for u in uses]
-    for m in re.finditer(rb"\b(" + b"|".join(n.encode() for n in _MEMBER_LAST_ARG) + rb")\s*\(",
-                         body):
+    for m in _MEMBER_LAST_ARG_CALL.finditer(body):
         i, commas = cparse.paren_group(body, m.end() - 1)
         if commas:
             for u in uses[bisect.bisect_right(offsets, start + commas[-1]):bisect.bisect_left(offsets, start + i)]:
