@@ -296,3 +296,57 @@ def test_a_macro_that_stringizes_one_parameter_uses_the_other_as_a_name():
 def test_the_words_of_an_error_or_pragma_line_are_not_uses():
     src = b'#error gizmo_needs_config\n#pragma gizmo_pack(push)\nstatic int gizmo_count;\n'
     assert {u.name for u in symbols.collect(src, live_only=False).uses} == set()
+
+
+DEAD_BRANCHES = b"""#include <linux/gizmo.h>
+#define GZ_CAT(a, b) a ## b
+#if 0
+#define GZ_CAT(a, b) (a + #b)
+#define GZ_NAME(x) #x
+struct gz_old { int gz_legacy; };
+static int gz_gone(struct gizmo *gz) { return gz->gz_legacy + kzalloc(1, 2); }
+#else
+static int gz_kept(struct gizmo *gz) { return gz->gz_count + GZ_CAT(gz_, kept); }
+#endif
+#ifdef CONFIG_GIZMO_OLD
+static int gz_config(void) { return gz_probe_legacy(); }
+#endif
+void gz_probe(void)
+{
+#if 0
+	gz_broken(container_of(p, struct gizmo, gz_list));
+#endif
+	gz_kept(NULL);
+}
+#if 0
+int gz_err( = ;
+#endif
+"""
+
+
+def _every(syms):
+    return (syms.defines, syms.fields, list(syms.nonname_params.items()),
+            [(u.name, u.offset, u.kind, u.arg_of) for u in syms.uses])
+
+
+@pytest.mark.parametrize("options", [
+    dict(), dict(known=no_config), dict(live_defs=True), dict(known=no_config, live_defs=True),
+    dict(live_only=False), dict(known=no_config, live_only=False, live_defs=True), dict(uses=False),
+    dict(live_only=False, uses=False)])
+def test_the_remembered_walk_reads_dead_branches_for_definitions_only_with_the_same_answers(monkeypatch, options):
+    """The walk collect() remembers leaves out the uses in `#if 0` branches (but one with a parse
+    error): every answer is still the full walk's, and asking for the uses of dead code walks again."""
+    from porter import cparse
+    symbols._RAWS.kept.clear()
+    symbols.collect(DEAD_BRANCHES)
+    raw = symbols._RAWS.peek(DEAD_BRANCHES)
+    left_out = [DEAD_BRANCHES[s:e] for s, e in raw.skipped]
+    assert any(b"gz_gone" in t for t in left_out) and any(b"gz_broken" in t for t in left_out)
+    assert not any(b"gz_err" in t or b"gz_kept" in t or b"gz_config" in t for t in left_out)
+    assert "gz_broken" not in {u[1].name for u in raw.uses}
+    got = _every(symbols.collect(DEAD_BRANCHES, **options))
+    monkeypatch.setattr(symbols, "_raw", lambda src, parsed: symbols._Collector(src, parsed or cparse.parse(src)).run())
+    symbols._RAWS.kept.clear()
+    assert got == _every(symbols.collect(DEAD_BRANCHES, **options))
+    if options.get("live_only") is False and options.get("uses", True):
+        assert "gz_broken" in {u.name for u in symbols.collect(DEAD_BRANCHES, **options).uses}

@@ -109,7 +109,7 @@ def _own_definitions(files, extra, parsed, index):
         nonname.update(h_nonname)
         table.update(h_table)
     for n, s in files.items():     # uses too: the walk is remembered for file_findings
-        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True)
+        syms = symbols.collect(s, parsed[n], known=index.default_config_known, live_defs=True)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)

@@ -253,6 +253,10 @@ class Ranges:
         i = bisect.bisect_right(self.starts, offset) - 1     # the last range starting at or before offset
         return i >= 0 and offset < self.ends[i]
 
+    def covers(self, start: int, end: int) -> bool:
+        """Whether one of the ranges holds all of [start, end)."""
+        return any(s <= start and end <= e for s, e in self.overlapping(start, end))
+
     def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
         """The ranges (as given, in order) that may overlap [start, end): those ending after start
         and starting before end, found by bisection when the ranges are disjoint."""
@@ -307,16 +311,23 @@ class _Raw:
     defs: list = field(default_factory=list)       # (offset, name, is a field)
     uses: list = field(default_factory=list)       # (offset that decides liveness, Use, a name of the parse)
     nonname_params: dict = field(default_factory=dict)
+    skipped: list = field(default_factory=list)    # (start, end): dead whatever is known, uses left out
+
+
+_DEAD = object()     # in place of its ancestors: a branch the walk reads for definitions only
 
 
 class _Collector:
     """One walk over a parse: each node type has its handler (_HANDLERS); True means descend.
     A parent marks which of its children define a name (and, for uses, which is called and
-    which are a call's arguments) before the walk meets them."""
+    which are a call's arguments) before the walk meets them.  skip_dead: a branch of a
+    conditional that is dead whatever is known (`#if 0`: half of a port's text once its disable
+    loop has run) has its definitions found by a query, its uses left out (out.skipped)."""
 
-    def __init__(self, src: bytes, parsed, uses: bool = True):
+    def __init__(self, src: bytes, parsed, uses: bool = True, skip_dead: bool = False):
         self.src, self.parsed, self.uses = src, parsed, uses
         self.directives = Ranges(directive_lines(src)) if uses else Ranges(())
+        self.dead = Ranges(dead_ranges(src)) if skip_dead else Ranges(())
         self.out = _Raw()
         self.defining: dict[int, bool] = {}      # id of a name node that defines -> is a field
         self.called: set[int] = set()            # id of a call's function
@@ -325,12 +336,20 @@ class _Collector:
     def run(self) -> _Raw:
         stack: list = [(self.parsed.tree.root_node, None)]
         handlers = _HANDLERS
+        branches = cparse.PREPROC_CONTAINERS if self.dead.ranges else ()
         while stack:
             node, up = stack.pop()
-            handler = handlers.get(node.type)
+            if up is _DEAD:
+                self.dead_branch(node)
+                continue
+            kind = node.type
+            handler = handlers.get(kind)
             if (handler is None or handler(self, node, up)) and node.named_child_count:
                 here = (node, up)      # tokens (unnamed nodes) have no children and no handler
-                stack += [(c, here) for c in node.named_children]
+                if kind in branches:
+                    stack += [(c, _DEAD if self.is_dead(c) else here) for c in node.named_children]
+                else:
+                    stack += [(c, here) for c in node.named_children]
         if self.uses:
             self.standin_uses()
         self.typeof_locals()
@@ -342,6 +361,21 @@ class _Collector:
 
     def skip(self, node, up) -> bool:
         return False
+
+    def is_dead(self, node) -> bool:
+        """Dead whatever is known, and without a parse error (where the query and the walk agree)."""
+        return not node.has_error and self.dead.covers(node.start_byte, node.end_byte)
+
+    def dead_branch(self, node) -> None:
+        """What the walk of node would define, found by the query of definitions."""
+        found = QueryCursor(_definitions_query()).captures(node)
+        src = self.src
+        for key, is_field in (("define", False), ("field", True)):
+            self.out.defs += [(n.start_byte, src[n.start_byte:n.end_byte].decode("utf-8", "replace"), is_field)
+                              for n in found.get(key, ())]
+        for macro in sorted(found.get("macro", ()), key=cparse.walk_order):
+            self.macro_definition(macro, None)
+        self.out.skipped.append((node.start_byte, node.end_byte))
 
     def name(self, node, up) -> bool:
         nid = node.id
@@ -538,9 +572,10 @@ _RAWS = cparse.TextMemo()
 
 
 def _raw(src: bytes, parsed) -> _Raw:
-    """The full walk of src, remembered for the last few texts: lint asks for a file's definitions
-    and then its uses, port asks again for the text it just linted."""
-    return _RAWS.get(src, lambda: _Collector(src, parsed or cparse.parse(src)).run())
+    """The walk of src (its uses in code dead whatever is known left out), remembered for the last
+    few texts: lint asks for a file's definitions and then its uses, port asks again for the text
+    it just linted."""
+    return _RAWS.get(src, lambda: _Collector(src, parsed or cparse.parse(src), skip_dead=True).run())
 
 
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
@@ -559,6 +594,8 @@ def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | No
     if raw is None:
         raw = _Collector(src, parsed, uses=False).run()
     dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
+    if uses and raw.skipped and not (live_only and all(dead.covers(s, e) for s, e in raw.skipped)):
+        raw = _Collector(src, parsed or cparse.parse(src)).run()     # uses the remembered walk left out
     out = FileSymbols(nonname_params=dict(raw.nonname_params))
     def_dead = live_defs and bool(dead.ranges)
     for off, name, is_field in raw.defs:
