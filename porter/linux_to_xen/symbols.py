@@ -322,7 +322,7 @@ class _Collector:
     A parent marks which of its children define a name (and, for uses, which is called and
     which are a call's arguments) before the walk meets them.  skip_dead: a branch of a
     conditional that is dead whatever is known (`#if 0`: half of a port's text once its disable
-    loop has run) has its definitions found by a query, its uses left out (out.skipped)."""
+    loop has run) is walked for its definitions only, its uses left out (out.skipped)."""
 
     def __init__(self, src: bytes, parsed, uses: bool = True, skip_dead: bool = False):
         self.src, self.parsed, self.uses = src, parsed, uses
@@ -334,7 +334,15 @@ class _Collector:
         self.arguments: dict[int, tuple] = {}    # id of a call's argument -> (function node, index, last)
 
     def run(self) -> _Raw:
-        stack: list = [(self.parsed.tree.root_node, None)]
+        self.walk(self.parsed.tree.root_node)
+        if self.uses:
+            self.standin_uses()
+        self.typeof_locals()
+        self.out.uses.sort(key=lambda u: u[1].offset)
+        return self.out
+
+    def walk(self, root) -> None:
+        stack: list = [(root, None)]
         handlers = _HANDLERS
         branches = cparse.PREPROC_CONTAINERS if self.dead.ranges else ()
         while stack:
@@ -350,11 +358,6 @@ class _Collector:
                     stack += [(c, _DEAD if self.is_dead(c) else here) for c in node.named_children]
                 else:
                     stack += [(c, here) for c in node.named_children]
-        if self.uses:
-            self.standin_uses()
-        self.typeof_locals()
-        self.out.uses.sort(key=lambda u: u[1].offset)
-        return self.out
 
     def text(self, node) -> str:
         return self.src[node.start_byte:node.end_byte].decode("utf-8", "replace")
@@ -363,18 +366,12 @@ class _Collector:
         return False
 
     def is_dead(self, node) -> bool:
-        """Dead whatever is known, and without a parse error (where the query and the walk agree)."""
-        return not node.has_error and self.dead.covers(node.start_byte, node.end_byte)
+        return self.dead.covers(node.start_byte, node.end_byte)
 
     def dead_branch(self, node) -> None:
-        """What the walk of node would define, found by the query of definitions."""
-        found = QueryCursor(_definitions_query()).captures(node)
-        src = self.src
-        for key, is_field in (("define", False), ("field", True)):
-            self.out.defs += [(n.start_byte, src[n.start_byte:n.end_byte].decode("utf-8", "replace"), is_field)
-                              for n in found.get(key, ())]
-        for macro in sorted(found.get("macro", ()), key=cparse.walk_order):
-            self.macro_definition(macro, None)
+        definitions = _Collector(self.src, self.parsed, uses=False)
+        definitions.out = self.out
+        definitions.walk(node)
         self.out.skipped.append((node.start_byte, node.end_byte))
 
     def name(self, node, up) -> bool:
