@@ -248,6 +248,14 @@ def test_ranges_overlapping_with_and_without_overlaps_among_them():
     assert symbols.Ranges([(5, 10), (20, 30)]).overlapping(0, 25) == [(5, 10), (20, 30)]
 
 
+def test_ranges_cover_a_span_when_one_range_holds_its_start_and_all_of_it():
+    for r in (symbols.Ranges([(20, 30), (0, 10), (40, 50)]), symbols.Ranges([(0, 10), (3, 4), (20, 30), (40, 50)])):
+        assert r.covers(0, 10) and r.covers(22, 25) and r.covers(40, 41)
+        assert not r.covers(5, 11) and not r.covers(10, 20) and not r.covers(35, 45) and not r.covers(-1, 2)
+        # an empty span is covered where its offset is in a range (as `in` tells), not at a range's end
+        assert r.covers(20, 20) and r.covers(25, 25) and not r.covers(30, 30) and not r.covers(60, 60)
+
+
 def test_a_parameter_stringized_with_spaces_after_the_hash_is_no_name():
     syms = symbols.collect(b"#define STR(x) # x\n#define CAT(a, b) a  ##  b\n#define USE(x) (x)\n")
     assert syms.nonname_params == {"STR": [0], "CAT": [0, 1]}

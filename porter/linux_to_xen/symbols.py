@@ -254,8 +254,11 @@ class Ranges:
         return i >= 0 and offset < self.ends[i]
 
     def covers(self, start: int, end: int) -> bool:
-        """Whether one of the ranges holds all of [start, end)."""
-        return any(s <= start and end <= e for s, e in self.overlapping(start, end))
+        """Whether one of the ranges holds offset start and all of [start, end)."""
+        if self.disjoint:      # only the last range starting at or before start can
+            i = bisect.bisect_right(self.starts, start) - 1
+            return i >= 0 and start < self.ends[i] and end <= self.ends[i]
+        return any(s <= start < e and end <= e for s, e in self.ranges)
 
     def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
         """The ranges (as given, in order) that may overlap [start, end): those ending after start
