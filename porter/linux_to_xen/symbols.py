@@ -332,6 +332,7 @@ class _Collector:
         self.directives = Ranges(directive_lines(src)) if uses else Ranges(())
         self.dead = Ranges(dead_ranges(src)) if skip_dead else Ranges(())
         self.out = _Raw()
+        self.definitions: _Collector | None = None      # the walk of dead branches
         self.defining: dict[int, bool] = {}      # id of a name node that defines -> is a field
         self.called: set[int] = set()            # id of a call's function
         self.arguments: dict[int, tuple] = {}    # id of a call's argument -> (function node, index, last)
@@ -372,9 +373,10 @@ class _Collector:
         return self.dead.covers(node.start_byte, node.end_byte)
 
     def dead_branch(self, node) -> None:
-        definitions = _Collector(self.src, self.parsed, uses=False)
-        definitions.out = self.out
-        definitions.walk(node)
+        if self.definitions is None:
+            self.definitions = _Collector(self.src, self.parsed, uses=False)
+            self.definitions.out = self.out
+        self.definitions.walk(node)
         self.out.skipped.append((node.start_byte, node.end_byte))
 
     def name(self, node, up) -> bool:
