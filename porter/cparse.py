@@ -125,9 +125,8 @@ def _sub_at_words(needle: bytes, pattern: re.Pattern, repl, src: bytes) -> bytes
     word = at = 0        # the word holding the needle last seen, at offset at, starts at word
     tried = -1
     while (i := src.find(needle, pos)) != -1:
-        j = i
-        while j > at and src[j - 1:j] in _WORD_BYTES:
-            j -= 1
+        head = src[at:i]
+        j = i - (len(head) - len(head.rstrip(_WORD_CHARS)))
         word, at, pos = (word if j == at and at else j), i, i + 1
         if word == tried or word < last:
             continue
@@ -140,7 +139,7 @@ def _sub_at_words(needle: bytes, pattern: re.Pattern, repl, src: bytes) -> bytes
     return b"".join(out)
 
 
-_WORD_BYTES = frozenset(bytes([c]) for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_WORD_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
 
 
 def _rewrite(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
