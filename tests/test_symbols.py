@@ -358,3 +358,24 @@ def test_the_remembered_walk_reads_dead_branches_for_definitions_only_with_the_s
     assert got == _every(symbols.collect(DEAD_BRANCHES, **options))
     if options.get("live_only") is False and options.get("uses", True):
         assert "gz_broken" in {u.name for u in symbols.collect(DEAD_BRANCHES, **options).uses}
+
+
+def test_the_walk_gives_structs_table_the_struct_parts_its_query_would_find():
+    """Every struct, union, typedef and member declaration, in live and dead code alike; none (the
+    query is run) when an ERROR sits inside a string or #pragma, where the walk does not go."""
+    from pathlib import Path
+
+    from porter import cparse
+    from porter.linux_to_xen import structs
+    fixtures = [p.read_bytes() for p in (Path(__file__).parent / "fixtures").rglob("*.[ch]")]
+    for src in [DEAD_BRANCHES, GIZMO, *fixtures]:
+        symbols._RAWS.kept.clear()
+        parsed = cparse.parse(src)
+        parts = symbols.collect(src, parsed).struct_parts
+        found = cparse.query_nodes(parsed.tree.root_node, structs.PARTS_PATTERN, "struct_part")
+        assert sorted(n.byte_range for n in parts) == sorted(n.byte_range for n in found)
+        dead = symbols.dead_ranges(src, no_config)
+        assert structs.table(parsed, dead, parts).to_json() == structs.table(parsed, dead).to_json()
+    broken = b'char *s = "abc;\nstruct gz_a { int gz_b; };\n'
+    assert symbols.collect(broken).struct_parts is None
+    assert symbols.collect(b"struct gz_a { int gz_b; };\n", uses=False, many=True).struct_parts is None

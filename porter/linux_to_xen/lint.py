@@ -113,7 +113,8 @@ def _own_definitions(files, extra, parsed, index):
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
-        table.update(structs.table(parsed[n], symbols.dead_ranges(s, index.default_config_known)))
+        table.update(structs.table(parsed[n], symbols.dead_ranges(s, index.default_config_known),
+                                   syms.struct_parts))
     return defines, fields, nonname, table
 
 

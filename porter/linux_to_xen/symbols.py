@@ -297,6 +297,8 @@ class FileSymbols:
     uses: list[Use] = field(default_factory=list)
     # function-like macros: indices of parameters the body never uses as a name of its own
     nonname_params: dict[str, list[int]] = field(default_factory=dict)
+    # the nodes structs.table reads (its `parts`), when a walk met every one of them
+    struct_parts: list | None = None
 
 
 _NAME_TYPES = ("identifier", "type_identifier", "field_identifier", "statement_identifier")
@@ -315,6 +317,8 @@ class _Raw:
     uses: list = field(default_factory=list)       # (offset that decides liveness, Use, a name of the parse)
     nonname_params: dict = field(default_factory=dict)
     skipped: list = field(default_factory=list)    # (start, end): dead whatever is known, uses left out
+    struct_parts: list = field(default_factory=list)   # the walk's structs, unions, typedefs, members
+    every_part: bool = False       # a whole walk met them all (none is in an ERROR inside a skipped node)
 
 
 _DEAD = object()     # in place of its ancestors: a branch the walk reads for definitions only
@@ -338,6 +342,7 @@ class _Collector:
         self.arguments: dict[int, tuple] = {}    # id of a call's argument -> (function node, index, last)
 
     def run(self) -> _Raw:
+        self.out.every_part = True
         self.walk(self.parsed.tree.root_node)
         if self.uses:
             self.standin_uses()
@@ -367,6 +372,8 @@ class _Collector:
         return self.src[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
     def skip(self, node, up) -> bool:
+        if node.has_error:      # an ERROR where the walk does not go may hold struct parts
+            self.out.every_part = False
         return False
 
     def is_dead(self, node) -> bool:
@@ -433,6 +440,10 @@ class _Collector:
             self._defines(c)
         return True
 
+    def struct_part(self, node, up) -> bool:
+        self.out.struct_parts.append(node)
+        return self.tag_parent(node, up) if node.type in _SPECIFIERS else self.declarator_parent(node, up)
+
     def tag_parent(self, node, up) -> bool:
         """A struct, union or enum with a body defines its tag."""
         return self.defining_parent(node, up) if node.child_by_field_name("body") is not None else True
@@ -498,6 +509,8 @@ class _Collector:
                 self.out.uses.append((start, Use(name, m.start(), "macro"), False))
 
 
+_SPECIFIERS = ("struct_specifier", "union_specifier")
+_STRUCT_PARTS = (*_SPECIFIERS, "type_definition", "field_declaration")     # structs.PARTS_PATTERN's
 _SKIPPED = ("comment", "string_literal", "char_literal", "system_lib_string", "preproc_call")
 _SKIPPED_PATTERN = "[(string_literal) (char_literal) (preproc_call)] @n"   # the others are tokens
 _HANDLERS = {**{t: _Collector.skip for t in _SKIPPED},
@@ -506,7 +519,8 @@ _HANDLERS = {**{t: _Collector.skip for t in _SKIPPED},
              "parenthesized_declarator": _Collector.parenthesized,
              "enumerator": _Collector.named_parent, "preproc_def": _Collector.named_parent,
              "preproc_params": _Collector.defining_parent, "labeled_statement": _Collector.defining_parent,
-             **{t: _Collector.tag_parent for t in ("struct_specifier", "union_specifier", "enum_specifier")},
+             "enum_specifier": _Collector.tag_parent,
+             **{t: _Collector.struct_part for t in _STRUCT_PARTS},    # two of them declarator parents too
              "call_expression": _Collector.call, "argument_list": _Collector.argument_list,
              "preproc_function_def": _Collector.macro_definition, "preproc_arg": _Collector.macro_body}
 _USE_KINDS = {"field_identifier": "field", "type_identifier": "type"}
@@ -598,7 +612,8 @@ def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | No
     dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
     if uses and raw.skipped and not (live_only and all(dead.covers(s, e) for s, e in raw.skipped)):
         raw = _Collector(src, parsed or cparse.parse(src)).run()     # uses the remembered walk left out
-    out = FileSymbols(nonname_params=dict(raw.nonname_params))
+    out = FileSymbols(nonname_params=dict(raw.nonname_params),
+                      struct_parts=raw.struct_parts if raw.every_part else None)
     def_dead = live_defs and bool(dead.ranges)
     for off, name, is_field in raw.defs:
         if not (def_dead and off in dead):
