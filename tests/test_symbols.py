@@ -379,3 +379,20 @@ def test_the_walk_gives_structs_table_the_struct_parts_its_query_would_find():
     broken = b'char *s = "abc;\nstruct gz_a { int gz_b; };\n'
     assert symbols.collect(broken).struct_parts is None
     assert symbols.collect(b"struct gz_a { int gz_b; };\n", uses=False, many=True).struct_parts is None
+
+
+@pytest.mark.parametrize("anchored,pattern", [
+    (rb"^[ \t]*#[ \t]*(\w+)", rb"#[ \t]*(\w+)"),
+    (rb"^[ \t]*#[ \t]*include[ \t]*<([^>]+)>", rb"#[ \t]*include[ \t]*<([^>]+)>")])
+def test_line_directives_finds_what_a_line_anchored_pattern_finds(anchored, pattern):
+    """A match only after blanks on its line, one match possibly running over the next line, a
+    `#` after code or after another `#` on its line, CR LF and form feeds, a file ending in `#`."""
+    import re
+    from pathlib import Path
+    texts = [b"#include <a\n#include <b>\n", b"x #include <a\n#include <b>\n",
+             b"  #  include <x>\n\t#include\t<q>\n# define A\n##x\n#\n", b"a # b # c\n #d\n#include <a # b> #include <c>\n",
+             b"\r\n#include <a>\r\n\f#include <b>\n#", GIZMO, DEAD_BRANCHES,
+             *(p.read_bytes() for p in (Path(__file__).parent / "fixtures").rglob("*.[ch]"))]
+    for text in texts:
+        want = [(m.start(), m.end(), m.groups()) for m in re.finditer(anchored, text, re.M)]
+        assert [(line, m.end(), m.groups()) for line, m in symbols.line_directives(re.compile(pattern), text)] == want

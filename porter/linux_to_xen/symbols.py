@@ -28,7 +28,7 @@ _TYPEOF_LOCAL = re.compile(
     rb"[\s*]*(?:const\s+|volatile\s+)*([A-Za-z_]\w*)\s*(?:=|;|,|\[)")
 _COMMENT_OR_STRING = re.compile(
     rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
-_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(\w+)", re.M)
+_DIRECTIVE = re.compile(rb"#[ \t]*(\w+)")      # at a line's start: line_directives
 
 C_WORDS = frozenset("""
 auto break case char const continue default do double else enum extern float for goto if
@@ -216,10 +216,27 @@ def _directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
     return _DIRECTIVES.get(src, lambda: _scan_directives(src))
 
 
+def line_directives(pattern: re.Pattern, text: bytes):
+    """(start of its line, match) of what `^[ \t]*` and then pattern (opening with the `#` of a
+    directive) finds in text: pattern searched for its `#` (re would try `^` at every offset), a
+    match kept when only blanks precede it on its line (each line read once: linear)."""
+    pos, seen = 0, -1        # seen: the offset of the last `#` a match opened with
+    while (m := pattern.search(text, pos)) is not None:
+        at = m.start()
+        first = seen < 0 or text.find(b"\n", seen, at) != -1     # no `#` before it on its line
+        seen = at
+        line = text.rfind(b"\n", 0, at) + 1 if first else at
+        if not first or text[line:at].strip(b" \t"):
+            pos = at + 1
+            continue
+        yield line, m
+        pos = m.end()
+
+
 def _scan_directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
     clean = blank_comments(src)
     out = []
-    for m in _DIRECTIVE.finditer(clean):
+    for line, m in line_directives(_DIRECTIVE, clean):
         end = clean.find(b"\n", m.end())
         while end != -1 and clean[end - 1:end] == b"\\":
             end = clean.find(b"\n", end + 1)
@@ -227,7 +244,7 @@ def _scan_directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
         word = m.group(1)
         rest = clean[m.end():end + 1].decode("utf-8", "replace").replace("\\\n", " ").strip() \
             if word in _CONDITIONAL_WORDS else None
-        out.append((word, m.start(), end, rest))
+        out.append((word, line, end, rest))
     return out
 
 
