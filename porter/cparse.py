@@ -81,8 +81,8 @@ def _device_end(m: re.Match) -> bytes:
     return b"};" + b" " * (len(m.group(0)) - 2)
 
 
-# A pattern that opens with its word (the `\b` before it checked by a look-behind after it) is
-# searched for that word; one that opens with `\b` is tried at every offset of the file.
+# Every match starts a word that holds the needle (the `\b` before a pattern that opens with its
+# word is checked by a look-behind after it): see _sub_at_words.
 _STANDINS: list[tuple[bytes, re.Pattern, object]] = [     # (what every match holds, pattern, stand-in)
     (b"__", re.compile(rb"__(?<!\w__)(?:" + _ANNOTATIONS + rb")(?!\w)"), _blank),
     (b"DECLARE_BITMAP", re.compile(rb"(DECLARE_BITMAP(?<!\wDECLARE_BITMAP)\(\s*)(\w+)(\s*,[^;()]*\))"), _bitmap),
@@ -118,6 +118,30 @@ def _names_directive(src: bytes, at: int) -> bool:
 _UNTRACKED = (_device_start, _device_end)
 
 
+def _sub_at_words(needle: bytes, pattern: re.Pattern, repl, src: bytes) -> bytes:
+    """pattern.sub(repl, src) for a pattern whose every match starts a word holding needle: it is
+    tried only there (re tries one that opens with a word boundary at every offset of the file)."""
+    out, last, pos = [], 0, 0
+    word = at = 0        # the word holding the needle last seen, at offset at, starts at word
+    tried = -1
+    while (i := src.find(needle, pos)) != -1:
+        head = src[at:i]
+        j = i - (len(head) - len(head.rstrip(_WORD_CHARS)))
+        word, at, pos = (word if j == at and at else j), i, i + 1
+        if word == tried or word < last:
+            continue
+        tried = word
+        m = pattern.match(src, word)
+        if m is not None:
+            out += (src[last:word], repl(m))
+            last = pos = max(m.end(), pos)
+    out.append(src[last:])
+    return b"".join(out)
+
+
+_WORD_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+
+
 def _rewrite(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
     """(stand-in copy, rewritten byte ranges); names a #define/#undef/#ifdef/#ifndef names stay."""
     spans: list[tuple[int, int]] = []
@@ -132,7 +156,7 @@ def _rewrite(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
             if out != m.group(0) and repl not in _UNTRACKED:
                 spans.append(m.span())
             return out
-        src = pattern.sub(sub, src)
+        src = _sub_at_words(needle, pattern, sub, src)
     return src, sorted(spans)
 
 

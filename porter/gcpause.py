@@ -3,7 +3,8 @@
 A pass over a large file makes millions of small objects that live until it ends and are freed by
 reference counting; the collector, run every few hundred allocations, walks ever more of them each
 time, which makes such a pass quadratic in the file's size.  Nothing these passes make forms
-cycles, so pausing it frees nothing later than otherwise."""
+cycles, so pausing it frees nothing later than otherwise.  Start-up is such a pass too: imports
+make modules, functions and classes that live until the process ends."""
 from __future__ import annotations
 
 import gc

@@ -65,3 +65,19 @@ def test_errors_are_where_the_parse_failed_or_missed_a_token_in_order():
     parsed = cparse.parse(b"int a = ;\nint ok;\nint b = @;\nint c = (1;\n")
     assert parsed.errors == [(1, 7), (3, 8), (4, 10)]
     assert cparse.parse(b"int ok;\n").errors == []
+
+
+def test_stand_ins_are_tried_only_where_a_word_holds_their_needle_with_re_sub_s_result():
+    """_sub_at_words gives what pattern.sub gives: on the fixtures, and on words that hold the needle
+    more than once, inside another word, at the start of the file, next to a match, or unmatched."""
+    tricky = (b"list_for_each_entry(a) {x;} xfor_each (b) for_eachfor_each(c) a_for_each_b\n(d) for_each\n"
+              b"for_each_x for_each( 9for_each( \xc3\xa9for_each( ____iomem __iomem a__iomem __iomem__x __user*p "
+              b"DECLARE_BITMAP(a, 3); xDECLARE_BITMAP(b, 2); container_of(p, struct x, y) "
+              b"xzalloc(struct a) xzalloc_array( struct b, 3) xxmalloc(struct c) "
+              b"DT_DEVICE_START(a, \"b\", c) DT_DEVICE_END ACPI_DEVICE_END x_DEVICE_END "
+              + b"for_each" * 50)
+    fixtures = [p.read_bytes() for p in (Path(__file__).parent / "fixtures").rglob("*.[ch]")]
+    mark = lambda m: b"<" + m.group(0) + b">"     # noqa: E731
+    for needle, pattern, _ in cparse._STANDINS:
+        for src in [tricky, tricky[7:], *fixtures]:
+            assert cparse._sub_at_words(needle, pattern, mark, src) == pattern.sub(mark, src)

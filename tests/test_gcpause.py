@@ -39,3 +39,23 @@ def test_what_a_pass_keeps_is_not_walked_by_the_next_collection_yet_stays_collec
     del cycle
     gc.collect()
     assert gone() is None and gc.get_freeze_count() == 0
+
+
+def test_porter_port_reads_the_xen_index_with_the_collector_paused(tmp_path, monkeypatch):
+    """Start-up and the index read make only what lives until the process ends: no collection
+    should walk it (the verb's imports, the index, the port: one pass)."""
+    import porter.linux_to_xen as l2x
+    from porter.cli import main
+    from porter.errors import BadInput
+    seen = []
+
+    def index(*args, **kwargs):
+        seen.append(gc.isenabled())
+        raise BadInput("stop here")
+    monkeypatch.setattr(l2x, "xen_index", index)
+    (tmp_path / "a.c").write_text("int a;\n")
+    try:
+        main(["-C", str(tmp_path), "port", "a.c", "-o", "b.c", "--xen", str(tmp_path), "--ref", "base"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert seen == [False] and gc.isenabled()

@@ -305,6 +305,14 @@ def test_ranges_overlapping_with_and_without_overlaps_among_them():
     assert symbols.Ranges([(5, 10), (20, 30)]).overlapping(0, 25) == [(5, 10), (20, 30)]
 
 
+def test_ranges_cover_a_span_when_one_range_holds_its_start_and_all_of_it():
+    for r in (symbols.Ranges([(20, 30), (0, 10), (40, 50)]), symbols.Ranges([(0, 10), (3, 4), (20, 30), (40, 50)])):
+        assert r.covers(0, 10) and r.covers(22, 25) and r.covers(40, 41)
+        assert not r.covers(5, 11) and not r.covers(10, 20) and not r.covers(35, 45) and not r.covers(-1, 2)
+        # an empty span is covered where its offset is in a range (as `in` tells), not at a range's end
+        assert r.covers(20, 20) and r.covers(25, 25) and not r.covers(30, 30) and not r.covers(60, 60)
+
+
 def test_a_parameter_stringized_with_spaces_after_the_hash_is_no_name():
     syms = symbols.collect(b"#define STR(x) # x\n#define CAT(a, b) a  ##  b\n#define USE(x) (x)\n")
     assert syms.nonname_params == {"STR": [0], "CAT": [0, 1]}
@@ -353,3 +361,96 @@ def test_a_macro_that_stringizes_one_parameter_uses_the_other_as_a_name():
 def test_the_words_of_an_error_or_pragma_line_are_not_uses():
     src = b'#error gizmo_needs_config\n#pragma gizmo_pack(push)\nstatic int gizmo_count;\n'
     assert {u.name for u in symbols.collect(src, live_only=False).uses} == set()
+
+
+DEAD_BRANCHES = b"""#include <linux/gizmo.h>
+#define GZ_CAT(a, b) a ## b
+#if 0
+#define GZ_CAT(a, b) (a + #b)
+#define GZ_NAME(x) #x
+struct gz_old { int gz_legacy; };
+static int gz_gone(struct gizmo *gz) { return gz->gz_legacy + kzalloc(1, 2); }
+#else
+static int gz_kept(struct gizmo *gz) { return gz->gz_count + GZ_CAT(gz_, kept); }
+#endif
+#ifdef CONFIG_GIZMO_OLD
+static int gz_config(void) { return gz_probe_legacy(); }
+#endif
+void gz_probe(void)
+{
+#if 0
+	gz_broken(container_of(p, struct gizmo, gz_list));
+#endif
+	gz_kept(NULL);
+}
+#if 0
+int gz_err( = ;
+#endif
+"""
+
+
+def _every(syms):
+    return (syms.defines, syms.fields, list(syms.nonname_params.items()),
+            [(u.name, u.offset, u.kind, u.arg_of) for u in syms.uses])
+
+
+@pytest.mark.parametrize("options", [
+    dict(), dict(known=no_config), dict(live_defs=True), dict(known=no_config, live_defs=True),
+    dict(live_only=False), dict(known=no_config, live_only=False, live_defs=True), dict(uses=False),
+    dict(live_only=False, uses=False)])
+def test_the_remembered_walk_reads_dead_branches_for_definitions_only_with_the_same_answers(monkeypatch, options):
+    """The walk collect() remembers leaves out the uses in `#if 0` branches (one with a parse error
+    too): every answer is still the full walk's, and asking for the uses of dead code walks again."""
+    from porter import cparse
+    symbols._RAWS.kept.clear()
+    symbols.collect(DEAD_BRANCHES)
+    raw = symbols._RAWS.peek(DEAD_BRANCHES)
+    left_out = [DEAD_BRANCHES[s:e] for s, e in raw.skipped]
+    assert any(b"gz_gone" in t for t in left_out) and any(b"gz_broken" in t for t in left_out)
+    assert not any(b"gz_kept" in t or b"gz_config" in t for t in left_out)
+    assert "gz_broken" not in {u[1].name for u in raw.uses}
+    got = _every(symbols.collect(DEAD_BRANCHES, **options))
+    monkeypatch.setattr(symbols, "_raw", lambda src, parsed: symbols._Collector(src, parsed or cparse.parse(src)).run())
+    symbols._RAWS.kept.clear()
+    assert got == _every(symbols.collect(DEAD_BRANCHES, **options))
+    if options.get("live_only") is False and options.get("uses", True):
+        assert "gz_broken" in {u.name for u in symbols.collect(DEAD_BRANCHES, **options).uses}
+
+
+def test_the_walk_gives_structs_table_the_struct_parts_its_query_would_find():
+    """Every struct, union, typedef and member declaration, in live and dead code alike; none (the
+    query is run) when an ERROR sits inside a string or #pragma, where the walk does not go."""
+    from pathlib import Path
+
+    from porter import cparse
+    from porter.linux_to_xen import structs
+    fixtures = [p.read_bytes() for p in (Path(__file__).parent / "fixtures").rglob("*.[ch]")]
+    for src in [DEAD_BRANCHES, GIZMO, *fixtures]:
+        symbols._RAWS.kept.clear()
+        parsed = cparse.parse(src)
+        walked = structs.found_in(symbols.collect(src, parsed).struct_parts)
+        found = cparse.query_captures(parsed.tree.root_node, structs.PARTS_PATTERN)
+        assert {k: sorted(n.byte_range for n in v) for k, v in walked.items()} == \
+            {k: sorted(n.byte_range for n in found.get(k, ())) for k in walked}
+        dead = symbols.dead_ranges(src, no_config)
+        assert structs.table(parsed, dead, walked).to_json() == structs.table(parsed, dead).to_json()
+    broken = b'char *s = "abc;\nstruct gz_a { int gz_b; };\n'
+    assert symbols.collect(broken).struct_parts is None
+    assert symbols.collect(b"struct gz_a { int gz_b; };\n", uses=False, many=True).struct_parts is None
+
+
+@pytest.mark.parametrize("anchored,pattern", [
+    (rb"^[ \t]*#[ \t]*(\w+)", rb"#[ \t]*(\w+)"),
+    (rb"^[ \t]*#[ \t]*include[ \t]*<([^>]+)>", rb"#[ \t]*include[ \t]*<([^>]+)>")])
+def test_line_directives_finds_what_a_line_anchored_pattern_finds(anchored, pattern):
+    """A match only after blanks on its line, one match possibly running over the next line, a
+    `#` after code or after another `#` on its line, CR LF and form feeds, a file ending in `#`."""
+    import re
+    from pathlib import Path
+    texts = [b"#include <a\n#include <b>\n", b"x #include <a\n#include <b>\n",
+             b"  #  include <x>\n\t#include\t<q>\n# define A\n##x\n#\n", b"a # b # c\n #d\n#include <a # b> #include <c>\n",
+             b"\r\n#include <a>\r\n\f#include <b>\n#", GIZMO, DEAD_BRANCHES,
+             *(p.read_bytes() for p in (Path(__file__).parent / "fixtures").rglob("*.[ch]"))]
+    for text in texts:
+        want = [(m.start(), m.end(), m.groups()) for m in re.finditer(anchored, text, re.M)]
+        assert [(line, m.end(), m.groups()) for line, m in symbols.line_directives(re.compile(pattern), text)] == want

@@ -17,7 +17,8 @@ def run() -> None:
         print(f"porter, version {__version__}")      # as the group's --version prints it
         return
     from .. import gcpause
-    from .group import main
+    with gcpause.paused():
+        from .group import main
     try:
         main()
     finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .. import __version__, ui
+from .. import __version__, gcpause, ui
 from ..errors import Findings, PorterError
 
 REPORT = "this is a bug in porter: please report it with the command line (PORTER_DEBUG=1 shows the traceback)"
@@ -117,7 +117,8 @@ class PorterGroup(click.Group):
 
     def get_command(self, ctx, name):
         if name not in self.commands and name in VERBS:
-            importlib.import_module(f"{__package__}.{VERBS[name]}")
+            with gcpause.paused():
+                importlib.import_module(f"{__package__}.{VERBS[name]}")
         return self.commands.get(name)
 
 

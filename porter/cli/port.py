@@ -5,12 +5,13 @@ from pathlib import Path
 
 import click
 
-from .. import ui, workspace
+from .. import gcpause, ui, workspace
 from .args import output_path, read_source, xen_and_ref
 from .group import porter_command
 
 
 @porter_command("port", writes=True)
+@gcpause.paused()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out", required=True, help="Where to write the ported file.")
 @click.option("--xen", default=None, help="Xen git repository (default: the workspace's).")

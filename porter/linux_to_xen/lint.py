@@ -19,8 +19,8 @@ from .. import cparse, gcpause
 from . import structs, symbols
 from .xenindex import XenIndex, xen_index
 
-_LOCAL_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
-_SYS_INCLUDE = re.compile(rb"^[ \t]*#[ \t]*include[ \t]*<([^>]+)>", re.M)
+_LOCAL_INCLUDE = re.compile(rb'#[ \t]*include[ \t]*"([^"]+)"')     # at a line's start: symbols.line_directives
+_SYS_INCLUDE = re.compile(rb"#[ \t]*include[ \t]*<([^>]+)>")
 
 
 def local_headers(files: dict[str, bytes]) -> dict[str, bytes]:
@@ -31,7 +31,7 @@ def local_headers(files: dict[str, bytes]) -> dict[str, bytes]:
     seen = set(files)
     while todo:
         name, src = todo.pop()
-        for m in _LOCAL_INCLUDE.finditer(src):
+        for _line, m in symbols.line_directives(_LOCAL_INCLUDE, src):
             inc = m.group(1).decode("utf-8", "replace")
             if inc in by_base or inc in seen:
                 continue
@@ -68,8 +68,10 @@ def _includes(src: bytes, known) -> tuple[list[str], list[str]]:
 def _includes_uncached(src: bytes, known) -> tuple[list[str], list[str]]:
     dead = symbols.Ranges(symbols.dead_ranges(src, known))
     clean = symbols.blank_comments(src)
-    system = [m.group(1).decode("utf-8", "replace") for m in _SYS_INCLUDE.finditer(clean) if m.start() not in dead]
-    quoted = [m.group(1).decode("utf-8", "replace") for m in _LOCAL_INCLUDE.finditer(clean) if m.start() not in dead]
+    system = [m.group(1).decode("utf-8", "replace") for line, m in symbols.line_directives(_SYS_INCLUDE, clean)
+              if line not in dead]
+    quoted = [m.group(1).decode("utf-8", "replace") for line, m in symbols.line_directives(_LOCAL_INCLUDE, clean)
+              if line not in dead]
     return system, quoted
 
 
@@ -109,11 +111,12 @@ def _own_definitions(files, extra, parsed, index):
         nonname.update(h_nonname)
         table.update(h_table)
     for n, s in files.items():     # uses too: the walk is remembered for file_findings
-        syms = symbols.collect(s, parsed[n], live_only=False, known=index.default_config_known, live_defs=True)
+        syms = symbols.collect(s, parsed[n], known=index.default_config_known, live_defs=True)
         defines |= syms.defines
         fields |= syms.fields
         nonname.update(syms.nonname_params)
-        table.update(structs.table(parsed[n], symbols.dead_ranges(s, index.default_config_known)))
+        table.update(structs.table(parsed[n], symbols.dead_ranges(s, index.default_config_known),
+                                   structs.found_in(syms.struct_parts)))
     return defines, fields, nonname, table
 
 
@@ -184,10 +187,10 @@ class _Checker:
                 if every_use:
                     seen[use.name]["uses"] = [line]
         dead = symbols.Ranges(symbols.dead_ranges(s, self.known))
-        for m in _SYS_INCLUDE.finditer(symbols.blank_comments(s)):
+        for start, m in symbols.line_directives(_SYS_INCLUDE, symbols.blank_comments(s)):
             path = m.group(1).decode("utf-8", "replace")
-            if m.start() not in dead and not self.index.has_header(path):
-                line = parsed.line_of(m.start())
+            if start not in dead and not self.index.has_header(path):
+                line = parsed.line_of(start)
                 f = seen.setdefault("<" + path + ">", {"symbol": path, "file": n, "line": line,
                                                        "kind": "include", "count": 1})
                 if every_use:      # each copy of the include is a use: one round disables them all

@@ -85,6 +85,23 @@ PARTS_PATTERN = """
 """
 
 
+def found_in(parts: list | None) -> dict | None:
+    """What PARTS_PATTERN's query captures, from the nodes of its types a walk met (None: None)."""
+    if parts is None:
+        return None
+    found: dict[str, list] = {"struct_field": [], "struct_body": [], "struct_typedef": []}
+    for node in parts:
+        if node.type == "field_declaration":
+            found["struct_field"].append(node)
+        elif node.type == "type_definition":
+            t = node.child_by_field_name("type")
+            if t is not None and t.type in _SPECIFIERS:
+                found["struct_typedef"].append(node)
+        elif node.child_by_field_name("body") is not None:
+            found["struct_body"].append(node)
+    return found
+
+
 def table(parsed: cparse.Parsed, dead=(), found: dict | None = None) -> StructTable:
     """The structs parsed defines; members inside `dead` ranges (start, end) do not count (found:
     what a query holding PARTS_PATTERN captured in parsed, else that query is run)."""

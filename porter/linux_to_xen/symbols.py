@@ -28,7 +28,7 @@ _TYPEOF_LOCAL = re.compile(
     rb"[\s*]*(?:const\s+|volatile\s+)*([A-Za-z_]\w*)\s*(?:=|;|,|\[)")
 _COMMENT_OR_STRING = re.compile(     # a block comment is /\*.*?\*/, written to be read in one pass
     rb"//[^\n]*|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
-_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(\w+)", re.M)
+_DIRECTIVE = re.compile(rb"#[ \t]*(\w+)")      # at a line's start: line_directives
 
 C_WORDS = frozenset("""
 auto break case char const continue default do double else enum extern float for goto if
@@ -51,6 +51,8 @@ _MEMBER_LAST_ARG = frozenset({"container_of", "offsetof", "list_entry", "list_fi
                               "list_last_entry", "list_next_entry", "list_prev_entry",
                               "list_first_entry_or_null", "hlist_entry", "rb_entry",
                               "offsetofend", "sizeof_field", "FIELD_SIZEOF"})
+
+_MEMBER_LAST_ARG_CALL = re.compile(rb"\b(" + b"|".join(n.encode() for n in _MEMBER_LAST_ARG) + rb")\s*\(")
 
 _DECLARATOR_PARENTS = frozenset({"function_declarator", "pointer_declarator", "array_declarator",
                                  "init_declarator", "parenthesized_declarator",
@@ -214,10 +216,27 @@ def _directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
     return _DIRECTIVES.get(src, lambda: _scan_directives(src))
 
 
+def line_directives(pattern: re.Pattern, text: bytes):
+    """(start of its line, match) of what `^[ \t]*` and then pattern (opening with the `#` of a
+    directive) finds in text: pattern searched for its `#` (re would try `^` at every offset), a
+    match kept when only blanks precede it on its line (each line read once: linear)."""
+    pos, seen = 0, -1        # seen: the offset of the last `#` a match opened with
+    while (m := pattern.search(text, pos)) is not None:
+        at = m.start()
+        first = seen < 0 or text.find(b"\n", seen, at) != -1     # no `#` before it on its line
+        seen = at
+        line = text.rfind(b"\n", 0, at) + 1 if first else at
+        if not first or text[line:at].strip(b" \t"):
+            pos = at + 1
+            continue
+        yield line, m
+        pos = m.end()
+
+
 def _scan_directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
     clean = blank_comments(src)
     out = []
-    for m in _DIRECTIVE.finditer(clean):
+    for line, m in line_directives(_DIRECTIVE, clean):
         end = clean.find(b"\n", m.end())
         while end != -1 and clean[end - 1:end] == b"\\":
             end = clean.find(b"\n", end + 1)
@@ -225,7 +244,7 @@ def _scan_directives(src: bytes) -> list[tuple[bytes, int, int, str | None]]:
         word = m.group(1)
         rest = clean[m.end():end + 1].decode("utf-8", "replace").replace("\\\n", " ").strip() \
             if word in _CONDITIONAL_WORDS else None
-        out.append((word, m.start(), end, rest))
+        out.append((word, line, end, rest))
     return out
 
 
@@ -250,6 +269,13 @@ class Ranges:
     def __contains__(self, offset: int) -> bool:
         i = bisect.bisect_right(self.starts, offset) - 1     # the last range starting at or before offset
         return i >= 0 and offset < self.ends[i]
+
+    def covers(self, start: int, end: int) -> bool:
+        """Whether one of the ranges holds offset start and all of [start, end)."""
+        if self.disjoint:      # only the last range starting at or before start can
+            i = bisect.bisect_right(self.starts, start) - 1
+            return i >= 0 and start < self.ends[i] and end <= self.ends[i]
+        return any(s <= start < e and end <= e for s, e in self.ranges)
 
     def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
         """The ranges (as given, in order) that may overlap [start, end): those ending after start
@@ -288,6 +314,8 @@ class FileSymbols:
     uses: list[Use] = field(default_factory=list)
     # function-like macros: indices of parameters the body never uses as a name of its own
     nonname_params: dict[str, list[int]] = field(default_factory=dict)
+    # the nodes structs.table reads (its `parts`), when a walk met every one of them
+    struct_parts: list | None = None
 
 
 _NAME_TYPES = ("identifier", "type_identifier", "field_identifier", "statement_identifier")
@@ -305,41 +333,75 @@ class _Raw:
     defs: list = field(default_factory=list)       # (offset, name, is a field)
     uses: list = field(default_factory=list)       # (offset that decides liveness, Use, a name of the parse)
     nonname_params: dict = field(default_factory=dict)
+    skipped: list = field(default_factory=list)    # (start, end): dead whatever is known, uses left out
+    struct_parts: list = field(default_factory=list)   # the walk's structs, unions, typedefs, members
+    every_part: bool = False       # a whole walk met them all (none is in an ERROR inside a skipped node)
+
+
+_DEAD = object()     # in place of its ancestors: a branch the walk reads for definitions only
 
 
 class _Collector:
     """One walk over a parse: each node type has its handler (_HANDLERS); True means descend.
     A parent marks which of its children define a name (and, for uses, which is called and
-    which are a call's arguments) before the walk meets them."""
+    which are a call's arguments) before the walk meets them.  skip_dead: a branch of a
+    conditional that is dead whatever is known (`#if 0`: half of a port's text once its disable
+    loop has run) is walked for its definitions only, its uses left out (out.skipped)."""
 
-    def __init__(self, src: bytes, parsed, uses: bool = True):
+    def __init__(self, src: bytes, parsed, uses: bool = True, skip_dead: bool = False):
         self.src, self.parsed, self.uses = src, parsed, uses
         self.directives = Ranges(directive_lines(src)) if uses else Ranges(())
+        self.dead = Ranges(dead_ranges(src)) if skip_dead else Ranges(())
         self.out = _Raw()
+        self.definitions: _Collector | None = None      # the walk of dead branches
         self.defining: dict[int, bool] = {}      # id of a name node that defines -> is a field
         self.called: set[int] = set()            # id of a call's function
         self.arguments: dict[int, tuple] = {}    # id of a call's argument -> (function node, index, last)
 
     def run(self) -> _Raw:
-        stack: list = [(self.parsed.tree.root_node, None)]
-        handlers = _HANDLERS
-        while stack:
-            node, up = stack.pop()
-            handler = handlers.get(node.type)
-            if (handler is None or handler(self, node, up)) and node.named_child_count:
-                here = (node, up)      # tokens (unnamed nodes) have no children and no handler
-                stack += [(c, here) for c in node.named_children]
+        self.out.every_part = True
+        self.walk(self.parsed.tree.root_node)
         if self.uses:
             self.standin_uses()
         self.typeof_locals()
         self.out.uses.sort(key=lambda u: u[1].offset)
         return self.out
 
+    def walk(self, root) -> None:
+        stack: list = [(root, None)]
+        handlers = _HANDLERS
+        branches = cparse.PREPROC_CONTAINERS if self.dead.ranges else ()
+        while stack:
+            node, up = stack.pop()
+            if up is _DEAD:
+                self.dead_branch(node)
+                continue
+            kind = node.type
+            handler = handlers.get(kind)
+            if (handler is None or handler(self, node, up)) and node.named_child_count:
+                here = (node, up)      # tokens (unnamed nodes) have no children and no handler
+                if kind in branches:
+                    stack += [(c, _DEAD if self.is_dead(c) else here) for c in node.named_children]
+                else:
+                    stack += [(c, here) for c in node.named_children]
+
     def text(self, node) -> str:
         return self.src[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
     def skip(self, node, up) -> bool:
+        if node.has_error:      # an ERROR where the walk does not go may hold struct parts
+            self.out.every_part = False
         return False
+
+    def is_dead(self, node) -> bool:
+        return self.dead.covers(node.start_byte, node.end_byte)
+
+    def dead_branch(self, node) -> None:
+        if self.definitions is None:
+            self.definitions = _Collector(self.src, self.parsed, uses=False)
+            self.definitions.out = self.out
+        self.definitions.walk(node)
+        self.out.skipped.append((node.start_byte, node.end_byte))
 
     def name(self, node, up) -> bool:
         nid = node.id
@@ -394,6 +456,10 @@ class _Collector:
         for c in node.children:
             self._defines(c)
         return True
+
+    def struct_part(self, node, up) -> bool:
+        self.out.struct_parts.append(node)
+        return self.tag_parent(node, up) if node.type in _SPECIFIERS else self.declarator_parent(node, up)
 
     def tag_parent(self, node, up) -> bool:
         """A struct, union or enum with a body defines its tag."""
@@ -460,6 +526,8 @@ class _Collector:
                 self.out.uses.append((start, Use(name, m.start(), "macro"), False))
 
 
+_SPECIFIERS = ("struct_specifier", "union_specifier")
+_STRUCT_PARTS = (*_SPECIFIERS, "type_definition", "field_declaration")     # structs.PARTS_PATTERN's
 _SKIPPED = ("comment", "string_literal", "char_literal", "system_lib_string", "preproc_call")
 _SKIPPED_HOLDERS = ("string_literal", "char_literal", "preproc_call")      # the others are tokens
 _HANDLERS = {**{t: _Collector.skip for t in _SKIPPED},
@@ -468,7 +536,8 @@ _HANDLERS = {**{t: _Collector.skip for t in _SKIPPED},
              "parenthesized_declarator": _Collector.parenthesized,
              "enumerator": _Collector.named_parent, "preproc_def": _Collector.named_parent,
              "preproc_params": _Collector.defining_parent, "labeled_statement": _Collector.defining_parent,
-             **{t: _Collector.tag_parent for t in ("struct_specifier", "union_specifier", "enum_specifier")},
+             "enum_specifier": _Collector.tag_parent,
+             **{t: _Collector.struct_part for t in _STRUCT_PARTS},    # two of them declarator parents too
              "call_expression": _Collector.call, "argument_list": _Collector.argument_list,
              "preproc_function_def": _Collector.macro_definition, "preproc_arg": _Collector.macro_body}
 _USE_KINDS = {"field_identifier": "field", "type_identifier": "type"}
@@ -547,9 +616,10 @@ _RAWS = cparse.TextMemo()
 
 
 def _raw(src: bytes, parsed) -> _Raw:
-    """The full walk of src, remembered for the last few texts: lint asks for a file's definitions
-    and then its uses, port asks again for the text it just linted."""
-    return _RAWS.get(src, lambda: _Collector(src, parsed or cparse.parse(src)).run())
+    """The walk of src (its uses in code dead whatever is known left out), remembered for the last
+    few texts: lint asks for a file's definitions and then its uses, port asks again for the text
+    it just linted."""
+    return _RAWS.get(src, lambda: _Collector(src, parsed or cparse.parse(src), skip_dead=True).run())
 
 
 def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | None = None,
@@ -568,7 +638,10 @@ def collect(src: bytes, parsed: "cparse.Parsed | None" = None, known: Known | No
     if raw is None:
         raw = _Collector(src, parsed, uses=False).run()
     dead = Ranges(dead_ranges(src, known)) if (live_only or live_defs) else Ranges(())
-    out = FileSymbols(nonname_params=dict(raw.nonname_params))
+    if uses and raw.skipped and not (live_only and all(dead.covers(s, e) for s, e in raw.skipped)):
+        raw = _Collector(src, parsed or cparse.parse(src)).run()     # uses the remembered walk left out
+    out = FileSymbols(nonname_params=dict(raw.nonname_params),
+                      struct_parts=raw.struct_parts if raw.every_part else None)
     def_dead = live_defs and bool(dead.ranges)
     for off, name, is_field in raw.defs:
         if not (def_dead and off in dead):
@@ -644,8 +717,7 @@ def _macro_body_uses(src: bytes, start: int, end: int, params: set[str]) -> list
         uses.append(Use(name, start + m.start(), kind))
     # last argument of container_of-like macros is a member name
     offsets = [u.offset for u in uses]
-    for m in re.finditer(rb"\b(" + b"|".join(n.encode() for n in _MEMBER_LAST_ARG) + rb")\s*\(",
-                         body):
+    for m in _MEMBER_LAST_ARG_CALL.finditer(body):
         i, commas = cparse.paren_group(body, m.end() - 1)
         if commas:
             for u in uses[bisect.bisect_right(offsets, start + commas[-1]):bisect.bisect_left(offsets, start + i)]:
