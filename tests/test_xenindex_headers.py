@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from porter import cparse
-from porter.linux_to_xen import xen_index, xenindex
+from porter.linux_to_xen import symbols, xen_index, xenindex
 
 FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
 sys.path.insert(0, str(FIX))
@@ -160,13 +160,13 @@ def test_directives_found_by_their_hash_are_those_found_at_every_line_start(piec
     text = b"".join(pieces)
     for pattern in (xenindex._INCLUDE, xenindex._DEFINE):
         at_line_start = re.compile(rb"^[ \t]*" + pattern.pattern, re.M)
-        assert [m.groups() for m in xenindex._directives(pattern, text)] == \
-            [m.groups() for m in at_line_start.finditer(text)]
+        assert [(line, m.groups()) for line, m in symbols.line_directives(pattern, text)] == \
+            [(m.start(), m.groups()) for m in at_line_start.finditer(text)]
 
 
 def test_an_include_not_first_on_its_line_hides_no_include_after_it():
     text = b'x = 1; #include <a\n#include "b"\n  # include <c> #include <d>\n'
-    assert [m.groups() for m in xenindex._directives(xenindex._INCLUDE, text)] == [(b'"', b"b"), (b"<", b"c")]
+    assert [m.groups() for _, m in symbols.line_directives(xenindex._INCLUDE, text)] == [(b'"', b"b"), (b"<", b"c")]
 
 
 @pytest.mark.parametrize("kept", [b"{not json", b'{"0000": {"names": []}}', b"[1, 2]"])

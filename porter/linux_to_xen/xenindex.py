@@ -27,7 +27,7 @@ from . import structs, symbols
 
 INDEX_VERSION = 7
 FORCED = ("xen/config.h",)       # Xen's build passes -include xen/config.h
-_INCLUDE = re.compile(rb'#[ \t]*include[ \t]*([<"])([^>"]+)[>"]')     # first on its line: _directives
+_INCLUDE = re.compile(rb'#[ \t]*include[ \t]*([<"])([^>"]+)[>"]')     # first on its line: symbols.line_directives
 HEADER_ROOTS = ("xen/include/",)
 SKIP = ("xen/include/asm-x86/", "xen/include/asm-ia64/", "xen/include/public/arch-x86",
         "xen/include/public/arch-ia64")
@@ -150,20 +150,6 @@ def _invocation_names(src: bytes, statements, root) -> set[str]:
     return names
 
 
-def _directives(pattern: re.Pattern, text: bytes):
-    """The matches of pattern (opening with `#`) that only spaces and tabs precede on their line:
-    what `^[ \t]*` and pattern would find in MULTILINE, searched for by its `#`, not tried at
-    every line start (a rejected match may hold the start of one that is not: search on after `#`)."""
-    pos = 0
-    while (m := pattern.search(text, pos)) is not None:
-        start = m.start()
-        if text[text.rfind(b"\n", 0, start) + 1:start].strip(b" \t"):
-            pos = start + 1
-        else:
-            yield m
-            pos = m.end()
-
-
 def _read_header(src: bytes):
     """(names, fields, nonname params, spelled includes, struct table) of one header."""
     parsed = cparse.parse(src)
@@ -172,8 +158,9 @@ def _read_header(src: bytes):
     syms = symbols.collect(src, parsed, live_only=False, uses=False, many=found)
     names = syms.defines | _invocation_names(src, found.get("call_statement", ()), root)
     # #define lines the parse may have missed (inside broken regions)
-    names.update({m.group(1).decode() for m in _directives(_DEFINE, src)})
-    incs = [(m.group(1).decode(), m.group(2).decode()) for m in _directives(_INCLUDE, symbols.blank_comments(src))]
+    names.update({m.group(1).decode() for _, m in symbols.line_directives(_DEFINE, src)})
+    incs = [(m.group(1).decode(), m.group(2).decode())
+            for _, m in symbols.line_directives(_INCLUDE, symbols.blank_comments(src))]
     table = structs.table(parsed, found=found)
     return names, syms.fields, syms.nonname_params, incs, table
 
