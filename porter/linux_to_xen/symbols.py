@@ -438,7 +438,6 @@ class _Collector:
     def parenthesized(self, node, up) -> bool:
         """`static DEFINE_SPINLOCK(lock);` parses as a declaration of `lock` (and `static
         LIST_HEAD(x);` as type_identifier + parenthesized_declarator): a definition."""
-        self.declarator_parent(node, up)
         for c in node.children:
             if c.type == "identifier":
                 self.defining.setdefault(c.id, False)
@@ -499,9 +498,7 @@ class _Collector:
     def macro_body(self, node, up) -> bool:
         if not self.uses:
             return False
-        pdef = up[0] if up else None
-        params = set(_macro_params(pdef, self.src)) if pdef is not None and \
-            pdef.type == "preproc_function_def" else set()
+        params = set(_macro_params(up[0] if up else None, self.src))     # a #define's: none
         self.out.uses.extend((node.start_byte, u, False)
                              for u in _macro_body_uses(self.src, node.start_byte, node.end_byte, params))
         return False
