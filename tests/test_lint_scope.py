@@ -116,5 +116,5 @@ def test_each_index_gets_its_own_live_includes_even_at_a_freed_ones_address(xen,
         idx = replace(base, kconfig_off=frozenset({"HAS_FOO"}) if i % 2 else frozenset(), _scopes={})
         system, _quoted = includes(src, idx.default_config_known)
         assert system == ([] if i % 2 else ["xen/log2.h"])
-        symbols._kept_dead_ranges.cache_clear()     # as other files' readings would push it out
+        symbols._dead_ranges.cache_clear()     # as other files' readings would push it out
         del idx

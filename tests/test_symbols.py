@@ -73,9 +73,9 @@ def test_dead_ranges_with_an_unhashable_known():
         def __call__(self, name):
             return self.get(name)
     known = Known(CONFIG_ON=True, CONFIG_OFF=False)
-    src = b"#ifdef CONFIG_ON\nA\n#endif\n#ifdef CONFIG_OFF\nB\n#endif\n"
-    assert dead_text(src, known) == [b"B\n"]
-    assert dead_text(src, known) == [b"B\n"]
+    src = b"#ifdef CONFIG_ON\nA\n#endif\n#ifdef CONFIG_OFF\nB\n#endif\n#if defined(CONFIG_OFF)\nC\n#endif\n"
+    assert dead_text(src, known) == [b"B\n", b"C\n"]
+    assert dead_text(src, known) == [b"B\n", b"C\n"]
 
 
 def test_dead_ranges_memo_answers_each_known_on_its_own():

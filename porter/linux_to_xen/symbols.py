@@ -100,21 +100,25 @@ def _unknown(name: str) -> None:
     return None
 
 
+def _kept(maxsize: int):
+    """lru_cache of fn's last maxsize answers (the same `known` asked again gives the same
+    answers), computed afresh for arguments that cannot be a key (a `known` that is not hashable)."""
+    def wrap(fn):
+        kept = lru_cache(maxsize=maxsize)(fn)
+
+        def call(*args):
+            try:
+                return kept(*args)
+            except TypeError:
+                return fn(*args)
+        call.cache_clear = kept.cache_clear
+        return call
+    return wrap
+
+
+@_kept(4096)
 def _eval_condition(expr: str, known: Known) -> bool | None:
-    """The value of an #if/#elif condition, None when it cannot be told (the last answers are
-    kept, as dead_ranges keeps its own: the same `known` asked again gives the same answers)."""
-    try:
-        return _kept_condition(expr, known)
-    except TypeError:          # a `known` that cannot be a key
-        return _condition(expr, known)
-
-
-@lru_cache(maxsize=4096)
-def _kept_condition(expr: str, known: Known) -> bool | None:
-    return _condition(expr, known)
-
-
-def _condition(expr: str, known: Known) -> bool | None:
+    """The value of an #if/#elif condition, None when it cannot be told."""
     expr = re.sub(r"/\*.*?\*/|//.*", " ", expr)
 
     def defined(m: re.Match) -> str:
@@ -149,18 +153,11 @@ def _condition(expr: str, known: Known) -> bool | None:
 def dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
     """Byte ranges the preprocessor drops: `#if 0`, and branches known false (the last few
     answers are kept: lint and port ask again for the same file and the same `known`)."""
-    try:
-        return list(_kept_dead_ranges(src, known))
-    except TypeError:          # a `known` that cannot be a key
-        return _dead_ranges(src, known)
+    return list(_dead_ranges(src, known))
 
 
-@lru_cache(maxsize=8)
-def _kept_dead_ranges(src: bytes, known: Known | None) -> tuple[tuple[int, int], ...]:
-    return tuple(_dead_ranges(src, known))
-
-
-def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]]:
+@_kept(8)
+def _dead_ranges(src: bytes, known: Known | None) -> tuple[tuple[int, int], ...]:
     known = known or _unknown
     frames: list[list] = []   # [value of current branch, any branch taken (True/None/False)]
     ranges: list[tuple[int, int]] = []
@@ -202,7 +199,7 @@ def _dead_ranges(src: bytes, known: Known | None = None) -> list[tuple[int, int]
             dead_from = end
     if dead_from is not None:
         ranges.append((dead_from, len(src)))
-    return ranges
+    return tuple(ranges)
 
 
 _CONDITIONAL_WORDS = (b"if", b"ifdef", b"ifndef", b"elif", b"else", b"endif")
