@@ -454,3 +454,22 @@ def test_line_directives_finds_what_a_line_anchored_pattern_finds(anchored, patt
     for text in texts:
         want = [(m.start(), m.end(), m.groups()) for m in re.finditer(anchored, text, re.M)]
         assert [(line, m.end(), m.groups()) for line, m in symbols.line_directives(re.compile(pattern), text)] == want
+
+
+def test_a_live_only_collect_reuses_the_walk_that_left_dead_code_out(monkeypatch):
+    src = b"int gz_a;\n#if 0\nint gz_b = gz_gone;\n#endif\nint gz_c = gz_a;\n"
+    symbols._RAWS.kept.clear()
+    first = symbols.collect(src)
+    runs = []
+    real = symbols._Collector.run
+    monkeypatch.setattr(symbols._Collector, "run", lambda self: runs.append(self) or real(self))
+    again = symbols.collect(src)
+    assert runs == [] and again.uses == first.uses and "gz_gone" not in {u.name for u in again.uses}
+    everything = symbols.collect(src, live_only=False)      # dead code's uses asked for: walked again
+    assert len(runs) == 1 and "gz_gone" in {u.name for u in everything.uses}
+
+
+def test_a_name_pasted_on_either_side_of_hash_hash_is_no_use():
+    src = b"#define GZ_GLUE(x) gz_left ## x ## gz_mid ## x\n#define GZ_TAIL(x) x ## gz_right\nint gz_plain = gz_used;\n"
+    names = {u.name for u in symbols.collect(src, live_only=False).uses}
+    assert "gz_used" in names and not names & {"gz_left", "gz_mid", "gz_right"}
