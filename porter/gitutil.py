@@ -212,9 +212,14 @@ def _close_readers() -> None:
         _readers.popitem()[1].close()
 
 
+def _nameable(name: str) -> bool:
+    """Whether name can be asked of `git cat-file --batch`, which reads one name a line."""
+    return "\n" not in name and "\r" not in name
+
+
 def read_object(repo, name: str) -> tuple[str, str, bytes] | None:
     """(sha, type, data) of object `name` in repo, or None when git cannot name one."""
-    if "\n" in name or "\r" in name:
+    if not _nameable(name):
         return None
     r = _reader(repo)
     return r.get(name) if r else None
@@ -223,7 +228,7 @@ def read_object(repo, name: str) -> tuple[str, str, bytes] | None:
 def read_objects(repo, names: list[str]) -> list[tuple[str, str, bytes] | None]:
     """read_object of each name, through the one reader, without a round trip each; GitError
     when git cannot read repo."""
-    asked = [n for n in names if "\n" not in n and "\r" not in n]
+    asked = [n for n in names if _nameable(n)]
     if not asked:
         return [None] * len(names)
     r = _reader(repo)

@@ -16,7 +16,6 @@ from .. import cparse
 from . import symbols
 
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
-_SPECIFIERS = ("struct_specifier", "union_specifier")
 
 
 @dataclass
@@ -62,7 +61,7 @@ def type_tag(type_node, src: bytes, typedefs: dict[str, str]) -> str | None:
     """The struct/union tag a type names (directly or through a typedef), else None."""
     if type_node is None:
         return None
-    if type_node.type in _SPECIFIERS:
+    if type_node.type in symbols.STRUCT_SPECIFIERS:
         name = type_node.child_by_field_name("name")
         return _text(name, src) if name is not None else None
     if type_node.type == "type_identifier":
@@ -95,7 +94,7 @@ def found_in(parts: list | None) -> dict | None:
             found["struct_field"].append(node)
         elif node.type == "type_definition":
             t = node.child_by_field_name("type")
-            if t is not None and t.type in _SPECIFIERS:
+            if t is not None and t.type in symbols.STRUCT_SPECIFIERS:
                 found["struct_typedef"].append(node)
         elif node.child_by_field_name("body") is not None:
             found["struct_body"].append(node)
@@ -154,7 +153,7 @@ def _add_struct(node, src: bytes, dead, out: StructTable, members: tuple[list, l
 
 def _add_typedef(node, src: bytes, out: StructTable) -> None:
     t = node.child_by_field_name("type")
-    tag = t.child_by_field_name("name") if t is not None and t.type in _SPECIFIERS else None
+    tag = t.child_by_field_name("name") if t is not None and t.type in symbols.STRUCT_SPECIFIERS else None
     if tag is None:
         return
     for d in node.children_by_field_name("declarator"):

@@ -311,7 +311,7 @@ class FileSymbols:
     uses: list[Use] = field(default_factory=list)
     # function-like macros: indices of parameters the body never uses as a name of its own
     nonname_params: dict[str, list[int]] = field(default_factory=dict)
-    # the nodes structs.table reads (its `parts`), when a walk met every one of them
+    # the structs, unions, typedefs and members a walk met, when it met every one (structs.found_in)
     struct_parts: list | None = None
 
 
@@ -455,7 +455,7 @@ class _Collector:
 
     def struct_part(self, node, up) -> bool:
         self.out.struct_parts.append(node)
-        return self.tag_parent(node, up) if node.type in _SPECIFIERS else self.declarator_parent(node, up)
+        return self.tag_parent(node, up) if node.type in STRUCT_SPECIFIERS else self.declarator_parent(node, up)
 
     def tag_parent(self, node, up) -> bool:
         """A struct, union or enum with a body defines its tag."""
@@ -520,8 +520,8 @@ class _Collector:
                 self.out.uses.append((start, Use(name, m.start(), "macro"), False))
 
 
-_SPECIFIERS = ("struct_specifier", "union_specifier")
-_STRUCT_PARTS = (*_SPECIFIERS, "type_definition", "field_declaration")     # structs.PARTS_PATTERN's
+STRUCT_SPECIFIERS = ("struct_specifier", "union_specifier")
+_STRUCT_PARTS = (*STRUCT_SPECIFIERS, "type_definition", "field_declaration")     # structs.PARTS_PATTERN's
 _SKIPPED = ("comment", "string_literal", "char_literal", "system_lib_string", "preproc_call")
 _SKIPPED_HOLDERS = ("string_literal", "char_literal", "preproc_call")      # the others are tokens
 _HANDLERS = {**{t: _Collector.skip for t in _SKIPPED},
