@@ -6,7 +6,9 @@ The rules: benchmarks/port_vs_spatch.toml for porter, benchmarks/port_vs_spatch.
 disabling of what stays Linux-only, provenance header), spatch only the rewrites.  The input is
 ipmmu-vmsa.c of rcar-3.5.3 (PORTER_REAL/renesas-bsp); the Xen index is warm (built once before).
 Then the per-line cost at 1x, 2x, 4x, 8x, 16x the file (copies concatenated, the driver's names
-renamed per copy), and whether porter's disable loop converged (no finding left).
+renamed per copy), and whether porter's disable loop converged (no finding left).  At the first
+size, where the port's time went: its phases as `porter port --json` times them, and the rest of
+the process (interpreter, imports, index, git).
 
 Wall times are medians of interleaved runs; CPU time (user+sys) is printed beside them, being far
 less disturbed by other load on the machine.
@@ -46,6 +48,17 @@ def copies(src: bytes, k: int) -> bytes:
     for i in range(1, k):
         parts.append(re.sub(rb"\b(ipmmu|IM)", lambda m: m.group(1) + b"%d_" % i, src))
     return b"\n".join(parts)
+
+
+def phases(t: dict, cpu: float) -> None:
+    """Where one port's time went: its phases as `porter port --json` times them (wall, in the
+    process), and what is left of the process's cpu time (interpreter, imports, index, git)."""
+    if not {"rules", "compat", "lint_loop", "total"} <= t.keys():
+        return          # an older build: no timings
+    rest = t["total"] - t["rules"] - t["compat"] - t["lint_loop"]
+    print(f"    phases: rules {1000 * t['rules']:.0f} ms, compat block {1000 * t['compat']:.0f} ms, "
+          f"lint and disable loop {1000 * t['lint_loop']:.0f} ms, provenance header {1000 * rest:.0f} ms; "
+          f"outside the port (interpreter, imports, index, git) about {1000 * (cpu - t['total']):.0f} ms")
 
 
 def main() -> int:
@@ -105,6 +118,8 @@ def main() -> int:
             print(f"{k:2d}x {lines:6d} lines: porter port wall {row['porter']:.3f} s cpu {row['porter_cpu']:.3f} s "
                   f"({1000 * row['porter_cpu'] / lines:.3f} ms cpu/line, {row['disabled']} disabled, "
                   f"{row['findings']} findings left){sp}")
+            if k == rows[0]["k"]:
+                phases(doc.get("timings", {}), row["porter_cpu"])
         if not spatch:
             print("spatch is not installed: no anchor")
         first = rows[0]
