@@ -57,7 +57,8 @@ def phases(t: dict, cpu: float) -> None:
         return          # an older build: no timings
     rest = t["total"] - t["rules"] - t["compat"] - t["lint_loop"]
     print(f"    phases: rules {1000 * t['rules']:.0f} ms, compat block {1000 * t['compat']:.0f} ms, "
-          f"lint and disable loop {1000 * t['lint_loop']:.0f} ms, provenance header and what follows it {1000 * rest:.0f} ms; "
+          f"lint and disable loop {1000 * t['lint_loop']:.0f} ms, "
+          f"provenance header and what follows it {1000 * rest:.0f} ms; "
           f"outside the port (interpreter, imports, index, git) about {1000 * (cpu - t['total']):.0f} ms")
 
 
