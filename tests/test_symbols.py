@@ -2,12 +2,15 @@
 
 The C below is written for these tests (a made-up `gizmo` driver), in the shapes Linux drivers use."""
 import re
+from pathlib import Path
 
 import hypothesis
 import pytest
 
 from porter import cparse
-from porter.linux_to_xen import symbols
+from porter.linux_to_xen import structs, symbols
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def no_config(name):
@@ -401,7 +404,6 @@ def _every(syms):
 def test_the_remembered_walk_reads_dead_branches_for_definitions_only_with_the_same_answers(monkeypatch, options):
     """The walk collect() remembers leaves out the uses in `#if 0` branches (one with a parse error
     too): every answer is still the full walk's, and asking for the uses of dead code walks again."""
-    from porter import cparse
     symbols._RAWS.kept.clear()
     symbols.collect(DEAD_BRANCHES)
     raw = symbols._RAWS.peek(DEAD_BRANCHES)
@@ -420,12 +422,7 @@ def test_the_remembered_walk_reads_dead_branches_for_definitions_only_with_the_s
 def test_the_walk_gives_structs_table_the_struct_parts_its_query_would_find():
     """Every struct, union, typedef and member declaration, in live and dead code alike; none (the
     query is run) when an ERROR sits inside a string or #pragma, where the walk does not go."""
-    from pathlib import Path
-
-    from porter import cparse
-    from porter.linux_to_xen import structs
-    fixtures = [p.read_bytes() for p in (Path(__file__).parent / "fixtures").rglob("*.[ch]")]
-    for src in [DEAD_BRANCHES, GIZMO, *fixtures]:
+    for src in [DEAD_BRANCHES, GIZMO, *(p.read_bytes() for p in FIXTURES.rglob("*.[ch]"))]:
         symbols._RAWS.kept.clear()
         parsed = cparse.parse(src)
         walked = structs.found_in(symbols.collect(src, parsed).struct_parts)
@@ -445,12 +442,10 @@ def test_the_walk_gives_structs_table_the_struct_parts_its_query_would_find():
 def test_line_directives_finds_what_a_line_anchored_pattern_finds(anchored, pattern):
     """A match only after blanks on its line, one match possibly running over the next line, a
     `#` after code or after another `#` on its line, CR LF and form feeds, a file ending in `#`."""
-    import re
-    from pathlib import Path
     texts = [b"#include <a\n#include <b>\n", b"x #include <a\n#include <b>\n",
              b"  #  include <x>\n\t#include\t<q>\n# define A\n##x\n#\n", b"a # b # c\n #d\n#include <a # b> #include <c>\n",
              b"\r\n#include <a>\r\n\f#include <b>\n#", GIZMO, DEAD_BRANCHES,
-             *(p.read_bytes() for p in (Path(__file__).parent / "fixtures").rglob("*.[ch]"))]
+             *(p.read_bytes() for p in FIXTURES.rglob("*.[ch]"))]
     for text in texts:
         want = [(m.start(), m.end(), m.groups()) for m in re.finditer(anchored, text, re.M)]
         assert [(line, m.end(), m.groups()) for line, m in symbols.line_directives(re.compile(pattern), text)] == want
