@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import tree_sitter_c
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Language, Node, Parser, Point, Query, QueryCursor, Tree
 
 C_LANGUAGE = Language(tree_sitter_c.language())
 
@@ -175,6 +175,7 @@ class Parsed:
     """A parsed file: the original bytes and the tree of its stand-in copy (same offsets)."""
     source: bytes
     tree: Tree
+    copy: bytes         # what tree-sitter parsed: the stand-in copy
     standins: list[tuple[int, int]] = field(default_factory=list)  # byte ranges the stand-ins rewrote
 
     @cached_property
@@ -253,7 +254,44 @@ def parse(source: bytes) -> Parsed:
 
 def _parse(source: bytes) -> Parsed:
     copy, spans = _rewrite(source)
-    return Parsed(source, _parser().parse(copy), spans)
+    return Parsed(source, _parser().parse(copy), copy, spans)
+
+
+def note_edits(old: bytes, new: bytes, edits: list[tuple[int, int, bytes]]) -> None:
+    """new is old with each (start, end, text) made (old[start:end] replaced by text; in order,
+    none overlapping): when old's parse is kept, new's parse is tree-sitter's incremental reparse
+    of it, kept for parse(new) when it has no error (a rule rewrites a few calls of a large file,
+    a port's disable loop wraps a few units in `#if 0` round after round).  Without an error it is
+    the tree a parse afresh gives; with one, tree-sitter's recovery may differ between the two,
+    even far from the edits, and parse(new) parses afresh (not tried after an old parse with an
+    error: its errors stay).  So it does too unless new's stand-in copy is old's with the same
+    edits."""
+    before = _PARSES.peek(old)
+    if before is None or before.tree.root_node.has_error or _PARSES.peek(new) is not None:
+        return
+    copy, spans = _rewrite(new)
+    was = before.copy
+    pos = shift = 0
+    for start, end, text in edits:
+        if was[pos:start] != copy[pos + shift:start + shift]:
+            return
+        pos, shift = end, shift + len(text) - (end - start)
+    if len(new) != len(old) + shift or was[pos:] != copy[pos + shift:]:
+        return
+    tree = before.tree.copy()
+    starts = line_starts(old)
+
+    def point(off: int) -> Point:
+        row = bisect.bisect_right(starts, off) - 1
+        return Point(row, off - starts[row])
+    for start, end, text in reversed(edits):      # the last first: the offsets and points before it hold
+        at = point(start)
+        lines = text.count(b"\n")
+        to = Point(at.row + lines, len(text) - text.rfind(b"\n") - 1) if lines else Point(at.row, at.column + len(text))
+        tree.edit(start, end, start + len(text), at, point(end), to)
+    tree = _parser().parse(copy, tree)
+    if not tree.root_node.has_error:
+        _PARSES.get(new, lambda: Parsed(new, tree, copy, spans))
 
 
 _QUERIES: dict[str, Query] = {}

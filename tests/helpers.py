@@ -39,3 +39,22 @@ def am_series(xen: Path, base: str, revision: Path, dest: Path) -> list[str]:
                        check=True, capture_output=True)
         trees.append(git(dest, "rev-parse", "HEAD^{tree}"))
     return trees
+
+
+def ports_alike(monkeypatch, source: bytes, **kw) -> "PortOutcome":
+    """port_source's outcome, checked to be the one of a port that parses every text afresh
+    (cparse.note_edits keeping no incremental reparse)."""
+    from porter import cparse
+    from porter.linux_to_xen import port_source, symbols
+
+    def fresh_port():
+        cparse._PARSES.kept.clear()
+        symbols._RAWS.kept.clear()     # walks of the parses kept
+        return port_source(source, **kw)
+    res = fresh_port()
+    with monkeypatch.context() as m:
+        m.setattr(cparse, "note_edits", lambda old, new, edits: None)
+        afresh = fresh_port()
+    assert (res.output, res.disabled, res.findings, res.uncalled) == \
+        (afresh.output, afresh.disabled, afresh.findings, afresh.uncalled)
+    return res

@@ -1,6 +1,8 @@
 """Kernel-C parsing with same-length stand-ins."""
 from pathlib import Path
 
+import pytest
+
 from porter import cparse
 
 
@@ -81,3 +83,68 @@ def test_stand_ins_are_tried_only_where_a_word_holds_their_needle_with_re_sub_s_
     for needle, pattern, _ in cparse._STANDINS:
         for src in [tricky, tricky[7:], *fixtures]:
             assert cparse._sub_at_words(needle, pattern, mark, src) == pattern.sub(mark, src)
+
+
+def _shape(parsed: cparse.Parsed) -> list:
+    return [(n.type, n.start_byte, n.end_byte, n.is_missing, n.has_error) for n in _all_nodes(parsed.tree.root_node)] \
+        + [parsed.standins]
+
+
+def _wrapped_rounds(src: bytes, rounds: int = 3):
+    """(text, next text) of a disable loop's rounds: each wraps every other unit still live in #if 0."""
+    from porter.linux_to_xen import engine
+    from porter.linux_to_xen.port import _Items, _unit_for
+    text = src
+    for r in range(rounds):
+        parsed = cparse.parse(text)
+        items = _Items(parsed)
+        units = {_unit_for(parsed, items, (it.start_byte + it.end_byte) // 2) for it in items.items[r % 2::2]
+                 if it.type != "preproc_if"} - {None}
+        if not units:
+            return
+        new = engine.disable_ranges(text, [(s, e, f"round {r}") for s, e, _ in units])
+        yield text, new
+        text = new
+
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures" / "linux_to_xen").glob("*.[ch]"))
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_a_text_wrapped_in_if_0_is_reparsed_incrementally_into_the_tree_a_fresh_parse_gives(path):
+    broken = b"static SIMPLE_DEV_PM_OPS(pm_ops,\n\tsuspend, resume);\n"     # an error of the parse
+    for src in (path.read_bytes(), path.read_bytes() + broken):
+        kept = []
+        for old, new in _wrapped_rounds(src):
+            assert new != old
+            reparse, fresh = cparse._PARSES.peek(new), cparse._parse(new)
+            kept.append(reparse is not None)
+            assert kept[-1] == (not fresh.errors)     # with an error, parsed afresh
+            if reparse is not None:
+                assert reparse.source == new and _shape(reparse) == _shape(fresh)
+        assert kept and any(kept) == (src != path.read_bytes() + broken)
+    assert cparse.parse(src).errors
+
+
+def test_a_reparse_is_kept_only_when_the_edits_describe_the_new_text():
+    old = b"struct dev {\n\tvoid __iomem *base;\n};\nint x;\nvoid f(void)\n{\n\tkfree(p);\n}\n"
+    cparse.parse(old)
+    at, call = old.index(b"int x"), old.index(b"kfree")
+    wrapped = old[:at] + b"#if 0\n" + old[at:]
+    for new, edits in [
+            (wrapped, [(0, 0, b"#if 0\n")]),                      # not where it was inserted
+            (old + b"int y;\n", [(at, at, b"int y;\n")]),
+            (wrapped, [(at, at, b"#if 0\n"), (at, at, b"\n")]),     # not all of it
+            (old.replace(b"kfree", b"xfree"), [(call, call + 6, b"xfree")])]:    # more than was replaced
+        cparse.note_edits(old, new, edits)
+        assert cparse._PARSES.peek(new) is None
+    split = old.index(b"iomem")           # one inserted into a stand-in's word: its copy is not old's
+    new = old[:split] + b"x" + old[split:]
+    cparse.note_edits(old, new, [(split, split, b"x")])
+    assert cparse._PARSES.peek(new) is None
+    new = wrapped.replace(b"kfree", b"xfree_it") + b"#endif\n"
+    edits = [(at, at, b"#if 0\n"), (call, call + 5, b"xfree_it"), (len(old), len(old), b"#endif\n")]
+    cparse.note_edits(old + b"/* never parsed */", new, edits)
+    assert cparse._PARSES.peek(new) is None
+    cparse.note_edits(old, new, edits)
+    assert cparse._PARSES.peek(new) is not None and _shape(cparse._PARSES.peek(new)) == _shape(cparse._parse(new))

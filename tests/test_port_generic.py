@@ -9,6 +9,7 @@ import pytest
 from porter import cparse
 from porter.linux_to_xen import lint, port_source, xen_index
 from porter.linux_to_xen.port import Provenance, live_functions
+from tests.helpers import ports_alike
 
 FIX = Path(__file__).parent / "fixtures" / "linux_to_xen"
 
@@ -20,12 +21,12 @@ def xen(fake_xen):
     return fake_xen
 
 
-def test_port_is_lint_clean_keeps_linux_visible_and_reports_disabled(xen, tmp_path):
+def test_port_is_lint_clean_keeps_linux_visible_and_reports_disabled(xen, tmp_path, monkeypatch):
     src_path = tmp_path / "sample_driver.c"
     src_path.write_bytes((FIX / "sample_driver.c").read_bytes())
     (tmp_path / "sample.h").write_bytes((FIX / "sample.h").read_bytes())
     index = xen_index(xen, "base")
-    res = port_source(src_path.read_bytes(), filename=str(src_path), index=index,
+    res = ports_alike(monkeypatch, src_path.read_bytes(), filename=str(src_path), index=index,
                       provenance=Provenance("drivers/misc/sample.c", "https://example.com/linux.git",
                                             "v1.0", "0123abcd", "sample: add driver"))
     out = res.output.decode()

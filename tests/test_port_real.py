@@ -5,6 +5,7 @@ import pytest
 
 from porter.linux_to_xen import lint, port_source, xen_index
 from porter.linux_to_xen.port import Provenance, live_functions
+from tests.helpers import ports_alike
 
 FILES = ("ipmmu-vmsa.c", "io-pgtable-arm.c", "io-pgtable.c")
 
@@ -15,13 +16,13 @@ def show(repo, ref, path):
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_port_keeps_what_the_hand_port_keeps(real, tmp_path, name):
+def test_port_keeps_what_the_hand_port_keeps(real, tmp_path, name, monkeypatch):
     index = xen_index(real / "xen", "base-v2")
     bsp = real / "renesas-bsp"
     for n in FILES + ("io-pgtable.h",):
         (tmp_path / n).write_bytes(show(bsp, "rcar-3.5.3", f"drivers/iommu/{n}"))
     src = (tmp_path / name).read_bytes()
-    res = port_source(src, filename=str(tmp_path / name), index=index,
+    res = ports_alike(monkeypatch, src, filename=str(tmp_path / name), index=index,
                       provenance=Provenance(f"drivers/iommu/{name}", str(bsp), "rcar-3.5.3"))
     assert res.drift == [] and res.findings == []
     assert lint({str(tmp_path / name): res.output}, real / "xen", "base-v2", index=index) == []

@@ -727,16 +727,21 @@ class _Taken:
 
 
 def _apply_edits(src: bytes, edits: list[Edit]) -> bytes:
-    out = []
+    """src with the edits made (one overlapping an earlier one left out); its parse comes from
+    src's (cparse.note_edits): each edited text is parsed next."""
+    out, made = [], []
     pos = 0
     for e in sorted(edits, key=lambda e: (e.start, e.end != e.start, e.seq)):
         if e.start < pos:
             continue
         out.append(src[pos:e.start])
         out.append(e.text)
+        made.append((e.start, e.end, e.text))
         pos = e.end
     out.append(src[pos:])
-    return b"".join(out)
+    new = b"".join(out)
+    cparse.note_edits(src, new, made)
+    return new
 
 
 def _in_error(st: _State, m: Match) -> int | None:
