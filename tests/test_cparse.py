@@ -86,8 +86,8 @@ def test_stand_ins_are_tried_only_where_a_word_holds_their_needle_with_re_sub_s_
 
 
 def _shape(parsed: cparse.Parsed) -> list:
-    return [(n.type, n.start_byte, n.end_byte, n.is_missing, n.has_error) for n in _all_nodes(parsed.tree.root_node)] \
-        + [parsed.standins]
+    return [(n.type, n.start_byte, n.end_byte, n.start_point, n.end_point, n.is_missing, n.has_error)
+            for n in _all_nodes(parsed.tree.root_node)] + [parsed.standins]
 
 
 def _wrapped_rounds(src: bytes, rounds: int = 3):
@@ -135,7 +135,9 @@ def test_a_reparse_is_kept_only_when_the_edits_describe_the_new_text():
             (wrapped, [(0, 0, b"#if 0\n")]),                      # not where it was inserted
             (old + b"int y;\n", [(at, at, b"int y;\n")]),
             (wrapped, [(at, at, b"#if 0\n"), (at, at, b"\n")]),     # not all of it
-            (old.replace(b"kfree", b"xfree"), [(call, call + 6, b"xfree")])]:    # more than was replaced
+            (old.replace(b"kfree", b"xfree"), [(call, call + 6, b"xfree")]),    # more than was replaced
+            (old + b"int y;", [(len(old), len(old), b"int y;\n")]),
+            (old.replace(b"int x;", b"int*x;"), [(0, 0, b""), (len(old), len(old), b"")])]:    # one between them
         cparse.note_edits(old, new, edits)
         assert cparse._PARSES.peek(new) is None
     split = old.index(b"iomem")           # one inserted into a stand-in's word: its copy is not old's
@@ -148,3 +150,27 @@ def test_a_reparse_is_kept_only_when_the_edits_describe_the_new_text():
     assert cparse._PARSES.peek(new) is None
     cparse.note_edits(old, new, edits)
     assert cparse._PARSES.peek(new) is not None and _shape(cparse._PARSES.peek(new)) == _shape(cparse._parse(new))
+
+
+def test_no_reparse_is_tried_after_an_old_parse_with_an_error_or_of_a_text_already_parsed(monkeypatch):
+    parses = []
+    real = cparse._parser()
+
+    class Counting:
+        def parse(self, *args):
+            parses.append(args)
+            return real.parse(*args)
+    monkeypatch.setattr(cparse, "_parser", Counting)
+    broken = b"static SIMPLE_DEV_PM_OPS(pm_ops,\n\tsuspend, resume);\nint x;\n"
+    clean = b"int x;\nint y;\n"
+    for old in (broken, clean):
+        cparse._PARSES.kept.clear()
+        cparse.parse(old)
+        new = b"#if 0\n" + old
+        if old == clean:
+            cparse.parse(new)          # already parsed
+        del parses[:]
+        cparse.note_edits(old, new, [(0, 0, b"#if 0\n")])
+        assert parses == []
+    cparse.note_edits(clean, b"/* x */\n" + clean, [(0, 0, b"/* x */\n")])
+    assert len(parses) == 1 and cparse._PARSES.peek(b"/* x */\n" + clean) is not None
