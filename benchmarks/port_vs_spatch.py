@@ -4,7 +4,8 @@
 The rules: benchmarks/port_vs_spatch.toml for porter, benchmarks/port_vs_spatch.cocci for spatch
 (five call rewrites).  porter does a whole port with them (rules, compat block, includes, lint and
 disabling of what stays Linux-only, provenance header), spatch only the rewrites.  The input is
-ipmmu-vmsa.c of rcar-3.5.3 (PORTER_REAL/renesas-bsp); the Xen index is warm (built once before).
+ipmmu-vmsa.c of rcar-3.5.3 (PORTER_REAL/renesas-bsp; --source names another file there); the
+Xen index is warm (built once before).
 Then the per-line cost at 1x, 2x, 4x, 8x, 16x the file (copies concatenated, the driver's names
 renamed per copy), and whether porter's disable loop converged (no finding left).  At the first
 size, where the port's time went: its phases as `porter port --json` times them, and the rest of
@@ -14,6 +15,7 @@ Wall times are medians of interleaved runs; CPU time (user+sys) is printed besid
 less disturbed by other load on the machine.
 
 Usage: PORTER_REAL=/work/real python benchmarks/port_vs_spatch.py [--runs N] [--sizes 1,2,4,8,16]
+                                                                   [--source REF:PATH]
 """
 import argparse
 import json
@@ -66,6 +68,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="1,2,4,8,16")
+    ap.add_argument("--source", default="rcar-3.5.3:drivers/iommu/ipmmu-vmsa.c",
+                    help="the file ported, as <ref>:<path> in PORTER_REAL/renesas-bsp (its copies at "
+                         "sizes above 1 rename the IPMMU driver's names only)")
     a = ap.parse_args()
     real = Path(os.environ.get("PORTER_REAL", "/work/real"))
     if not (real / "renesas-bsp").is_dir():
@@ -81,8 +86,8 @@ def main() -> int:
           f"PYTHONDONTWRITEBYTECODE={'set' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'unset'}")
     compile_porter()      # as resync.py does: timing porter, not Python compiling porter's sources
     try:
-        src = subprocess.run(["git", "-C", str(real / "renesas-bsp"), "show",
-                              "rcar-3.5.3:drivers/iommu/ipmmu-vmsa.c"], check=True, capture_output=True).stdout
+        src = subprocess.run(["git", "-C", str(real / "renesas-bsp"), "show", a.source],
+                             check=True, capture_output=True).stdout
 
         def run_porter(path: Path):
             return timed([porter, "port", str(path), "-o", str(tmp / "out.c"), "--json", "--xen",
@@ -95,7 +100,7 @@ def main() -> int:
 
         rows = []
         for k in [int(x) for x in a.sizes.split(",")]:
-            f = tmp / f"ipmmu-vmsa-x{k}.c"
+            f = tmp / f"{Path(a.source.split(':', 1)[-1]).stem}-x{k}.c"
             f.write_bytes(copies(src, k))
             lines = f.read_bytes().count(b"\n")
             if k == 1:
