@@ -259,13 +259,12 @@ def _parse(source: bytes) -> Parsed:
 
 def note_edits(old: bytes, new: bytes, edits: list[tuple[int, int, bytes]]) -> None:
     """new is old with each (start, end, text) made (old[start:end] replaced by text; in order,
-    none overlapping): when old's parse is kept, new's parse is tree-sitter's incremental reparse
-    of it, kept for parse(new) when it has no error (a rule rewrites a few calls of a large file,
-    a port's disable loop wraps a few units in `#if 0` round after round).  Without an error it is
-    the tree a parse afresh gives; with one, tree-sitter's recovery may differ between the two,
-    even far from the edits, and parse(new) parses afresh (not tried after an old parse with an
-    error: its errors stay).  So it does too unless new's stand-in copy is old's with the same
-    edits."""
+    none overlapping).  When old's parse is kept and has no error, new's parse is tree-sitter's
+    incremental reparse of it (a rule rewrites a few calls of a large file, a port's disable loop
+    wraps a few units in `#if 0` round after round), kept for parse(new) if it has no error
+    either: the tree a parse afresh gives.  With an error the two may differ, tree-sitter's
+    recovery depending on what it reuses, even far from the edits; then, as when new's stand-in
+    copy is not old's with the same edits, parse(new) parses afresh."""
     before = _PARSES.peek(old)
     if before is None or before.tree.root_node.has_error or _PARSES.peek(new) is not None:
         return
@@ -287,7 +286,8 @@ def note_edits(old: bytes, new: bytes, edits: list[tuple[int, int, bytes]]) -> N
     for start, end, text in reversed(edits):      # the last first: the offsets and points before it hold
         at = point(start)
         lines = text.count(b"\n")
-        to = Point(at.row + lines, len(text) - text.rfind(b"\n") - 1) if lines else Point(at.row, at.column + len(text))
+        to = Point(at.row + lines, len(text) - text.rfind(b"\n") - 1) if lines \
+            else Point(at.row, at.column + len(text))
         tree.edit(start, end, start + len(text), at, point(end), to)
     tree = _parser().parse(copy, tree)
     if not tree.root_node.has_error:

@@ -41,7 +41,7 @@ def am_series(xen: Path, base: str, revision: Path, dest: Path) -> list[str]:
     return trees
 
 
-def ports_alike(monkeypatch, source: bytes, **kw) -> "PortOutcome":
+def ports_alike(monkeypatch, source: bytes, **kw):
     """port_source's outcome, checked to be the one of a port that parses every text afresh
     (cparse.note_edits keeping no incremental reparse)."""
     from porter import cparse

@@ -939,3 +939,26 @@ expect = 1
 def test_word_at_is_the_word_boundary_search(text, word):
     m = re.search(rb"\b" + re.escape(word) + rb"\b", text)
     assert engine.word_at(text, word) == (m.start() if m else -1)
+
+
+def test_an_include_anchor_finds_the_include_it_names_by_path(tmp_path):
+    rules = rules_from(tmp_path, """
+[[rule]]
+id = "t.io"
+op = "disable"
+anchor = { kind = "include", name = "linux/io.h" }
+expect = 1
+reason = "Xen has asm/io.h"
+""")
+    res = once_and_twice(rules)
+    assert b"#if 0 /* Xen: Xen has asm/io.h */\n#include <linux/io.h>\n#endif" in res.output
+    assert b"#include <linux/slab.h>\n#if 0" in res.output
+    assert res.applied == [{"rule": "t.io", "found": 1}]
+
+
+def test_word_on_line_past_the_last_line_and_on_a_line_without_the_word():
+    src = b"int a;\nfoo(a, b);\n"
+    starts = cparse.line_starts(src)
+    assert engine.word_on_line(src, starts, 2, "b") == src.index(b"b);")
+    assert engine.word_on_line(src, starts, 2, "zz") == starts[1]
+    assert engine.word_on_line(src, starts, 4, "a") == len(src)

@@ -727,8 +727,9 @@ class _Taken:
 
 
 def _apply_edits(src: bytes, edits: list[Edit]) -> bytes:
-    """src with the edits made (one overlapping an earlier one left out); its parse comes from
-    src's (cparse.note_edits): each edited text is parsed next."""
+    """src with the edits made (one overlapping an earlier one left out), its parse noted as an
+    edit of src's (cparse.note_edits): a rule round checks the parse of what it made, the disable
+    loop lints it."""
     out, made = [], []
     pos = 0
     for e in sorted(edits, key=lambda e: (e.start, e.end != e.start, e.seq)):
