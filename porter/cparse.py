@@ -278,11 +278,11 @@ def note_edits(old: bytes, new: bytes, edits: list[tuple[int, int, bytes]]) -> N
     if len(new) != len(old) + shift or was[pos:] != copy[pos + shift:]:
         return
     tree = before.tree.copy()
-    starts = line_starts(old)
+    newlines = before._newlines()      # line_of's: a lint of old has usually read them
 
     def point(off: int) -> Point:
-        row = bisect.bisect_right(starts, off) - 1
-        return Point(row, off - starts[row])
+        row = bisect.bisect_left(newlines, off)
+        return Point(row, off - (newlines[row - 1] + 1 if row else 0))
     for start, end, text in reversed(edits):      # the last first: the offsets and points before it hold
         at = point(start)
         lines = text.count(b"\n")
