@@ -6,9 +6,11 @@ Scenarios (issue 16 goals):
   BSP update learn ipmmu_v1 (base-v1) from rcar-3.5.2, resync --from rcar-3.5.3   warm  <= 3x, cold <= 5x
 Warm: the workspace's caches exist (a previous resync ran), the newest revision is removed before
 each run.  Cold: a fresh workspace (init + learn + resync of the learned tag, untimed), then the
-resync to the new tag.  `git am` applies the revision's patches on the base in a clone (reset
-between runs, untimed).  Wall time is reported with the CPU time (user+sys of the process and the
-git processes it waited for), which is far less disturbed by other load on the machine.
+resync to the new tag; and the same with the Xen index that resync builds already in the fresh
+workspace (copied from a cold run's), which shows how much of a cold resync the index is.
+`git am` applies the revision's patches on the base in a clone (reset between runs, untimed).
+Wall time is reported with the CPU time (user+sys of the process and the git processes it waited
+for), which is far less disturbed by other load on the machine.
 
 Usage: PORTER_REAL=/work/real python benchmarks/resync.py [--runs N]
 """
@@ -140,12 +142,16 @@ def main():
                 anchor.append(am())
             results[sc.name] = (warm, anchor, len(patches))
             if sc is bsp:
-                cold = []
+                cold, indexed = [], []
                 for _ in range(a.cold_runs):
                     fresh = sc.workspace()
                     cold.append(timed(lambda: sc.resync(fresh)))
                     anchor.append(am())
+                    other = sc.workspace()
+                    shutil.copytree(fresh / ".porter" / "xen-index", other / ".porter" / "xen-index")
+                    indexed.append(timed(lambda: sc.resync(other)))
                 results["cold"] = (cold, anchor, len(patches))
+                results["indexed"] = indexed
         ok = []
         w, an, n = results["same tag"]
         print(f"same tag: ipmmu_v2 on base-v2 from rcar-3.5.3, {n} patches, {a.runs} runs")
@@ -155,6 +161,7 @@ def main():
         ok.append(report("  warm", w, an, 3))
         c, an, n = results["cold"]
         ok.append(report("  cold", c, an, 5))
+        report("  cold, the Xen index already built", results["indexed"], an, 5)
         start = [timed(lambda: run(porter_exe(), "--version")) for _ in range(a.runs)]
         base = [timed(lambda: run(sys.executable, "-c", "pass")) for _ in range(a.runs)]
         print(f"porter --version: wall {statistics.median(t[0] for t in start):.3f} s "
