@@ -4,7 +4,8 @@ cold index whose headers were read before (a new Xen ref: headers are kept per b
 against `git archive` + `ctags` of the same Xen headers (what a tags-based check would read).
 
 Interleaved runs, medians; CPU time (user+sys, with children) beside the wall time, being far
-less disturbed by other load on the machine.  Goal (issue 16): cold lint <= 0.4 s.
+less disturbed by other load on the machine.  Goal (issue 16): cold lint <= 0.4 s, judged
+on both.
 
 Usage: PORTER_REAL=/work/real python benchmarks/lint_speed.py [--runs N]
 """
@@ -75,10 +76,11 @@ def main() -> int:
                 anchor.append(_timed_fn(archive_and_tags))
                 shutil.rmtree(hdr)
         print(f"porter lint (3 files) cold: wall {med(cold, 0):.3f} s cpu {med(cold, 1):.3f} s "
-              f"(goal <= 0.4 s cpu: {'reached' if med(cold, 1) <= 0.4 else 'NOT reached'})")
+              f"(goal <= 0.4 s: on wall time {verdict(med(cold, 0))}, on cpu time {verdict(med(cold, 1))}; "
+              f"the cpu time adds up the processes that read the headers side by side)")
         print(f"porter lint (3 files) warm: wall {med(warm, 0):.3f} s cpu {med(warm, 1):.3f} s")
         print(f"porter lint (3 files) cold index, headers already read (a new Xen ref): wall {med(newref, 0):.3f} s "
-              f"cpu {med(newref, 1):.3f} s (goal <= 0.4 s: {'reached' if med(newref, 1) <= 0.4 else 'NOT reached'})")
+              f"cpu {med(newref, 1):.3f} s (goal <= 0.4 s: on cpu time {verdict(med(newref, 1))})")
         if anchor:
             print(f"git archive + ctags of xen/include: wall {med(anchor, 0):.3f} s cpu {med(anchor, 1):.3f} s | "
                   f"ratio cold wall {med(cold, 0) / med(anchor, 0):.2f}x cpu {med(cold, 1) / med(anchor, 1):.2f}x, "
@@ -88,6 +90,10 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def verdict(seconds: float) -> str:
+    return "reached" if seconds <= 0.4 else "NOT reached"
 
 
 def _timed_fn(fn) -> tuple[float, float]:
