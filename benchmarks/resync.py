@@ -75,13 +75,17 @@ class Scenario:
         return max((ws / "series/ipmmu-vmsa").glob("v*"), key=lambda d: int(d.name[1:]))
 
 
+def porter_python() -> str:
+    """The Python that runs the porter being timed (its script's #! line)."""
+    first = Path(porter_exe()).read_bytes()[:200].split(b"\n", 1)[0]
+    return first[2:].decode().strip() if first.startswith(b"#!") else sys.executable
+
+
 def compile_porter() -> None:
     """Byte-compile the porter package being timed, as a (non-editable) pip install does: with
     PYTHONDONTWRITEBYTECODE set and an editable install, every run would compile porter again."""
-    exe = Path(porter_exe())
-    first = exe.read_bytes()[:200].split(b"\n", 1)[0]
-    python = first[2:].decode().strip() if first.startswith(b"#!") else sys.executable
-    run(python, "-c", "import compileall, os, porter; compileall.compile_dir(os.path.dirname(porter.__file__), quiet=1)")
+    run(porter_python(), "-c",
+        "import compileall, os, porter; compileall.compile_dir(os.path.dirname(porter.__file__), quiet=1)")
 
 
 def git_am_runner(tmp: Path, real: str, base: str, patches: list[str]):
