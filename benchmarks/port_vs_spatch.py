@@ -153,9 +153,9 @@ def main() -> int:
         tiny.write_bytes(b"#include <linux/slab.h>\nstatic void f(void *p)\n{\n\tkfree(p);\n}\n")
         fixed = statistics.median(run_porter(tiny)[1] for _ in range(3))
         print(f"porter port of a 5-line file (its start-up: interpreter, imports, index, git): cpu {fixed:.3f} s")
-        least = statistics.median(timed([porter_python(), "-c", LEAST, str(real / "xen")], env=env, cwd=tmp)[1]
-                                  for _ in range(3))
-        if first["work"]:
+        if first["work"]:        # an older build prints no timings
+            least = statistics.median(timed([porter_python(), "-c", LEAST, str(real / "xen")], env=env, cwd=tmp)[1]
+                                      for _ in range(3))
             anchor = f" against spatch's {first['spatch_cpu']:.3f} s" if "spatch" in first else ""
             print(f"least start-up of a process that ports (interpreter, the port's imports, the warm Xen index; "
                   f"no CLI): cpu {least:.3f} s; with the {first['k']}x port's own work "
